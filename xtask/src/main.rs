@@ -1,0 +1,48 @@
+//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench`.
+mod k8s;
+mod opensearch;
+mod paths;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "teraslice-rs developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every test: brings up the Kubernetes control plane and OpenSearch the tests need.
+    Test(test::TestArgs),
+    /// A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
+    K8s {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+    /// A real single-node OpenSearch on loopback.
+    Opensearch {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum ServiceAction {
+    /// Build (once, cached) and start; reuses a running instance.
+    Up,
+    /// Stop what `up` started and remove its state.
+    Down,
+    /// Print the environment variables a shell needs to reach it.
+    Env,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Test(args) => test::run(args),
+        Command::K8s { action } => k8s::run(action),
+        Command::Opensearch { action } => opensearch::run(action),
+    }
+}
