@@ -1,0 +1,289 @@
+//! The `ClusterBackend` contract: where an execution's controller and workers run.
+//! Every operation is idempotent: allocating an execution that already has its controller, or
+//! stopping one that is gone, succeeds without duplicating or failing.
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::config::ClusterManagerType;
+use crate::execution::ExecutionRecord;
+use crate::job::JobConfig;
+
+/// Errors a backend reports; each names the object and what went wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// The job uses a feature this backend lacks (e.g. `targets` on native).
+    #[error("job field `{field}` is not supported by the {backend} cluster backend: {hint}")]
+    NotSupported {
+        backend: &'static str,
+        field: String,
+        hint: String,
+    },
+    /// The request cannot be satisfied as asked (e.g. removing more workers than run).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No execution with that id has processes here.
+    #[error("execution {0} has no processes on this cluster")]
+    UnknownExecution(String),
+    /// The cluster could not be reached or answered with an error worth retrying.
+    #[error("cluster unreachable: {0}")]
+    Unreachable(String),
+    /// Creating the execution's processes or objects failed.
+    #[error("allocation failed: {0}")]
+    Allocation(String),
+    /// An object exists that belongs to something else.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Whether new executions can be allocated now, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Readiness {
+    Ready,
+    NotReady { reason: String },
+}
+
+/// Where workers reach the execution controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerAddress {
+    pub hostname: String,
+    pub port: u16,
+}
+
+/// `{timeout?, force?, excludeNode?}` of Teraslice's `stopExecution`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopOptions {
+    /// Grace period before processes are killed; `None` = the backend's default.
+    pub timeout_ms: Option<u64>,
+    /// Kill at once, every kind of process.
+    pub force: bool,
+    /// Leave processes on this node alone (native master shutdown).
+    pub exclude_node: Option<String>,
+}
+
+/// The answer of add/remove/set workers (Teraslice `{action, ex_id, workerNum}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerChange {
+    pub action: String,
+    pub ex_id: String,
+    #[serde(rename = "workerNum")]
+    pub worker_num: u32,
+}
+
+/// What a backend can do; a job needing a missing capability is refused at submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub targets: bool,
+    pub volumes: bool,
+    pub resources: bool,
+    pub pod_spec_override: bool,
+}
+
+/// Process role, as Teraslice names it (`assignment`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    ExecutionController,
+    Worker,
+}
+
+/// One process (native) or pod (Kubernetes) of an execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub worker_id: String,
+    pub assignment: Assignment,
+    pub ex_id: String,
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub assets: Vec<String>,
+}
+
+/// A node of the cluster state (`/cluster/state`). `total`/`available` are `"N/A"` on Kubernetes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub node_id: String,
+    pub hostname: String,
+    #[serde(with = "slots")]
+    pub total: Option<u32>,
+    #[serde(with = "slots")]
+    pub available: Option<u32>,
+    pub state: String,
+    pub active: Vec<ProcessInfo>,
+}
+
+/// `{ node_id: NodeState }`.
+pub type ClusterState = BTreeMap<String, NodeState>;
+
+/// Every process of `ex_id` in a cluster state.
+pub fn processes_of<'a>(
+    state: &'a ClusterState,
+    ex_id: &'a str,
+) -> impl Iterator<Item = &'a ProcessInfo> + 'a {
+    state
+        .values()
+        .flat_map(|n| n.active.iter())
+        .filter(move |p| p.ex_id == ex_id)
+}
+
+/// What happened to an execution's processes; the scheduler fails executions from these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendEvent {
+    pub ex_id: String,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    ControllerStarted,
+    ControllerExited {
+        code: Option<i32>,
+        reason: String,
+    },
+    WorkerStarted {
+        worker_id: String,
+    },
+    WorkerExited {
+        worker_id: String,
+        code: Option<i32>,
+        reason: String,
+    },
+    /// The process could not be started or placed (no node fits, start failed).
+    Unschedulable {
+        reason: String,
+    },
+    ImagePullFailed {
+        reason: String,
+    },
+    CrashLooping {
+        reason: String,
+    },
+    /// Everything of the execution is gone after a stop.
+    Stopped,
+}
+
+impl EventKind {
+    /// Events after which the execution cannot go on.
+    pub fn fatal_reason(&self) -> Option<String> {
+        match self {
+            EventKind::ControllerExited { code, reason } if *code != Some(0) => Some(format!(
+                "execution controller exited (code {}): {reason}",
+                fmt_code(*code)
+            )),
+            EventKind::Unschedulable { reason } => Some(format!("cannot be scheduled: {reason}")),
+            EventKind::ImagePullFailed { reason } => {
+                Some(format!("image cannot be pulled: {reason}"))
+            }
+            EventKind::CrashLooping { reason } => Some(format!("crash-looping: {reason}")),
+            _ => None,
+        }
+    }
+}
+
+fn fmt_code(code: Option<i32>) -> String {
+    code.map_or_else(|| "none, killed by a signal".to_string(), |c| c.to_string())
+}
+
+/// Where an execution runs. Object-safe: used as `Arc<dyn ClusterBackend>`.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ClusterBackend: Send + Sync {
+    fn kind(&self) -> ClusterManagerType;
+    fn capabilities(&self) -> Capabilities;
+    async fn initialize(&self) -> Result<(), BackendError>;
+    async fn shutdown(&self) -> Result<(), BackendError>;
+    async fn ready_for_allocation(&self) -> Readiness;
+    /// Starts the execution controller; returns where workers reach it. Idempotent.
+    async fn allocate_execution_controller(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> Result<ControllerAddress, BackendError>;
+    /// Starts `workers` workers (the execution's initial set). Idempotent.
+    async fn allocate_workers(
+        &self,
+        ex: &ExecutionRecord,
+        workers: u32,
+    ) -> Result<(), BackendError>;
+    async fn add_workers(&self, ex: &ExecutionRecord, n: u32)
+        -> Result<WorkerChange, BackendError>;
+    async fn remove_workers(&self, ex_id: &str, n: u32) -> Result<WorkerChange, BackendError>;
+    async fn set_workers(
+        &self,
+        ex: &ExecutionRecord,
+        total: u32,
+    ) -> Result<WorkerChange, BackendError>;
+    /// Stops every process of the execution. Stopping an unknown execution succeeds.
+    async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError>;
+    async fn cluster_state(&self) -> Result<ClusterState, BackendError>;
+    /// A new subscription to lifecycle events, from now on.
+    fn subscribe(&self) -> broadcast::Receiver<BackendEvent>;
+}
+
+/// Refuses a job that needs a capability `backend` lacks.
+pub fn check_capabilities(
+    backend: &'static str,
+    caps: Capabilities,
+    job: &JobConfig,
+) -> Result<(), BackendError> {
+    let missing = |field: &str, hint: &str| BackendError::NotSupported {
+        backend,
+        field: field.to_string(),
+        hint: hint.to_string(),
+    };
+    if !caps.targets && !job.targets.is_empty() {
+        return Err(missing(
+            "targets",
+            "node targets need cluster_manager_type kubernetes; remove `targets`",
+        ));
+    }
+    if !caps.volumes && !job.volumes.is_empty() {
+        return Err(missing(
+            "volumes",
+            "volumes need cluster_manager_type kubernetes; remove `volumes`",
+        ));
+    }
+    if !caps.pod_spec_override && !job.pod_spec_override.is_empty() {
+        return Err(missing(
+            "pod_spec_override",
+            "pod overrides need cluster_manager_type kubernetes",
+        ));
+    }
+    Ok(())
+}
+
+mod slots {
+    //! `Option<u32>` as a number, or `"N/A"` when the backend has no slot accounting.
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(n) => s.serialize_u32(*n),
+            None => s.serialize_str("N/A"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Slot {
+            N(u32),
+            S(serde::de::IgnoredAny),
+        }
+        Ok(match Slot::deserialize(d)? {
+            Slot::N(n) => Some(n),
+            Slot::S(_) => None,
+        })
+    }
+}

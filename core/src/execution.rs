@@ -1,0 +1,173 @@
+//! Job and execution records as Teraslice stores them (`<name>__jobs`, `<name>__ex`).
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::job::JobConfig;
+use crate::status::ExecutionStatus;
+
+/// The version written to `teraslice_version` (Teraslice writes `v<pkg version>`).
+pub const TERASLICE_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+/// A stored job: the submitted spec verbatim plus Teraslice's bookkeeping fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job_id: String,
+    #[serde(rename = "_context")]
+    pub context: String,
+    #[serde(rename = "_created")]
+    pub created: DateTime<Utc>,
+    #[serde(rename = "_updated")]
+    pub updated: DateTime<Utc>,
+    #[serde(
+        rename = "_deleted",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub deleted: bool,
+    #[serde(
+        rename = "_deleted_on",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deleted_on: Option<DateTime<Utc>>,
+    /// The job JSON as submitted (name, operations, workers, …).
+    #[serde(flatten)]
+    pub spec: Map<String, Value>,
+}
+
+impl JobRecord {
+    pub fn new(job_id: String, spec: Map<String, Value>) -> Self {
+        let now = Utc::now();
+        let mut spec = spec;
+        // The bookkeeping fields are ours; a submitted `job_id` or `_created` must not shadow them.
+        for k in [
+            "job_id",
+            "_context",
+            "_created",
+            "_updated",
+            "_deleted",
+            "_deleted_on",
+        ] {
+            spec.remove(k);
+        }
+        JobRecord {
+            job_id,
+            context: "job".into(),
+            created: now,
+            updated: now,
+            deleted: false,
+            deleted_on: None,
+            spec,
+        }
+    }
+    pub fn name(&self) -> &str {
+        self.spec
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Custom Job")
+    }
+}
+
+/// A stored execution: the validated job plus the execution's fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub ex_id: String,
+    pub job_id: String,
+    #[serde(rename = "_status")]
+    pub status: ExecutionStatus,
+    #[serde(rename = "_context")]
+    pub context: String,
+    #[serde(rename = "_created")]
+    pub created: DateTime<Utc>,
+    #[serde(rename = "_updated")]
+    pub updated: DateTime<Utc>,
+    #[serde(rename = "_has_errors")]
+    pub has_errors: bool,
+    #[serde(rename = "_failureReason")]
+    pub failure_reason: String,
+    #[serde(rename = "_slicer_stats")]
+    pub slicer_stats: Map<String, Value>,
+    pub metadata: Map<String, Value>,
+    pub teraslice_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slicer_hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slicer_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_execution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_slice_type: Option<String>,
+    #[serde(
+        rename = "_deleted",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub deleted: bool,
+    #[serde(flatten)]
+    pub job: JobConfig,
+}
+
+impl ExecutionRecord {
+    /// A new `pending` execution of `job` (Teraslice `ExecutionStorage.create`).
+    pub fn new(job_id: &str, job: JobConfig) -> Self {
+        let now = Utc::now();
+        ExecutionRecord {
+            ex_id: uuid::Uuid::new_v4().to_string(),
+            job_id: job_id.to_string(),
+            status: ExecutionStatus::Pending,
+            context: "ex".into(),
+            created: now,
+            updated: now,
+            has_errors: false,
+            failure_reason: String::new(),
+            slicer_stats: Map::new(),
+            metadata: Map::new(),
+            teraslice_version: TERASLICE_VERSION.into(),
+            slicer_hostname: None,
+            slicer_port: None,
+            recovered_execution: None,
+            recovered_slice_type: None,
+            deleted: false,
+            job,
+        }
+    }
+}
+
+/// Fields written together with a status change (Teraslice `setStatus(ex, status, extra)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusUpdate {
+    /// `Some(reason)` sets `_has_errors:true, _failureReason:reason`.
+    pub failure_reason: Option<String>,
+    pub slicer_stats: Option<Map<String, Value>>,
+    pub slicer_hostname: Option<String>,
+    pub slicer_port: Option<u16>,
+}
+
+impl StatusUpdate {
+    pub fn failed(reason: impl Into<String>) -> Self {
+        StatusUpdate {
+            failure_reason: Some(reason.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Applies the update and the new status to `ex` (the caller has checked the transition).
+    pub fn apply(&self, ex: &mut ExecutionRecord, status: ExecutionStatus) {
+        ex.status = status;
+        ex.updated = Utc::now();
+        if let Some(reason) = &self.failure_reason {
+            ex.has_errors = true;
+            ex.failure_reason = reason.clone();
+        }
+        if let Some(stats) = &self.slicer_stats {
+            ex.slicer_stats = stats.clone();
+        }
+        if let Some(host) = &self.slicer_hostname {
+            ex.slicer_hostname = Some(host.clone());
+        }
+        if let Some(port) = self.slicer_port {
+            ex.slicer_port = Some(port);
+        }
+    }
+}

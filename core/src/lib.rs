@@ -1,0 +1,21 @@
+//! teraslice-core: the Teraslice job model and validation, execution records and their status
+//! machine, system configuration, the [`ClusterBackend`] and [`StateStore`] traits, and the
+//! [`Scheduler`] that drives executions through a backend. Knows nothing of Kubernetes, Elasticsearch
+//! or HTTP.
+pub mod backend;
+pub mod config;
+pub mod duration;
+pub mod execution;
+pub mod job;
+pub mod scheduler;
+pub mod status;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backend::{BackendError, BackendEvent, ClusterBackend, ClusterState};
+pub use execution::{ExecutionRecord, JobRecord};
+pub use job::JobConfig;
+pub use scheduler::Scheduler;
+pub use status::ExecutionStatus;
+pub use store::{StateStore, StoreError};

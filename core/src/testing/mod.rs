@@ -1,0 +1,1 @@
+//! Conformance suites every `ClusterBackend` and `StateStore` implementation runs.
