@@ -1,0 +1,300 @@
+//! Builds the control-plane binaries from their Go modules, once per version.
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use super::{k8s_root, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, STAGING_VERSION};
+
+/// Paths of the built binaries.
+pub struct Binaries {
+    pub apiserver: PathBuf,
+    pub controller_manager: PathBuf,
+    pub scheduler: PathBuf,
+    pub kubectl: PathBuf,
+    pub etcd: PathBuf,
+    pub kwok: PathBuf,
+}
+
+const K8S_CMDS: [&str; 4] = [
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+];
+
+/// Marks a finished build, so an interrupted one is redone.
+const DONE: &str = ".complete";
+
+fn bin_dir(component: &str, version: &str) -> PathBuf {
+    k8s_root()
+        .join("bin")
+        .join(format!("{component}-{version}"))
+}
+
+fn build_dir(component: &str, version: &str) -> PathBuf {
+    k8s_root()
+        .join("build")
+        .join(format!("{component}-{version}"))
+}
+
+pub fn binaries() -> Binaries {
+    let k8s = bin_dir("kubernetes", KUBERNETES_VERSION);
+    Binaries {
+        apiserver: k8s.join("kube-apiserver"),
+        controller_manager: k8s.join("kube-controller-manager"),
+        scheduler: k8s.join("kube-scheduler"),
+        kubectl: k8s.join("kubectl"),
+        etcd: bin_dir("etcd", ETCD_VERSION).join("etcd"),
+        kwok: bin_dir("kwok", KWOK_VERSION).join("kwok"),
+    }
+}
+
+/// Builds whatever is missing (the three modules in parallel) and returns the binaries.
+pub fn ensure_built() -> Result<Binaries> {
+    let jobs: [(&str, &str, fn(&Path, &Path) -> Result<()>); 3] = [
+        ("kubernetes", KUBERNETES_VERSION, build_kubernetes),
+        ("etcd", ETCD_VERSION, build_etcd),
+        ("kwok", KWOK_VERSION, build_kwok),
+    ];
+    let todo: Vec<_> = jobs
+        .into_iter()
+        .filter(|(name, version, _)| !bin_dir(name, version).join(DONE).exists())
+        .collect();
+    if !todo.is_empty() {
+        check_go()?;
+    }
+    let results: Vec<(String, Result<()>)> = thread::scope(|s| {
+        let handles: Vec<_> = todo
+            .iter()
+            .map(|&(name, version, build)| {
+                s.spawn(move || {
+                    let (bin, work) = (bin_dir(name, version), build_dir(name, version));
+                    let log = work.join("build.log");
+                    eprintln!(
+                        "k8s: building {name} {version} from Go modules (log: {})",
+                        log.display()
+                    );
+                    let t = Instant::now();
+                    let result = fs::create_dir_all(&bin)
+                        .and_then(|_| fs::create_dir_all(&work))
+                        .context("creating build folders")
+                        .and_then(|_| build(&bin, &work))
+                        .and_then(|_| {
+                            fs::write(bin.join(DONE), version).context("marking the build done")
+                        });
+                    if result.is_ok() {
+                        eprintln!("k8s: built {name} {version} in {:.0?}", t.elapsed());
+                    }
+                    (name.to_string(), result)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| ("?".into(), Err(anyhow::anyhow!("build thread panicked"))))
+            })
+            .collect()
+    });
+    let mut failed = Vec::new();
+    for (name, result) in results {
+        if let Err(err) = result {
+            eprintln!("k8s: building {name} failed: {err:#}");
+            failed.push(name);
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "building {} failed (see the messages above)",
+            failed.join(", ")
+        );
+    }
+    Ok(binaries())
+}
+
+fn check_go() -> Result<()> {
+    let out = Command::new("go").arg("version").output().context(
+        "running `go version`: the control plane is built from Go modules, install Go (>= 1.26)",
+    )?;
+    eprintln!("k8s: using {}", String::from_utf8_lossy(&out.stdout).trim());
+    Ok(())
+}
+
+/// `go` with the settings every build here shares; output goes to `work/build.log`.
+fn go(work: &Path, args: &[&str]) -> Result<()> {
+    go_with(work, args, &[])
+}
+
+fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    let log_path = work.join("build.log");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let status = Command::new("go")
+        .args(args)
+        .current_dir(work)
+        // A module may ask for a newer Go than the machine's: let go fetch that toolchain.
+        .env("GOTOOLCHAIN", "auto")
+        .env("CGO_ENABLED", "0")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOWORK", "off")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .with_context(|| format!("running go {}", args.join(" ")))?;
+    if !status.success() {
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "`go {}` failed ({status}) in {}:\n{}",
+            args.join(" "),
+            work.display(),
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn go_output(work: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("go")
+        .args(args)
+        .current_dir(work)
+        .env("GOTOOLCHAIN", "auto")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOWORK", "off")
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running go {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!("`go {}` failed ({})", args.join(" "), out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// k8s.io/kubernetes replaces its staging repos with ./staging: a throwaway module pins each to its release.
+fn build_kubernetes(bin: &Path, work: &Path) -> Result<()> {
+    let module = format!("k8s.io/kubernetes@{KUBERNETES_VERSION}");
+    fs::write(work.join("go.mod"), "module teraslice-rs/k8s-build\n").context("writing go.mod")?;
+    let gomod_path = go_output(work, &["list", "-m", "-f", "{{.GoMod}}", &module])?;
+    let upstream =
+        fs::read_to_string(&gomod_path).with_context(|| format!("reading {gomod_path}"))?;
+    fs::write(work.join("go.mod"), throwaway_gomod(&upstream)?).context("writing go.mod")?;
+    let cmds: Vec<String> = K8S_CMDS
+        .iter()
+        .map(|c| format!("k8s.io/kubernetes/cmd/{c}"))
+        .collect();
+    let mut get = vec!["get".to_string()];
+    get.extend(cmds.iter().map(|c| format!("{c}@{KUBERNETES_VERSION}")));
+    go(work, &get.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let (major, minor) = major_minor(KUBERNETES_VERSION)?;
+    // Stamp the version the way the Kubernetes Makefile does, so components report v1.3x.y.
+    let mut ldflags = String::from("-s -w");
+    for pkg in [
+        "k8s.io/component-base/version",
+        "k8s.io/client-go/pkg/version",
+    ] {
+        ldflags.push_str(&format!(
+            " -X {pkg}.gitVersion={KUBERNETES_VERSION} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"
+        ));
+    }
+    let out = format!("{}/", bin.display());
+    let mut args = vec!["build", "-trimpath", "-ldflags", &ldflags, "-o", &out];
+    args.extend(cmds.iter().map(String::as_str));
+    go(work, &args)
+}
+
+/// The throwaway go.mod: same go directive, k8s.io/kubernetes required, each staging repo at its release.
+fn throwaway_gomod(upstream: &str) -> Result<String> {
+    let go_line = upstream
+        .lines()
+        .find(|l| l.starts_with("go "))
+        .context("k8s.io/kubernetes go.mod has no go directive")?;
+    let staging: Vec<&str> = upstream
+        .lines()
+        .filter_map(|l| {
+            let (from, to) = l.trim().split_once("=>")?;
+            to.trim().starts_with("./staging/").then(|| from.trim())
+        })
+        .collect();
+    if staging.is_empty() {
+        bail!("k8s.io/kubernetes go.mod has no ./staging replace directives");
+    }
+    let mut gomod = format!(
+        "module teraslice-rs/k8s-build\n\n{go_line}\n\nrequire k8s.io/kubernetes {KUBERNETES_VERSION}\n\nreplace (\n"
+    );
+    for m in staging {
+        gomod.push_str(&format!("\t{m} => {m} {STAGING_VERSION}\n"));
+    }
+    gomod.push_str(")\n");
+    Ok(gomod)
+}
+
+fn major_minor(version: &str) -> Result<(String, String)> {
+    let mut parts = version.trim_start_matches('v').split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) => Ok((major.to_string(), minor.to_string())),
+        _ => bail!("bad version {version}"),
+    }
+}
+
+/// go.etcd.io/etcd/server/v3 replaces its sibling modules with ../: a throwaway module uses their releases.
+fn build_etcd(bin: &Path, work: &Path) -> Result<()> {
+    fs::write(
+        work.join("go.mod"),
+        format!("module teraslice-rs/etcd-build\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"),
+    )
+    .context("writing go.mod")?;
+    go(
+        work,
+        &["get", &format!("go.etcd.io/etcd/server/v3@{ETCD_VERSION}")],
+    )?;
+    let out = bin.join("etcd").display().to_string();
+    go(
+        work,
+        &[
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            &out,
+            "go.etcd.io/etcd/server/v3",
+        ],
+    )
+}
+
+/// kwok has no replace directives, so `go install pkg@version` builds it as published.
+fn build_kwok(bin: &Path, work: &Path) -> Result<()> {
+    let gobin = bin.display().to_string();
+    let pkg = format!("sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}");
+    // `go install pkg@version` runs outside any module, where -mod=mod is not allowed.
+    go_with(
+        work,
+        &["install", "-trimpath", "-ldflags", "-s -w", &pkg],
+        &[("GOBIN", &gobin), ("GOFLAGS", "")],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throwaway_gomod_pins_staging_repos() {
+        let upstream = "module k8s.io/kubernetes\n\ngo 1.26.0\n\nreplace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n\tgithub.com/x/y => github.com/x/y v1.0.0\n)\n";
+        let gomod = throwaway_gomod(upstream).expect("gomod");
+        assert!(gomod.contains("go 1.26.0\n"));
+        assert!(gomod.contains(&format!("\tk8s.io/api => k8s.io/api {STAGING_VERSION}\n")));
+        assert!(!gomod.contains("github.com/x/y"));
+    }
+}

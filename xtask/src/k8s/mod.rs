@@ -1,0 +1,138 @@
+//! `cargo xtask k8s up|down|env`: a real Kubernetes control plane on loopback for tests.
+//!
+//! etcd, kube-apiserver, kube-controller-manager and kube-scheduler are built from their Go modules
+//! (cached by version under `~/.cache/teraslice-rs/k8s/bin`), kwok simulates nodes and pod lifecycles.
+//! Running state (certificates, kubeconfigs, pids, logs, etcd data) lives in `~/.cache/teraslice-rs/k8s/run`.
+mod build;
+mod certs;
+mod nodes;
+mod process;
+mod start;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::ServiceAction;
+
+/// Pinned versions: Kubernetes minor = the newest one the `k8s-openapi` crate supports (feature `v1_37`).
+pub const KUBERNETES_VERSION: &str = "v1.37.2";
+/// The k8s.io/<staging repo> modules released together with `KUBERNETES_VERSION`.
+pub const STAGING_VERSION: &str = "v0.37.2";
+pub const ETCD_VERSION: &str = "v3.6.16";
+pub const KWOK_VERSION: &str = "v0.8.0";
+
+/// Set to 1 to leave the plane running after `cargo xtask test` (same as `--keep`).
+pub const KEEP_ENV: &str = "TERASLICE_K8S_KEEP";
+
+/// Where everything of the plane lives.
+pub fn k8s_root() -> PathBuf {
+    crate::paths::cache_root().join("k8s")
+}
+
+/// The running plane's state folder.
+pub fn run_dir() -> PathBuf {
+    k8s_root().join("run")
+}
+
+/// The admin kubeconfig (system:masters) that `env` exports as KUBECONFIG.
+pub fn admin_kubeconfig() -> PathBuf {
+    run_dir().join("admin.kubeconfig")
+}
+
+pub fn run(action: ServiceAction) -> Result<()> {
+    match action {
+        ServiceAction::Up => {
+            let plane = ensure_up()?;
+            // `up` on its own leaves the plane running for later commands.
+            plane.detach();
+            print_env();
+            Ok(())
+        }
+        ServiceAction::Down => {
+            start::down()?;
+            eprintln!("k8s: stopped and removed {}", run_dir().display());
+            Ok(())
+        }
+        ServiceAction::Env => {
+            if !start::is_running() {
+                anyhow::bail!(
+                    "the Kubernetes control plane is not running: run `cargo xtask k8s up`"
+                );
+            }
+            print_env();
+            Ok(())
+        }
+    }
+}
+
+fn print_env() {
+    for (key, value) in env_vars() {
+        println!("export {key}={value}");
+    }
+}
+
+/// The variables tests read to reach the plane.
+pub fn env_vars() -> Vec<(String, String)> {
+    vec![(
+        "KUBECONFIG".to_string(),
+        admin_kubeconfig().display().to_string(),
+    )]
+}
+
+/// A running plane; stops it on drop if this process started it (unless kept).
+pub struct Plane {
+    started_here: bool,
+}
+
+impl Plane {
+    /// Environment for child processes (e.g. `cargo test`).
+    pub fn env(&self) -> Vec<(String, String)> {
+        env_vars()
+    }
+
+    /// Leave the plane running when this handle goes away.
+    pub fn detach(self) {
+        self.keep_running(true);
+    }
+
+    /// With `keep`, leave the plane running when this handle goes away.
+    pub fn keep_running(mut self, keep: bool) -> Self {
+        if keep {
+            self.started_here = false;
+        }
+        self
+    }
+}
+
+impl Drop for Plane {
+    fn drop(&mut self) {
+        let keep = std::env::var(KEEP_ENV).is_ok_and(|v| v == "1" || v == "true");
+        if self.started_here && !keep {
+            if let Err(err) = start::down() {
+                eprintln!("k8s: stopping the control plane failed: {err:#}");
+            }
+        }
+    }
+}
+
+/// Builds (once) and starts the plane, or reuses a running one.
+pub fn ensure_up() -> Result<Plane> {
+    if start::is_running() {
+        eprintln!(
+            "k8s: reusing the running control plane ({})",
+            run_dir().display()
+        );
+        return Ok(Plane {
+            started_here: false,
+        });
+    }
+    let t = Instant::now();
+    let bins = build::ensure_built()?;
+    eprintln!("k8s: binaries ready in {:.0?}", t.elapsed());
+    let t = Instant::now();
+    start::up(&bins)?;
+    eprintln!("k8s: control plane ready in {:.1?}", t.elapsed());
+    Ok(Plane { started_here: true })
+}
