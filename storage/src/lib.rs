@@ -1,0 +1,1 @@
+//! teraslice-storage: `StateStore` implementations.
