@@ -1,0 +1,108 @@
+//! Starting one child in its own process group, with its output appended to a log file, and
+//! signalling that whole group.
+use std::fs::{self, OpenOptions};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use teraslice_core::backend::Assignment;
+use teraslice_core::ExecutionRecord;
+use tokio::process::{Child, Command};
+
+use crate::config::NativeConfig;
+use crate::env::{child_env, subcommand};
+
+/// `<log_dir>/<ex_id>/<name>.log`.
+pub fn log_path(log_dir: &Path, ex_id: &str, name: &str) -> PathBuf {
+    log_dir.join(ex_id).join(format!("{name}.log"))
+}
+
+/// Starts `<program> <args_prefix…> <subcommand>` as the leader of a new process group.
+/// `name` is `ec` or `worker-N`; the error says what could not be done, for the event reason.
+pub(crate) fn spawn(
+    cfg: &NativeConfig,
+    ex: &ExecutionRecord,
+    assignment: Assignment,
+    name: &str,
+) -> Result<Child, String> {
+    let env = child_env(cfg, ex, assignment)
+        .map_err(|e| format!("execution record cannot be encoded for `EX`: {e}"))?;
+    let path = log_path(&cfg.log_dir, &ex.ex_id, name);
+    let log = open_log(&path)?;
+    let err_log = log
+        .try_clone()
+        .map_err(|e| format!("log file {}: {e}", path.display()))?;
+    let mut cmd = Command::new(&cfg.program);
+    cmd.args(&cfg.args_prefix)
+        .arg(subcommand(assignment))
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        // Its own group, so a stop reaches the grandchildren it starts too.
+        .process_group(0);
+    cmd.spawn()
+        .map_err(|e| format!("program {} cannot be started: {e}", cfg.program.display()))
+}
+
+fn open_log(path: &Path) -> Result<fs::File, String> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .map_err(|e| format!("log directory {} cannot be created: {e}", dir.display()))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("log file {} cannot be opened: {e}", path.display()))
+}
+
+/// Sends `sig` to the group led by `pgid`; false when the group has no process left.
+pub(crate) fn signal_group(pgid: u32, sig: Signal) -> bool {
+    let Ok(raw) = i32::try_from(pgid) else {
+        return false;
+    };
+    match killpg(Pid::from_raw(raw), sig) {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => false,
+        Err(e) => {
+            tracing::warn!(pgid, signal = sig.as_str(), error = %e, "cannot signal process group");
+            false
+        }
+    }
+}
+
+/// `(code, reason)` of an exit, e.g. `(None, "killed by signal SIGKILL")`.
+pub(crate) fn describe_exit(status: ExitStatus) -> (Option<i32>, String) {
+    if let Some(code) = status.code() {
+        return (Some(code), format!("exited with code {code}"));
+    }
+    let reason = match status.signal() {
+        Some(n) => match Signal::try_from(n) {
+            Ok(sig) => format!("killed by signal {}", sig.as_str()),
+            Err(_) => format!("killed by signal {n}"),
+        },
+        None => "exited for an unknown reason".to_string(),
+    };
+    (None, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_reasons_name_code_or_signal() {
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(3 << 8)),
+            (Some(3), "exited with code 3".to_string())
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(9)),
+            (None, "killed by signal SIGKILL".to_string())
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! What the backend runs: live processes, known executions, the queue of workers waiting for a
+//! slot, held slicer ports; plus starting a process and reaping it when it exits.
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use nix::sys::signal::Signal;
+use teraslice_core::backend::{Assignment, BackendEvent, EventKind, ProcessInfo};
+use teraslice_core::ExecutionRecord;
+use tokio::process::Child;
+use tokio::sync::{broadcast, watch};
+
+use crate::config::NativeConfig;
+use crate::ports::PortPool;
+use crate::process::{describe_exit, signal_group, spawn};
+
+/// One live child (the leader of its own process group, so `pid` is also its group id).
+#[derive(Debug)]
+pub(crate) struct Proc {
+    pub info: ProcessInfo,
+    /// The slicer port an execution controller holds until it is reaped.
+    pub port: Option<u16>,
+    /// Set once a stop or a worker removal has signalled it; its exit is then expected.
+    pub stopping: bool,
+    /// Turns `true` once the process has been reaped.
+    pub exited: watch::Receiver<bool>,
+    /// Start order on this backend.
+    pub seq: u64,
+}
+
+/// An execution this backend has started processes for.
+#[derive(Debug)]
+pub(crate) struct Execution {
+    /// The record children get in `EX`, with `slicer_hostname`/`slicer_port` once its EC runs.
+    pub record: ExecutionRecord,
+    /// Workers started so far; names the next one `worker-<n+1>`.
+    pub started_workers: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub procs: BTreeMap<u32, Proc>,
+    pub executions: BTreeMap<String, Execution>,
+    /// One entry (an ex_id) per worker waiting for a free slot, oldest first.
+    pub queue: VecDeque<String>,
+    pub ports: PortPool,
+    pub shut_down: bool,
+    /// Processes started so far.
+    pub launched: u64,
+}
+
+impl State {
+    pub(crate) fn in_use(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// The execution's running controller, unless it is being stopped.
+    pub(crate) fn controller(&self, ex_id: &str) -> Option<&Proc> {
+        self.procs.values().find(|p| {
+            !p.stopping
+                && p.info.ex_id == ex_id
+                && p.info.assignment == Assignment::ExecutionController
+        })
+    }
+
+    /// Pids of the execution's workers that are not being stopped, oldest first.
+    pub(crate) fn running_workers(&self, ex_id: &str) -> Vec<u32> {
+        let mut workers: Vec<(u64, u32)> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| {
+                !p.stopping && p.info.ex_id == ex_id && p.info.assignment == Assignment::Worker
+            })
+            .map(|(pid, p)| (p.seq, *pid))
+            .collect();
+        workers.sort_unstable();
+        workers.into_iter().map(|(_, pid)| pid).collect()
+    }
+
+    pub(crate) fn queued_workers(&self, ex_id: &str) -> usize {
+        self.queue.iter().filter(|id| *id == ex_id).count()
+    }
+
+    /// Remembers `ex` as what children get, keeping the slicer address its EC was given.
+    pub(crate) fn remember(&mut self, ex: &ExecutionRecord) {
+        let entry = self
+            .executions
+            .entry(ex.ex_id.clone())
+            .or_insert_with(|| Execution {
+                record: ex.clone(),
+                started_workers: 0,
+            });
+        let host = entry.record.slicer_hostname.take();
+        let port = entry.record.slicer_port.take();
+        entry.record = ex.clone();
+        entry.record.slicer_hostname = entry.record.slicer_hostname.take().or(host);
+        entry.record.slicer_port = entry.record.slicer_port.or(port);
+    }
+}
+
+/// State shared by the backend handle and the tasks that wait on children.
+pub(crate) struct Shared {
+    pub cfg: NativeConfig,
+    state: Mutex<State>,
+    pub events: broadcast::Sender<BackendEvent>,
+}
+
+impl Shared {
+    pub(crate) fn new(cfg: NativeConfig) -> Self {
+        let ports = PortPool::new(cfg.slicer_port_range);
+        Shared {
+            cfg,
+            state: Mutex::new(State {
+                procs: BTreeMap::new(),
+                executions: BTreeMap::new(),
+                queue: VecDeque::new(),
+                ports,
+                shut_down: false,
+                launched: 0,
+            }),
+            events: broadcast::channel(1024).0,
+        }
+    }
+
+    /// The state; a panic elsewhere while holding it leaves it usable (every update is one step).
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn emit(&self, ex_id: &str, kind: EventKind) {
+        tracing::debug!(ex_id, ?kind, "native backend event");
+        // No subscriber is fine: events are a notification, not a queue.
+        let _ = self.events.send(BackendEvent {
+            ex_id: ex_id.to_string(),
+            kind,
+        });
+    }
+
+    pub(crate) fn free_slots(&self, st: &State) -> usize {
+        self.cfg.slots.saturating_sub(st.in_use())
+    }
+
+    /// Starts one process of a remembered execution; a failure is also an `Unschedulable` event.
+    pub(crate) fn launch(
+        self: &Arc<Self>,
+        st: &mut State,
+        ex_id: &str,
+        assignment: Assignment,
+        port: Option<u16>,
+    ) -> Result<u32, String> {
+        let result = self.try_launch(st, ex_id, assignment, port);
+        if let Err(reason) = &result {
+            tracing::warn!(ex_id, reason, "native backend cannot start a process");
+            self.emit(
+                ex_id,
+                EventKind::Unschedulable {
+                    reason: reason.clone(),
+                },
+            );
+        }
+        result
+    }
+
+    fn try_launch(
+        self: &Arc<Self>,
+        st: &mut State,
+        ex_id: &str,
+        assignment: Assignment,
+        port: Option<u16>,
+    ) -> Result<u32, String> {
+        let ex = st
+            .executions
+            .get_mut(ex_id)
+            .ok_or_else(|| format!("execution {ex_id} is not allocated on this node"))?;
+        let name = match assignment {
+            Assignment::ExecutionController => "ec".to_string(),
+            Assignment::Worker => format!("worker-{}", ex.started_workers + 1),
+        };
+        let child = spawn(&self.cfg, &ex.record, assignment, &name)?;
+        let pid = child
+            .id()
+            .ok_or_else(|| format!("{name} of execution {ex_id} exited before it had a pid"))?;
+        if assignment == Assignment::Worker {
+            ex.started_workers += 1;
+        }
+        let info = ProcessInfo {
+            worker_id: name.clone(),
+            assignment,
+            ex_id: ex_id.to_string(),
+            job_id: ex.record.job_id.clone(),
+            pid: Some(pid),
+            pod_name: None,
+            pod_ip: None,
+            image: None,
+            assets: ex.record.job.assets.clone().unwrap_or_default(),
+        };
+        let (done, exited) = watch::channel(false);
+        st.launched += 1;
+        let seq = st.launched;
+        st.procs.insert(
+            pid,
+            Proc {
+                info,
+                port,
+                stopping: false,
+                exited,
+                seq,
+            },
+        );
+        tracing::info!(ex_id, pid, name, "native backend started a process");
+        self.emit(
+            ex_id,
+            match assignment {
+                Assignment::ExecutionController => EventKind::ControllerStarted,
+                Assignment::Worker => EventKind::WorkerStarted { worker_id: name },
+            },
+        );
+        tokio::spawn(Arc::clone(self).reap(pid, child, done));
+        Ok(pid)
+    }
+
+    /// Starts queued workers while slots are free.
+    pub(crate) fn drain_queue(self: &Arc<Self>, st: &mut State) {
+        while self.free_slots(st) > 0 {
+            let Some(ex_id) = st.queue.pop_front() else {
+                return;
+            };
+            // A failed start was reported as an event; the next queued worker still gets its turn.
+            let _ = self.launch(st, &ex_id, Assignment::Worker, None);
+        }
+    }
+
+    /// Waits for the child, then frees its slot and port, reports the exit and fills the slot.
+    async fn reap(self: Arc<Self>, pid: u32, mut child: Child, done: watch::Sender<bool>) {
+        let status = child.wait().await;
+        {
+            let mut st = self.state();
+            if let Some(p) = st.procs.remove(&pid) {
+                if let Some(port) = p.port {
+                    st.ports.release(port);
+                }
+                if !p.stopping {
+                    // What a crashed process started would otherwise run on outside any slot.
+                    signal_group(pid, Signal::SIGKILL);
+                }
+                let (code, mut reason) = match status {
+                    Ok(s) => describe_exit(s),
+                    Err(e) => (None, format!("cannot be waited for: {e}")),
+                };
+                if p.stopping {
+                    reason.push_str(" after a stop request");
+                }
+                tracing::info!(ex_id = p.info.ex_id, pid, reason, "native process exited");
+                let kind = match p.info.assignment {
+                    Assignment::ExecutionController => EventKind::ControllerExited { code, reason },
+                    Assignment::Worker => EventKind::WorkerExited {
+                        worker_id: p.info.worker_id.clone(),
+                        code,
+                        reason,
+                    },
+                };
+                self.emit(&p.info.ex_id, kind);
+            }
+            self.drain_queue(&mut st);
+        }
+        // The receiver may be gone; nobody waits for this process then.
+        let _ = done.send(true);
+    }
+
+    /// SIGKILLs every process group at once (the backend handle was dropped without shutdown).
+    pub(crate) fn kill_all(&self) {
+        let st = self.state();
+        for pid in st.procs.keys() {
+            signal_group(*pid, Signal::SIGKILL);
+        }
+    }
+}
