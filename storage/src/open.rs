@@ -1,0 +1,30 @@
+//! One constructor for every store kind, so the binary picks a store from config in one place.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use teraslice_core::store::{MemoryStore, StateStore, StoreError};
+
+use crate::sqlite::SqliteStore;
+
+/// Which store to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In memory, gone when the process exits: tests and the mock backend.
+    Memory,
+    /// The SQLite file at this path (the binary passes `<teraslice.data_dir>/teraslice.sqlite`).
+    Sqlite(PathBuf),
+}
+
+/// Opens (creating and migrating when needed) the store of `kind`.
+pub async fn open_store(kind: StoreKind) -> Result<Arc<dyn StateStore>, StoreError> {
+    match kind {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreKind::Sqlite(path) => {
+            // Opening may wait on another process's write lock: keep it off the async runtime.
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("opening the SQLite store: {e}")))??;
+            Ok(Arc::new(store))
+        }
+    }
+}

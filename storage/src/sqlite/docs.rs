@@ -1,0 +1,34 @@
+//! Records as stored: the Teraslice JSON document as text, plus sortable index keys.
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use teraslice_core::store::StoreError;
+
+/// Serializes a record to the JSON text stored in the `doc` column.
+pub(crate) fn to_doc<T: Serialize>(kind: &str, id: &str, record: &T) -> Result<String, StoreError> {
+    serde_json::to_string(record)
+        .map_err(|e| StoreError::Data(format!("cannot serialize {kind} {id} to JSON: {e}")))
+}
+
+/// Parses a stored `doc` column back into a record.
+pub(crate) fn from_doc<T: DeserializeOwned>(
+    kind: &str,
+    id: &str,
+    doc: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|e| {
+        StoreError::Data(format!(
+            "stored {kind} {id} is not a valid {kind} document: {e}"
+        ))
+    })
+}
+
+/// A fixed-width RFC 3339 timestamp (nanoseconds, `Z`) whose text order is time order.
+pub(crate) fn time_key(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// `LIMIT`/`OFFSET` values: SQLite integers are i64; larger means "no limit".
+pub(crate) fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

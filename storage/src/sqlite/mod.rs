@@ -1,0 +1,139 @@
+//! `SqliteStore`: the embedded `StateStore`. One file in WAL mode, opened by the master, execution
+//! controller and worker processes at once; status changes are compare-and-set inside
+//! `BEGIN IMMEDIATE` transactions, so two processes cannot both win.
+mod docs;
+mod error;
+mod executions;
+mod jobs;
+mod pool;
+mod schema;
+mod slices;
+mod state_store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use teraslice_core::store::{StoreError, StoreResult};
+
+pub use error::SqliteOpenError;
+pub use schema::SCHEMA_VERSION;
+
+use pool::Pool;
+
+/// The file name inside `teraslice.data_dir`.
+pub const SQLITE_FILE_NAME: &str = "teraslice.sqlite";
+
+/// The `StateStore` on one SQLite file. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.pool.path())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens `path`, creating it and its parent directories if missing, switching it to WAL and
+    /// migrating its schema. Blocks (it may wait for another process's write lock).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteOpenError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SqliteOpenError::CreateDir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut attempt = 0;
+        let conn = loop {
+            match open_once(&path) {
+                // Processes opening a fresh file at once can meet a lock the busy handler does not
+                // wait for (switching to WAL); another try after a pause sees the finished file.
+                Err(SqliteOpenError::Sqlite { source, .. })
+                    if is_busy(&source) && attempt < OPEN_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tracing::debug!(path = %path.display(), attempt, "SQLite state store busy while opening; retrying");
+                    std::thread::sleep(Duration::from_millis(50 * attempt));
+                }
+                other => break other?,
+            }
+        };
+        tracing::debug!(path = %path.display(), "opened the SQLite state store");
+        Ok(SqliteStore {
+            pool: Arc::new(Pool::new(path, conn)),
+        })
+    }
+
+    /// Opens `<data_dir>/teraslice.sqlite`.
+    pub fn open_in_data_dir(data_dir: impl AsRef<Path>) -> Result<Self, SqliteOpenError> {
+        Self::open(Self::path_in_data_dir(data_dir))
+    }
+
+    /// `<data_dir>/teraslice.sqlite`.
+    pub fn path_in_data_dir(data_dir: impl AsRef<Path>) -> PathBuf {
+        data_dir.as_ref().join(SQLITE_FILE_NAME)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.pool.path()
+    }
+
+    /// Runs `op` on a pooled connection on a blocking thread.
+    async fn run<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = self.pool.acquire().await?;
+        let pool = self.pool.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = pool.take()?;
+            let out = op(&mut conn);
+            pool.give_back(conn);
+            out
+        })
+        .await;
+        joined
+            .map_err(|e| StoreError::Unavailable(format!("SQLite state store call failed: {e}")))?
+    }
+}
+
+/// Retries of a busy open (the busy timeout already waited inside each).
+const OPEN_ATTEMPTS: u64 = 20;
+
+fn open_once(path: &Path) -> Result<Connection, SqliteOpenError> {
+    let mut conn = pool::connect(path)?;
+    schema::migrate(&mut conn, path)?;
+    enable_wal(&conn, path)?;
+    Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// WAL lets readers in other processes run while one process writes. The mode is stored in the
+/// file, so this is a no-op after the first open.
+fn enable_wal(conn: &Connection, path: &Path) -> Result<(), SqliteOpenError> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|source| SqliteOpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), mode, "SQLite could not switch the state store to WAL; concurrent processes will block each other more");
+    }
+    Ok(())
+}
