@@ -1,6 +1,21 @@
-//! System configuration: the `terafoundation` and `teraslice` sections of the YAML config.
-//! (Being filled in: see issue #2.)
+//! System configuration: the `terafoundation` and `teraslice` sections of the YAML config file,
+//! with Teraslice's keys and defaults (see [`SystemConfig`]).
 use serde::{Deserialize, Serialize};
+
+mod parse;
+mod parse_teraslice;
+mod system;
+mod terafoundation;
+mod teraslice;
+#[cfg(test)]
+mod tests;
+
+pub use system::{ConfigError, SystemConfig};
+pub use terafoundation::{LogDestination, LogLevelSetting, TerafoundationConfig};
+pub use teraslice::{
+    AssetStorageType, IndexRolloverFrequency, IndexSettings, IndexSettingsConfig, MockConfig,
+    RolloverFrequency, SlicerPortRange, StateConfig, StateConnectionType, TerasliceConfig,
+};
 
 /// `teraslice.cluster_manager_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,4 +37,25 @@ impl ClusterManagerType {
             Self::Mock => "mock",
         }
     }
+
+    /// Parses a config value: `native`, `kubernetes` or its alias `kubernetesV2`, `mock`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "native" => Some(Self::Native),
+            "kubernetes" | "kubernetesV2" => Some(Self::Kubernetes),
+            "mock" => Some(Self::Mock),
+            _ => None,
+        }
+    }
+
+    /// What `teraslice.cluster_manager_type` accepts, for error messages.
+    pub const ALLOWED: &'static str = "native, kubernetes (alias kubernetesV2), mock";
+}
+
+/// CPU count of this host (Teraslice's default for `workers`).
+pub fn cpu_count() -> u32 {
+    std::thread::available_parallelism()
+        .ok()
+        .and_then(|n| u32::try_from(n.get()).ok())
+        .unwrap_or(1)
 }

@@ -1,11 +1,22 @@
-//! Job validation: every problem reported with its JSON path and what is allowed.
-//! (Being filled in: see issue #2.)
+//! Job validation: every problem reported with its JSON path and what is allowed, and Teraslice's
+//! defaults applied (teraslice-runtime.md §1.1–1.3, teraslice-k8s.md §3.2).
 use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::JobConfig;
+use super::{JobConfig, Lifecycle, LogLevel};
 use crate::config::ClusterManagerType;
+
+pub(crate) mod fields;
+pub(crate) mod k8s_fields;
+pub(crate) mod k8s_names;
+mod operations;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_table;
+
+use fields::{describe, Fields, Problems};
 
 /// What validation needs to know about the cluster and the available operations.
 #[derive(Clone)]
@@ -74,10 +85,148 @@ impl fmt::Display for ValidationErrors {
     }
 }
 
-/// Validates a job JSON and applies Teraslice's defaults.
+/// Top-level keys the job schema declares; any other key is kept in [`JobConfig::extra`].
+const DECLARED_KEYS: &[&str] = &[
+    "name",
+    "lifecycle",
+    "active",
+    "analytics",
+    "assets",
+    "autorecover",
+    "max_retries",
+    "operations",
+    "apis",
+    "probation_window",
+    "slicers",
+    "workers",
+    "stateful",
+    "labels",
+    "env_vars",
+    "log_level",
+    "targets",
+    "cpu",
+    "memory",
+    "cpu_execution_controller",
+    "memory_execution_controller",
+    "resources_requests_cpu",
+    "resources_limits_cpu",
+    "resources_requests_memory",
+    "resources_limits_memory",
+    "ephemeral_storage",
+    "external_ports",
+    "pod_spec_override",
+    "volumes",
+    "kubernetes_image",
+    "prom_metrics_enabled",
+    "prom_metrics_port",
+    "prom_metrics_add_default",
+    "relocatable",
+];
+
+pub(crate) const LOG_LEVELS: &[(&str, LogLevel)] = &[
+    ("trace", LogLevel::Trace),
+    ("debug", LogLevel::Debug),
+    ("info", LogLevel::Info),
+    ("warn", LogLevel::Warn),
+    ("error", LogLevel::Error),
+    ("fatal", LogLevel::Fatal),
+];
+
+/// Validates a job JSON and applies Teraslice's defaults. Returns every problem found.
 pub fn validate_job(
-    _job: &Value,
-    _ctx: &JobValidationContext,
+    job: &Value,
+    ctx: &JobValidationContext,
 ) -> Result<JobConfig, ValidationErrors> {
-    unimplemented!("job validation is being written")
+    let Value::Object(obj) = job else {
+        return Err(ValidationErrors(vec![ValidationError {
+            path: "job".to_string(),
+            message: format!("must be a JSON object, got {}", describe(job)),
+        }]));
+    };
+    let mut problems = Problems::default();
+    let mut f = Fields::new(obj, "", &mut problems);
+    let default_workers = u32::try_from(ctx.cpu_count.clamp(1, 5)).unwrap_or(1);
+    let apis = operations::apis(&mut f, ctx, job);
+    let operations = operations::operations(&mut f, &apis, ctx, job);
+    let config = JobConfig {
+        name: f.required_string("name", "Custom Job"),
+        lifecycle: f.one_of(
+            "lifecycle",
+            &[
+                ("once", Lifecycle::Once),
+                ("persistent", Lifecycle::Persistent),
+            ],
+            Lifecycle::Once,
+        ),
+        active: f.bool("active", true),
+        analytics: f.bool("analytics", true),
+        assets: assets(&mut f),
+        autorecover: f.bool("autorecover", false),
+        max_retries: f.nat("max_retries", 3),
+        operations,
+        apis,
+        probation_window: f.duration_ms("probation_window", 300_000),
+        slicers: f.positive_int("slicers", 1),
+        workers: f.positive_int("workers", default_workers),
+        stateful: f.bool("stateful", false),
+        labels: k8s_fields::labels(&mut f),
+        env_vars: k8s_fields::env_vars(&mut f),
+        log_level: match f.raw("log_level") {
+            None | Some(Value::Null) => None,
+            Some(_) => f.opt_one_of("log_level", LOG_LEVELS),
+        },
+        targets: k8s_fields::targets(&mut f, "targets"),
+        cpu: f.non_negative_number("cpu"),
+        memory: f.non_negative_number("memory"),
+        cpu_execution_controller: f.non_negative_number("cpu_execution_controller"),
+        memory_execution_controller: f.non_negative_number("memory_execution_controller"),
+        resources_requests_cpu: f.non_negative_number("resources_requests_cpu"),
+        resources_limits_cpu: f.non_negative_number("resources_limits_cpu"),
+        resources_requests_memory: f.non_negative_number("resources_requests_memory"),
+        resources_limits_memory: f.non_negative_number("resources_limits_memory"),
+        ephemeral_storage: f.bool("ephemeral_storage", false),
+        external_ports: k8s_fields::external_ports(&mut f),
+        pod_spec_override: k8s_fields::pod_spec_override(&mut f, ctx.kubernetes_overrides_enabled),
+        volumes: k8s_fields::volumes(&mut f),
+        kubernetes_image: f.optional_string("kubernetes_image", None),
+        prom_metrics_enabled: f.opt_bool("prom_metrics_enabled"),
+        prom_metrics_port: f.opt_port("prom_metrics_port"),
+        prom_metrics_add_default: f.opt_bool("prom_metrics_add_default"),
+        relocatable: f.opt_bool("relocatable"),
+        extra: obj
+            .iter()
+            .filter(|(k, _)| !DECLARED_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    // Not a declared field of ours, but a Kubernetes option worth checking when given.
+    f.opt_bool("kubernetes_worker_antiaffinity");
+    k8s_fields::cross_rules(&config, &mut problems);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ValidationErrors(problems.0))
+    }
+}
+
+/// `assets`: null or an array of asset ids / names / `name:version` strings.
+fn assets(f: &mut Fields) -> Option<Vec<String>> {
+    if matches!(f.raw("assets"), None | Some(Value::Null)) {
+        return None;
+    }
+    let items = f.array("assets", "must be null or an array of asset ids or names")?;
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) if !s.is_empty() => out.push(s.clone()),
+            other => f.problems.add(
+                format!("assets[{i}]"),
+                format!(
+                    "must be a non-empty asset id, name or name:version string, got {}",
+                    describe(other)
+                ),
+            ),
+        }
+    }
+    Some(out)
 }

@@ -1,0 +1,374 @@
+//! Reading the `teraslice` section, with the cross-checks against `terafoundation.connectors` and
+//! the cluster type.
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::parse::{unknown, warn_unknown};
+use super::teraslice::cwd_join;
+use super::*;
+use crate::job::validate::fields::{describe, list, Fields};
+use crate::job::validate::k8s_fields::{env_vars, targets};
+use crate::job::validate::k8s_names::{check_dns_label, check_dns_subdomain};
+
+const KEYS: &[&str] = &[
+    "name",
+    "port",
+    "master",
+    "master_hostname",
+    "hostname",
+    "workers",
+    "cluster_manager_type",
+    "state",
+    "data_dir",
+    "index_settings",
+    "index_rollover_frequency",
+    "api_response_timeout",
+    "shutdown_timeout",
+    "node_disconnect_timeout",
+    "worker_disconnect_timeout",
+    "slicer_timeout",
+    "action_timeout",
+    "network_latency_buffer",
+    "node_state_interval",
+    "analytics_rate",
+    "kubernetes_api_poll_delay",
+    "slicer_allocation_attempts",
+    "slicer_port_range",
+    "assets_directory",
+    "autoload_directory",
+    "assets_volume",
+    "asset_storage_connection_type",
+    "asset_storage_connection",
+    "asset_storage_bucket",
+    "env_vars",
+    "cpu",
+    "memory",
+    "cpu_execution_controller",
+    "memory_execution_controller",
+    "ephemeral_storage",
+    "execution_controller_targets",
+    "kubernetes_image",
+    "kubernetes_namespace",
+    "kubernetes_overrides_enabled",
+    "kubernetes_priority_class_name",
+    "kubernetes_config_map_name",
+    "kubernetes_image_pull_secret",
+    "kubernetes_worker_antiaffinity",
+    "mock",
+];
+
+const INDEXES: &[&str] = &["analytics", "assets", "jobs", "execution", "state"];
+
+pub(super) fn teraslice(
+    obj: &Map<String, Value>,
+    tf: &TerafoundationConfig,
+    problems: &mut crate::job::validate::fields::Problems,
+) -> TerasliceConfig {
+    warn_unknown(obj, "teraslice.", KEYS);
+    let d = TerasliceConfig::default();
+    let mut f = Fields::new(obj, "teraslice.", problems).null_is_default();
+    let name = cluster_name(&mut f);
+    let cluster_manager_type = cluster_manager_type(&mut f);
+    let kubernetes = cluster_manager_type == ClusterManagerType::Kubernetes;
+    let asset_storage_connection_type = f.one_of(
+        "asset_storage_connection_type",
+        &[
+            ("elasticsearch-next", AssetStorageType::ElasticsearchNext),
+            ("s3", AssetStorageType::S3),
+        ],
+        d.asset_storage_connection_type,
+    );
+    let asset_storage_connection = f.required_string("asset_storage_connection", "default");
+    if asset_storage_connection_type == AssetStorageType::S3 {
+        require_connector(
+            &mut f,
+            "asset_storage_connection",
+            tf,
+            "s3",
+            &asset_storage_connection,
+        );
+    }
+    let asset_storage_bucket = f.optional_string("asset_storage_bucket", None);
+    if asset_storage_bucket.is_some() && asset_storage_connection_type != AssetStorageType::S3 {
+        f.fail(
+            "asset_storage_bucket",
+            "only allowed with asset_storage_connection_type: s3",
+        );
+    }
+    let kubernetes_namespace = f
+        .optional_string("kubernetes_namespace", Some("default"))
+        .unwrap_or_else(|| d.kubernetes_namespace.clone());
+    let kubernetes_config_map_name = f
+        .optional_string("kubernetes_config_map_name", None)
+        .unwrap_or_else(|| format!("{name}-worker"));
+    if kubernetes {
+        // Only Kubernetes turns these into object names; elsewhere they are unused.
+        if let Err(e) = check_dns_label(&kubernetes_namespace) {
+            f.fail("kubernetes_namespace", format!("namespace {e}"));
+        }
+        if let Err(e) = check_dns_subdomain(&kubernetes_config_map_name) {
+            f.fail("kubernetes_config_map_name", format!("ConfigMap name {e}"));
+        }
+    }
+    TerasliceConfig {
+        port: f.port("port", d.port),
+        master: f.bool("master", d.master),
+        master_hostname: f.required_string("master_hostname", &d.master_hostname),
+        hostname: f.optional_string("hostname", None),
+        workers: f.nat("workers", d.workers),
+        state: state(&mut f, tf, kubernetes),
+        data_dir: PathBuf::from(f.required_string("data_dir", "./teraslice-data")),
+        index_settings: index_settings(&mut f),
+        index_rollover_frequency: rollover(&mut f),
+        api_response_timeout_ms: f.duration_ms("api_response_timeout", d.api_response_timeout_ms),
+        shutdown_timeout_ms: f.duration_ms("shutdown_timeout", d.shutdown_timeout_ms),
+        node_disconnect_timeout_ms: f
+            .duration_ms("node_disconnect_timeout", d.node_disconnect_timeout_ms),
+        worker_disconnect_timeout_ms: f
+            .duration_ms("worker_disconnect_timeout", d.worker_disconnect_timeout_ms),
+        slicer_timeout_ms: f.duration_ms("slicer_timeout", d.slicer_timeout_ms),
+        action_timeout_ms: f.duration_ms("action_timeout", d.action_timeout_ms),
+        network_latency_buffer_ms: f
+            .duration_ms("network_latency_buffer", d.network_latency_buffer_ms),
+        node_state_interval_ms: f.duration_ms("node_state_interval", d.node_state_interval_ms),
+        analytics_rate_ms: f.duration_ms("analytics_rate", d.analytics_rate_ms),
+        kubernetes_api_poll_delay_ms: f
+            .duration_ms("kubernetes_api_poll_delay", d.kubernetes_api_poll_delay_ms),
+        slicer_allocation_attempts: f
+            .nat("slicer_allocation_attempts", d.slicer_allocation_attempts),
+        slicer_port_range: port_range(&mut f).unwrap_or(d.slicer_port_range),
+        assets_directory: assets_directory(&mut f).unwrap_or(d.assets_directory),
+        autoload_directory: f.optional_string("autoload_directory", Some(&cwd_join("autoload"))),
+        assets_volume: f.optional_string("assets_volume", None),
+        asset_storage_connection_type,
+        asset_storage_connection,
+        asset_storage_bucket,
+        env_vars: env_vars(&mut f),
+        cpu: f.non_negative_number("cpu"),
+        memory: f.non_negative_number("memory"),
+        cpu_execution_controller: f
+            .non_negative_number("cpu_execution_controller")
+            .unwrap_or(d.cpu_execution_controller),
+        memory_execution_controller: f
+            .non_negative_number("memory_execution_controller")
+            .unwrap_or(d.memory_execution_controller),
+        ephemeral_storage: f.bool("ephemeral_storage", false),
+        execution_controller_targets: f
+            .get("execution_controller_targets")
+            .map(|_| targets(&mut f, "execution_controller_targets")),
+        kubernetes_image: f.optional_string("kubernetes_image", d.kubernetes_image.as_deref()),
+        kubernetes_namespace,
+        kubernetes_overrides_enabled: f.bool("kubernetes_overrides_enabled", false),
+        kubernetes_priority_class_name: f.optional_string("kubernetes_priority_class_name", None),
+        kubernetes_config_map_name,
+        kubernetes_image_pull_secret: f.optional_string("kubernetes_image_pull_secret", None),
+        kubernetes_worker_antiaffinity: f.bool("kubernetes_worker_antiaffinity", false),
+        mock: mock(&mut f),
+        extra: unknown(obj, KEYS),
+        name,
+        cluster_manager_type,
+    }
+}
+
+/// `name`: an elasticsearch_name, as it prefixes every index.
+fn cluster_name(f: &mut Fields) -> String {
+    let name = f.required_string("name", "teracluster");
+    let ok = name.len() <= 255
+        && !name.chars().any(char::is_uppercase)
+        && !name.contains(['#', '*', '?', '"', '<', '>', '|', '/', '\\'])
+        && !name.starts_with(['_', '-', '+']);
+    if !ok {
+        f.fail(
+            "name",
+            format!("must be a valid Elasticsearch index name: lowercase, at most 255 characters, none of #*?\"<>|/\\, and not starting with _, - or +; got \"{name}\""),
+        );
+    }
+    name
+}
+
+fn cluster_manager_type(f: &mut Fields) -> ClusterManagerType {
+    let key = "cluster_manager_type";
+    let allowed = ClusterManagerType::ALLOWED;
+    match f.get(key) {
+        None => ClusterManagerType::Native,
+        Some(Value::String(s)) => ClusterManagerType::parse(s).unwrap_or_else(|| {
+            f.fail(
+                key,
+                format!("unknown cluster manager type \"{s}\", must be one of {allowed}"),
+            );
+            ClusterManagerType::Native
+        }),
+        Some(other) => {
+            f.fail(
+                key,
+                format!("must be one of {allowed}, got {}", describe(other)),
+            );
+            ClusterManagerType::Native
+        }
+    }
+}
+
+/// Fails `key` unless `terafoundation.connectors.<kind>.<name>` exists.
+fn require_connector(f: &mut Fields, key: &str, tf: &TerafoundationConfig, kind: &str, name: &str) {
+    if tf.connector(kind, name).is_none() {
+        let have = tf.connector_names(kind);
+        f.fail(
+            key,
+            format!(
+                "no {kind} connector \"{name}\" in terafoundation.connectors.{kind} (have: {})",
+                list(&have)
+            ),
+        );
+    }
+}
+
+fn nested<'a>(f: &mut Fields<'a, '_>, key: &str) -> &'a Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    f.object(key).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}
+
+fn state(f: &mut Fields, tf: &TerafoundationConfig, kubernetes: bool) -> StateConfig {
+    let obj = nested(f, "state");
+    warn_unknown(obj, "teraslice.state.", &["connection", "connection_type"]);
+    let mut s = Fields::new(obj, "teraslice.state.", f.problems).null_is_default();
+    let connection = s.required_string("connection", "default");
+    let connection_type = s.one_of(
+        "connection_type",
+        &[
+            ("sqlite", StateConnectionType::Sqlite),
+            ("elasticsearch-next", StateConnectionType::ElasticsearchNext),
+            ("elasticsearch", StateConnectionType::Elasticsearch),
+        ],
+        StateConnectionType::Sqlite,
+    );
+    if connection_type == StateConnectionType::Sqlite {
+        if kubernetes {
+            let given = if s.get("connection_type").is_some() {
+                ""
+            } else {
+                " (the default)"
+            };
+            s.fail(
+                "connection_type",
+                format!("sqlite{given} cannot be used with cluster_manager_type kubernetes, because pods need a state store they can reach over the network; use elasticsearch-next or elasticsearch"),
+            );
+        }
+    } else {
+        require_connector(
+            &mut s,
+            "connection",
+            tf,
+            connection_type.as_str(),
+            &connection,
+        );
+    }
+    StateConfig {
+        connection,
+        connection_type,
+    }
+}
+
+fn index_settings(f: &mut Fields) -> IndexSettingsConfig {
+    let obj = nested(f, "index_settings");
+    warn_unknown(obj, "teraslice.index_settings.", INDEXES);
+    let mut i = Fields::new(obj, "teraslice.index_settings.", f.problems).null_is_default();
+    let mut read = |index: &str| {
+        let settings = nested(&mut i, index);
+        let prefix = format!("teraslice.index_settings.{index}.");
+        let mut s = Fields::new(settings, &prefix, &mut *i.problems).null_is_default();
+        IndexSettings {
+            number_of_shards: s.nat("number_of_shards", 5),
+            number_of_replicas: s.nat("number_of_replicas", 1),
+        }
+    };
+    IndexSettingsConfig {
+        analytics: read("analytics"),
+        assets: read("assets"),
+        jobs: read("jobs"),
+        execution: read("execution"),
+        state: read("state"),
+    }
+}
+
+fn rollover(f: &mut Fields) -> IndexRolloverFrequency {
+    let obj = nested(f, "index_rollover_frequency");
+    warn_unknown(
+        obj,
+        "teraslice.index_rollover_frequency.",
+        &["state", "analytics"],
+    );
+    let mut r =
+        Fields::new(obj, "teraslice.index_rollover_frequency.", f.problems).null_is_default();
+    let choices = [
+        ("daily", RolloverFrequency::Daily),
+        ("monthly", RolloverFrequency::Monthly),
+        ("yearly", RolloverFrequency::Yearly),
+    ];
+    IndexRolloverFrequency {
+        state: r.one_of("state", &choices, RolloverFrequency::Monthly),
+        analytics: r.one_of("analytics", &choices, RolloverFrequency::Monthly),
+    }
+}
+
+/// `"start:end"` with start < end.
+fn port_range(f: &mut Fields) -> Option<SlicerPortRange> {
+    let v = f.get("slicer_port_range")?;
+    let parsed = v.as_str().and_then(|s| {
+        let (a, b) = s.split_once(':')?;
+        let start: u16 = a.trim().parse().ok()?;
+        let end: u16 = b.trim().parse().ok()?;
+        (start >= 1 && start < end).then_some(SlicerPortRange { start, end })
+    });
+    if parsed.is_none() {
+        f.fail(
+            "slicer_port_range",
+            format!("must be \"<start>:<end>\" with ports between 1 and 65535 and start < end (e.g. \"45679:46678\"), got {}", describe(v)),
+        );
+    }
+    parsed
+}
+
+/// A directory or a list of directories.
+fn assets_directory(f: &mut Fields) -> Option<Vec<String>> {
+    let allowed = "must be a directory path or a list of directory paths";
+    match f.get("assets_directory")? {
+        Value::String(s) if !s.is_empty() => Some(vec![s.clone()]),
+        Value::Array(items)
+            if items
+                .iter()
+                .all(|i| i.as_str().is_some_and(|s| !s.is_empty())) =>
+        {
+            Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect(),
+            )
+        }
+        other => {
+            f.fail(
+                "assets_directory",
+                format!("{allowed}, got {}", describe(other)),
+            );
+            None
+        }
+    }
+}
+
+fn mock(f: &mut Fields) -> MockConfig {
+    let obj = nested(f, "mock");
+    warn_unknown(
+        obj,
+        "teraslice.mock.",
+        &["nodes", "slots_per_node", "latency_ms"],
+    );
+    let d = MockConfig::default();
+    let mut m = Fields::new(obj, "teraslice.mock.", f.problems).null_is_default();
+    MockConfig {
+        nodes: m.positive_int("nodes", d.nodes),
+        slots_per_node: m.positive_int("slots_per_node", d.slots_per_node),
+        latency_ms: m.duration_ms("latency_ms", d.latency_ms),
+    }
+}
