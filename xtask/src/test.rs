@@ -8,7 +8,7 @@ pub struct TestArgs {
     /// Extra arguments passed to `cargo test` (e.g. a test name filter).
     #[arg(trailing_var_arg = true)]
     cargo_args: Vec<String>,
-    /// Leave the Kubernetes control plane running afterwards (also: TERASLICE_K8S_KEEP=1).
+    /// Leave the Kubernetes control plane and OpenSearch running afterwards (also: TERASLICE_K8S_KEEP=1).
     #[arg(long)]
     keep: bool,
 }
@@ -16,11 +16,13 @@ pub struct TestArgs {
 pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let root = crate::paths::workspace_root();
     let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
+    let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args(["test", "--workspace", "--all-features"])
         .args(&args.cargo_args)
         .envs(k8s.env())
+        .envs(opensearch.env())
         .status()
         .context("running cargo test")?;
     if !status.success() {

@@ -1,0 +1,90 @@
+//! The node's config folder (opensearch.yml, log4j2.properties, jvm.options) and JVM command line.
+use std::path::Path;
+
+use super::{Layout, CLUSTER_NAME};
+
+/// Small heap: the node holds test data only, on a 2-core machine shared with the build.
+const HEAP: [&str; 2] = ["-Xms512m", "-Xmx1g"];
+
+pub fn write(layout: &Layout, port: u16) -> anyhow::Result<()> {
+    let state = &layout.state_dir;
+    let conf = state.join("config");
+    let yml = format!(
+        "cluster.name: {CLUSTER_NAME}\n\
+         node.name: xtask-node\n\
+         path.data: {data}\n\
+         path.logs: {logs}\n\
+         network.host: 127.0.0.1\n\
+         http.port: {port}\n\
+         transport.port: 49300-49399\n\
+         discovery.type: single-node\n\
+         bootstrap.memory_lock: false\n\
+         # JNA's native half is off (see jvm_args): no seccomp filter, no console handler.\n\
+         bootstrap.system_call_filter: false\n\
+         bootstrap.ctrlhandler: false\n\
+         # Test machines run with nearly full disks: never block writes on disk usage.\n\
+         cluster.routing.allocation.disk.threshold_enabled: false\n\
+         # Teraslice makes an index per day and store; tests make many.\n\
+         cluster.max_shards_per_node: 10000\n",
+        data = state.join("data").display(),
+        logs = state.join("logs").display(),
+    );
+    std::fs::write(conf.join("opensearch.yml"), yml)?;
+    std::fs::write(conf.join("log4j2.properties"), LOG4J2)?;
+    // Not read by the bootstrap (xtask passes the flags itself); kept so the folder documents them.
+    std::fs::write(conf.join("jvm.options"), format!("{}\n", HEAP.join("\n")))?;
+    Ok(())
+}
+
+pub fn jvm_args(layout: &Layout, home: &Path) -> anyhow::Result<Vec<String>> {
+    let state = &layout.state_dir;
+    let mut args: Vec<String> = HEAP.iter().map(|s| s.to_string()).collect();
+    args.extend(
+        [
+            "-XX:+UseG1GC",
+            "-Dfile.encoding=UTF-8",
+            "-Djava.awt.headless=true",
+            // JNA without its native half: OpenSearch then cannot see that it runs as root (CI does)
+            // and skips the refusal, and the seccomp, mlockall and rlimit calls tests don't need.
+            "-Djna.nosys=true",
+            "-Djna.noclasspath=true",
+            "-Dio.netty.noUnsafe=true",
+            "-Dio.netty.noKeySetOptimization=true",
+            "-Dio.netty.recycler.maxCapacityPerThread=0",
+            "-Dlog4j.shutdownHookEnabled=false",
+            "-Dlog4j2.disable.jmx=true",
+            "-Dlog4j2.formatMsgNoLookups=true",
+            // Same date/number parsing as the shipped jvm.options on JDK 9+.
+            "-Djava.locale.providers=SPI,COMPAT",
+            // JDK 18+ refuse OpenSearch's security manager without it; JDK 17 accepts it.
+            "-Djava.security.manager=allow",
+            "-Dopensearch.distribution.type=tar",
+            "-Dopensearch.bundled_jdk=false",
+        ]
+        .map(String::from),
+    );
+    args.push(format!("-Djava.io.tmpdir={}", state.join("tmp").display()));
+    args.push(format!(
+        "-XX:ErrorFile={}",
+        state.join("logs/hs_err_pid%p.log").display()
+    ));
+    args.push(format!("-Dopensearch.path.home={}", home.display()));
+    args.push(format!(
+        "-Dopensearch.path.conf={}",
+        state.join("config").display()
+    ));
+    args.push("-cp".into());
+    args.push(format!("{}/*", home.join("lib").display()));
+    Ok(args)
+}
+
+/// Everything to stdout, which xtask sends to `state/logs/console.log`.
+const LOG4J2: &str = "status = error\n\
+appender.console.type = Console\n\
+appender.console.name = console\n\
+appender.console.layout.type = PatternLayout\n\
+appender.console.layout.pattern = [%d{ISO8601}][%-5p][%-25c{1.}] [%node_name]%marker %m%n\n\
+rootLogger.level = info\n\
+rootLogger.appenderRef.console.ref = console\n\
+logger.deprecation.name = org.opensearch.deprecation\n\
+logger.deprecation.level = error\n";
