@@ -9,7 +9,9 @@ use teraslice_core::backend::{
     ControllerAddress, EventKind, NodeState, ProcessInfo, Readiness, StopOptions, WorkerChange,
 };
 use teraslice_core::config::ClusterManagerType;
-use teraslice_core::execution::ExecutionRecord;
+use teraslice_core::execution::{ExecutionRecord, StatusUpdate};
+use teraslice_core::status::ExecutionStatus;
+use teraslice_core::store::StateStore;
 use tokio::sync::broadcast;
 
 use crate::faults::Faults;
@@ -50,6 +52,8 @@ struct State {
 
 pub struct MockBackend {
     config: MockConfig,
+    /// Where the simulated execution controllers record `running`, as real ones do.
+    store: Option<Arc<dyn StateStore>>,
     state: Arc<Mutex<State>>,
     faults: Arc<Mutex<Faults>>,
     events: broadcast::Sender<BackendEvent>,
@@ -70,10 +74,18 @@ impl MockBackend {
         };
         MockBackend {
             config,
+            store: None,
             state: Arc::new(Mutex::new(state)),
             faults: Arc::new(Mutex::new(Faults::default())),
             events,
         }
+    }
+
+    /// Simulated controllers move their execution to `running` in `store` once their workers are
+    /// ready, as a real execution controller does.
+    pub fn with_store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Replaces the scripted faults; takes effect on the next call.
@@ -370,6 +382,18 @@ impl ClusterBackend for MockBackend {
         })?;
         // Idempotent: only the missing part of the initial set is started.
         self.place_workers(&ex.ex_id, workers.saturating_sub(have), &faults);
+        if let (Some(store), false) = (&self.store, faults.workers_never_ready) {
+            let ready = store
+                .set_execution_status(
+                    &ex.ex_id,
+                    ExecutionStatus::Running,
+                    &StatusUpdate::default(),
+                )
+                .await;
+            if let Err(e) = ready {
+                tracing::debug!(ex_id = %ex.ex_id, error = %e, "simulated controller could not record running");
+            }
+        }
         Ok(())
     }
 

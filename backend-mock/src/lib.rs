@@ -3,6 +3,7 @@
 //! unreachable cluster). It emits the same events a real backend would, so the scheduler can be
 //! tested without a cluster — and a master can run with `cluster_manager_type: mock`.
 mod backend;
+mod controller;
 mod faults;
 mod placement;
 

@@ -30,6 +30,9 @@ pub enum BackendError {
     /// The cluster could not be reached or answered with an error worth retrying.
     #[error("cluster unreachable: {0}")]
     Unreachable(String),
+    /// No room for the execution now; it waits in `pending` and is retried.
+    #[error("no capacity: {0}")]
+    NoCapacity(String),
     /// Creating the execution's processes or objects failed.
     #[error("allocation failed: {0}")]
     Allocation(String),

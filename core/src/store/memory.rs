@@ -181,7 +181,7 @@ impl StateStore for MemoryStore {
             .filter(|s| query.states.is_empty() || query.states.contains(&s.state))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (a.slicer_id, a.slicer_order).cmp(&(b.slicer_id, b.slicer_order)));
+        out.sort_by_key(|s| (s.slicer_id, s.slicer_order));
         Ok(page(out, query.from, query.size))
     }
 

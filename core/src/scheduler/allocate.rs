@@ -1,0 +1,149 @@
+//! The allocation loop: drains the pending queue, up to `allocation_concurrency` at once.
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use super::{lock, Scheduler};
+use crate::backend::{BackendError, Readiness, StopOptions};
+use crate::execution::StatusUpdate;
+use crate::status::ExecutionStatus;
+use crate::store::StoreError;
+
+impl Scheduler {
+    pub(super) async fn allocation_loop(self: Arc<Self>) {
+        loop {
+            if lock(&self.queue).is_empty() {
+                self.wake.notified().await;
+                continue;
+            }
+            if let Readiness::NotReady { reason } = self.backend.ready_for_allocation().await {
+                *lock(&self.pending_reason) = Some(reason);
+                self.pause_retry().await;
+                continue;
+            }
+            *lock(&self.pending_reason) = None;
+            let Ok(permit) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let Some(ex_id) = lock(&self.queue).pop_front() else {
+                continue;
+            };
+            let this = self.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                this.allocate(&ex_id).await;
+            });
+        }
+    }
+
+    /// Waits `retry_interval`, or less if something new is queued.
+    async fn pause_retry(&self) {
+        let _ = tokio::time::timeout(self.config.retry_interval, self.wake.notified()).await;
+    }
+
+    /// pending → scheduling → (controller) → initializing → (workers). Idempotent, so a master
+    /// restart can run it again on an execution it left half-allocated.
+    pub(super) async fn allocate(&self, ex_id: &str) {
+        let ex = match self.store.get_execution(ex_id).await {
+            Ok(ex) if ex.status.is_init() => ex,
+            Ok(_) => return, // stopped (or otherwise moved on) while queued
+            Err(e) => return warn!(ex_id, error = %e, "cannot load queued execution"),
+        };
+        let ex = match self
+            .store
+            .set_execution_status(
+                &ex.ex_id,
+                ExecutionStatus::Scheduling,
+                &StatusUpdate::default(),
+            )
+            .await
+        {
+            Ok(ex) => ex,
+            Err(StoreError::Transition { .. }) => return,
+            Err(e) => {
+                return self
+                    .fail(ex_id, format!("Failed to provision execution {ex_id}: {e}"))
+                    .await
+            }
+        };
+        let addr = match self.backend.allocate_execution_controller(&ex).await {
+            Ok(addr) => addr,
+            Err(BackendError::NoCapacity(reason)) => return self.requeue(ex_id, reason).await,
+            Err(e) => {
+                return self
+                    .fail(ex_id, format!("Failed to provision execution {ex_id}: {e}"))
+                    .await
+            }
+        };
+        let update = StatusUpdate {
+            slicer_hostname: Some(addr.hostname),
+            slicer_port: Some(addr.port),
+            ..Default::default()
+        };
+        let ex = match self
+            .store
+            .set_execution_status(ex_id, ExecutionStatus::Initializing, &update)
+            .await
+        {
+            Ok(ex) => ex,
+            Err(e) => {
+                // Stopped while its controller was being started: take the controller down again.
+                info!(ex_id, error = %e, "execution moved on during allocation; stopping its controller");
+                let _ = self
+                    .backend
+                    .stop_execution(
+                        ex_id,
+                        &StopOptions {
+                            force: true,
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+                return;
+            }
+        };
+        if let Err(e) = self.backend.allocate_workers(&ex, ex.job.workers).await {
+            self.fail(ex_id, format!("Failure to allocateWorkers {ex_id}: {e}"))
+                .await;
+        }
+    }
+
+    /// No room right now: back to `pending`, at the front of the queue.
+    async fn requeue(&self, ex_id: &str, reason: String) {
+        if let Err(e) = self
+            .store
+            .set_execution_status(ex_id, ExecutionStatus::Pending, &StatusUpdate::default())
+            .await
+        {
+            return warn!(ex_id, error = %e, "cannot return execution to pending");
+        }
+        *lock(&self.pending_reason) = Some(reason);
+        lock(&self.queue).push_front(ex_id.to_string());
+        self.pause_retry().await;
+        self.wake.notify_one();
+    }
+
+    /// Marks a living execution `failed` with `reason` and removes whatever it has on the cluster.
+    pub(super) async fn fail(&self, ex_id: &str, reason: String) {
+        warn!(ex_id, %reason, "execution failed");
+        match self
+            .store
+            .set_execution_status(
+                ex_id,
+                ExecutionStatus::Failed,
+                &StatusUpdate::failed(reason),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::Transition { .. }) => {}
+            Err(e) => warn!(ex_id, error = %e, "cannot record the failure"),
+        }
+        let opts = StopOptions {
+            force: true,
+            ..Default::default()
+        };
+        if let Err(e) = self.backend.stop_execution(ex_id, &opts).await {
+            warn!(ex_id, error = %e, "cannot remove the failed execution's processes");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! What the API asks of the scheduler: create, stop, pause, resume, scale.
+use crate::backend::{check_capabilities, StopOptions, WorkerChange};
+use crate::execution::{ExecutionRecord, StatusUpdate};
+use crate::job::JobConfig;
+use crate::status::ExecutionStatus;
+use crate::store::StoreError;
+
+use super::{Scheduler, SchedulerError, SchedulerResult};
+
+impl Scheduler {
+    /// Stores a new `pending` execution of `job` and queues it. A job needing a feature the
+    /// backend lacks is refused here, before anything is stored.
+    pub async fn create_execution(
+        &self,
+        job_id: &str,
+        job: JobConfig,
+    ) -> SchedulerResult<ExecutionRecord> {
+        check_capabilities(
+            self.backend.kind().as_str(),
+            self.backend.capabilities(),
+            &job,
+        )?;
+        let ex = ExecutionRecord::new(job_id, job);
+        self.store.create_execution(&ex).await?;
+        self.enqueue(ex.ex_id.clone());
+        Ok(ex)
+    }
+
+    /// Queues an execution that is already stored as `pending` (e.g. a recovery).
+    pub fn queue_existing(&self, ex_id: &str) {
+        self.enqueue(ex_id.to_string());
+    }
+
+    async fn load(&self, ex_id: &str) -> SchedulerResult<ExecutionRecord> {
+        match self.store.get_execution(ex_id).await {
+            Ok(ex) => Ok(ex),
+            Err(StoreError::NotFound { .. }) => Err(SchedulerError::NotFound(ex_id.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn load_active(&self, ex_id: &str) -> SchedulerResult<ExecutionRecord> {
+        let ex = self.load(ex_id).await?;
+        if ex.status.is_terminal() {
+            return Err(SchedulerError::NotActive(ex_id.to_string()));
+        }
+        Ok(ex)
+    }
+
+    /// Stops an execution: `stopping`, then `stopped` once nothing of it is left. Graceful stops
+    /// give processes `opts.timeout_ms` (default `shutdown_timeout`); `force` kills at once.
+    /// A terminal execution is returned unchanged.
+    pub async fn stop(&self, ex_id: &str, opts: StopOptions) -> SchedulerResult<ExecutionRecord> {
+        let ex = self.load(ex_id).await?;
+        if ex.status.is_terminal() {
+            return Ok(ex);
+        }
+        let ex = if ex.status == ExecutionStatus::Stopping && !opts.force {
+            ex
+        } else {
+            match self
+                .store
+                .set_execution_status(ex_id, ExecutionStatus::Stopping, &StatusUpdate::default())
+                .await
+            {
+                Ok(ex) => ex,
+                // It ended between the read and the write: nothing left to stop.
+                Err(StoreError::Transition { .. }) => return self.load(ex_id).await,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let opts = StopOptions {
+            timeout_ms: opts
+                .timeout_ms
+                .or(Some(self.config.shutdown_timeout.as_millis() as u64)),
+            ..opts
+        };
+        self.watch_stopping(ex_id);
+        self.backend.stop_execution(ex_id, &opts).await?;
+        Ok(ex)
+    }
+
+    pub async fn pause(&self, ex_id: &str) -> SchedulerResult<ExecutionRecord> {
+        let ex = self.load_active(ex_id).await?;
+        if !ex.status.is_running() || ex.status == ExecutionStatus::Stopping {
+            return Err(SchedulerError::WrongState {
+                ex_id: ex_id.into(),
+                status: ex.status,
+                action: "pause",
+                allowed: "a running execution (recovering, running, failing or paused)",
+            });
+        }
+        self.controllers
+            .pause(&ex)
+            .await
+            .map_err(|e| SchedulerError::Controller {
+                ex_id: ex_id.into(),
+                action: "pause",
+                reason: e.0,
+            })?;
+        Ok(self
+            .store
+            .set_execution_status(ex_id, ExecutionStatus::Paused, &StatusUpdate::default())
+            .await?)
+    }
+
+    pub async fn resume(&self, ex_id: &str) -> SchedulerResult<ExecutionRecord> {
+        let ex = self.load_active(ex_id).await?;
+        if ex.status != ExecutionStatus::Paused {
+            return Err(SchedulerError::WrongState {
+                ex_id: ex_id.into(),
+                status: ex.status,
+                action: "resume",
+                allowed: "a paused execution",
+            });
+        }
+        self.controllers
+            .resume(&ex)
+            .await
+            .map_err(|e| SchedulerError::Controller {
+                ex_id: ex_id.into(),
+                action: "resume",
+                reason: e.0,
+            })?;
+        Ok(self
+            .store
+            .set_execution_status(ex_id, ExecutionStatus::Running, &StatusUpdate::default())
+            .await?)
+    }
+
+    /// Teraslice ExecutionAnalytics of a running execution, from its controller.
+    pub async fn controller_stats(&self, ex_id: &str) -> SchedulerResult<serde_json::Value> {
+        let ex = self.load_active(ex_id).await?;
+        self.controllers
+            .stats(&ex)
+            .await
+            .map_err(|e| SchedulerError::Controller {
+                ex_id: ex_id.into(),
+                action: "analytics",
+                reason: e.0,
+            })
+    }
+
+    pub async fn add_workers(&self, ex_id: &str, n: u32) -> SchedulerResult<WorkerChange> {
+        let ex = self.load_active(ex_id).await?;
+        Ok(self.backend.add_workers(&ex, n).await?)
+    }
+
+    pub async fn remove_workers(&self, ex_id: &str, n: u32) -> SchedulerResult<WorkerChange> {
+        self.load_active(ex_id).await?;
+        Ok(self.backend.remove_workers(ex_id, n).await?)
+    }
+
+    pub async fn set_workers(&self, ex_id: &str, total: u32) -> SchedulerResult<WorkerChange> {
+        let ex = self.load_active(ex_id).await?;
+        Ok(self.backend.set_workers(&ex, total).await?)
+    }
+}
