@@ -1,0 +1,24 @@
+//! The built-in operations, one file each. To add one: a file here and one line in
+//! [`register_builtins`].
+mod collect;
+mod delay;
+mod noop;
+mod stdout;
+mod test_reader;
+
+pub use collect::Collect;
+pub use delay::Delay;
+pub use noop::Noop;
+pub use stdout::Stdout;
+pub use test_reader::TestReader;
+
+use super::OpRegistry;
+
+/// The registry's default set.
+pub fn register_builtins(registry: &mut OpRegistry) {
+    registry.register_processor("noop", Noop);
+    registry.register_processor("delay", Delay);
+    registry.register_processor("collect", Collect);
+    registry.register_processor("stdout", Stdout);
+    registry.register_reader("test-reader", TestReader);
+}

@@ -1,0 +1,304 @@
+//! `OpRegistry`: the operations and APIs the runtime can build, by name. A library user starts
+//! from [`OpRegistry::with_builtins`] and registers their own. It is also core's [`OpCatalog`],
+//! so job validation rejects an unknown `_op` with the list of known ones.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use teraslice_core::job::validate::{OpCatalog, OpRole};
+use teraslice_core::job::ValidationError;
+
+use super::api::api_module_name;
+use super::fields::ConfigCheck;
+use super::{ApiContext, ApiFactory, BatchProcessor, Fetcher, OpContext, OpError, Slicer};
+
+/// A reader: the slicer streams (EC side) and the fetcher (worker side) of `operations[0]`.
+pub trait ReaderFactory: Send + Sync {
+    /// Checks the op config and fills its defaults; paths relative to the op (`size`, not
+    /// `operations[0].size`).
+    fn validate(&self, _config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
+        Vec::new()
+    }
+    /// The slicer streams: one for a simple slicer, `ctx.job.slicers` for a parallel one.
+    fn slicers(&self, ctx: &OpContext) -> Result<Vec<Box<dyn Slicer>>, OpError>;
+    fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError>;
+}
+
+/// A processor: `operations[1..]`.
+pub trait ProcessorFactory: Send + Sync {
+    /// Checks the op config and fills its defaults (op-relative paths).
+    fn validate(&self, _config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
+        Vec::new()
+    }
+    fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError>;
+}
+
+/// Operation and API factories by name.
+#[derive(Clone, Default)]
+pub struct OpRegistry {
+    readers: BTreeMap<String, Arc<dyn ReaderFactory>>,
+    processors: BTreeMap<String, Arc<dyn ProcessorFactory>>,
+    apis: BTreeMap<String, Arc<dyn ApiFactory>>,
+}
+
+impl OpRegistry {
+    /// A registry with no operations at all.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+    /// The built-in operations (`noop`, `delay`, `collect`, `test-reader`, `stdout`, …).
+    pub fn with_builtins() -> Self {
+        let mut r = Self::empty();
+        super::builtin::register_builtins(&mut r);
+        r
+    }
+    /// Adds (or replaces) a reader.
+    pub fn register_reader(
+        &mut self,
+        name: impl Into<String>,
+        factory: impl ReaderFactory + 'static,
+    ) -> &mut Self {
+        self.readers.insert(name.into(), Arc::new(factory));
+        self
+    }
+    /// Adds (or replaces) a processor.
+    pub fn register_processor(
+        &mut self,
+        name: impl Into<String>,
+        factory: impl ProcessorFactory + 'static,
+    ) -> &mut Self {
+        self.processors.insert(name.into(), Arc::new(factory));
+        self
+    }
+    /// Adds (or replaces) an API, looked up by the module part of `apis[]._name`.
+    pub fn register_api(
+        &mut self,
+        name: impl Into<String>,
+        factory: impl ApiFactory + 'static,
+    ) -> &mut Self {
+        self.apis.insert(name.into(), Arc::new(factory));
+        self
+    }
+
+    pub fn reader_names(&self) -> Vec<String> {
+        self.readers.keys().cloned().collect()
+    }
+    pub fn processor_names(&self) -> Vec<String> {
+        self.processors.keys().cloned().collect()
+    }
+
+    pub fn reader(&self, name: &str) -> Result<Arc<dyn ReaderFactory>, OpError> {
+        self.readers.get(name).cloned().ok_or_else(|| {
+            OpError::non_retryable(format!(
+                "unknown reader \"{name}\": known readers are {}",
+                self.reader_names().join(", ")
+            ))
+        })
+    }
+    pub fn processor(&self, name: &str) -> Result<Arc<dyn ProcessorFactory>, OpError> {
+        self.processors.get(name).cloned().ok_or_else(|| {
+            OpError::non_retryable(format!(
+                "unknown processor \"{name}\": known processors are {}",
+                self.processor_names().join(", ")
+            ))
+        })
+    }
+    pub fn api(&self, name: &str) -> Result<Arc<dyn ApiFactory>, OpError> {
+        let module = api_module_name(name);
+        self.apis.get(module).cloned().ok_or_else(|| {
+            let known: Vec<_> = self.apis.keys().cloned().collect();
+            OpError::non_retryable(format!(
+                "unknown api \"{module}\": known apis are [{}]",
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Creates every `job.apis[]` entry.
+    pub fn create_apis(
+        &self,
+        ex_id: &str,
+        job: &teraslice_core::job::JobConfig,
+    ) -> Result<super::ApiSet, OpError> {
+        let mut out = std::collections::HashMap::new();
+        for config in &job.apis {
+            let factory = self.api(config.name())?;
+            let ctx = ApiContext { ex_id, job, config };
+            let api = factory
+                .create(&ctx)
+                .map_err(|e| e.context(format!("api \"{}\"", config.name())))?;
+            out.insert(config.name().to_string(), api);
+        }
+        Ok(super::ApiSet::new(out))
+    }
+}
+
+/// Teraslice's `opSchema`: fields every op has.
+fn validate_common(op: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
+    let mut errors = ConfigCheck::new(op)
+        .one_of("_encoding", &["json", "raw"], "json")
+        .optional_string("_dead_letter_action")
+        .finish();
+    if !op.contains_key("_dead_letter_action") {
+        op.insert("_dead_letter_action".into(), Value::String("throw".into()));
+    }
+    let api_key = if op.contains_key("_api_name") {
+        "_api_name"
+    } else {
+        "api_name"
+    };
+    if let Some(name) = op.get(api_key).and_then(Value::as_str) {
+        let known = job
+            .get("apis")
+            .and_then(Value::as_array)
+            .is_some_and(|apis| {
+                apis.iter()
+                    .any(|a| a.get("_name").and_then(Value::as_str) == Some(name))
+            });
+        if !known {
+            errors.push(ValidationError {
+                path: api_key.into(),
+                message: format!(
+                    "Could not find the associated api for {name}: add an entry with \"_name\": \"{name}\" to the job's apis"
+                ),
+            });
+        }
+    }
+    errors
+}
+
+impl OpCatalog for OpRegistry {
+    fn op_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .readers
+            .keys()
+            .chain(self.processors.keys())
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn validate_op(
+        &self,
+        role: OpRole,
+        op: &mut Map<String, Value>,
+        job: &Value,
+    ) -> Vec<ValidationError> {
+        let full = op.get("_op").and_then(Value::as_str).unwrap_or_default();
+        let name = full.split('@').next().unwrap_or(full).to_string();
+        let specific = match role {
+            OpRole::Reader => self.readers.get(&name).map(|f| f.validate(op, job)),
+            OpRole::Processor => self.processors.get(&name).map(|f| f.validate(op, job)),
+        };
+        let Some(mut errors) = specific else {
+            let (what, known, other) = match role {
+                OpRole::Reader => (
+                    "reader",
+                    self.reader_names(),
+                    self.processors.contains_key(&name),
+                ),
+                OpRole::Processor => (
+                    "processor",
+                    self.processor_names(),
+                    self.readers.contains_key(&name),
+                ),
+            };
+            let hint = if other {
+                format!(
+                    " (\"{name}\" is a {}, which cannot be used here)",
+                    if what == "reader" {
+                        "processor"
+                    } else {
+                        "reader"
+                    }
+                )
+            } else {
+                String::new()
+            };
+            return vec![ValidationError {
+                path: "_op".into(),
+                message: format!(
+                    "unknown {what} \"{name}\"{hint}: known {what}s are {}",
+                    known.join(", ")
+                ),
+            }];
+        };
+        errors.extend(validate_common(op, job));
+        errors
+    }
+
+    fn validate_api(&self, api: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
+        let name = api
+            .get("_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        match self.api(&name) {
+            Ok(factory) => {
+                let mut errors = ConfigCheck::new(api)
+                    .optional_string("_dead_letter_action")
+                    .finish();
+                errors.extend(factory.validate(api, job));
+                errors
+            }
+            Err(e) => vec![ValidationError {
+                path: "_name".into(),
+                message: e.message,
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn unknown_op_lists_the_known_ones() {
+        let r = OpRegistry::with_builtins();
+        let errs = r.validate_op(
+            OpRole::Processor,
+            &mut op(json!({"_op": "nope"})),
+            &json!({}),
+        );
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].path, "_op");
+        assert!(
+            errs[0].message.contains("collect, delay, noop, stdout"),
+            "{}",
+            errs[0].message
+        );
+        let errs = r.validate_op(
+            OpRole::Processor,
+            &mut op(json!({"_op": "test-reader"})),
+            &json!({}),
+        );
+        assert!(
+            errs[0].message.contains("is a reader"),
+            "{}",
+            errs[0].message
+        );
+    }
+
+    #[test]
+    fn fills_op_defaults_and_checks_api_name() {
+        let r = OpRegistry::with_builtins();
+        let mut cfg = op(json!({"_op": "delay", "_api_name": "missing"}));
+        let errs = r.validate_op(OpRole::Processor, &mut cfg, &json!({"apis": []}));
+        assert_eq!(cfg.get("ms"), Some(&json!(100)));
+        assert_eq!(cfg.get("_encoding"), Some(&json!("json")));
+        assert_eq!(cfg.get("_dead_letter_action"), Some(&json!("throw")));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].path, "_api_name");
+        assert!(errs[0]
+            .message
+            .contains("Could not find the associated api for missing"));
+    }
+}

@@ -1,0 +1,39 @@
+//! A slice: one unit of work the EC hands to a worker.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a slicer produces and a fetcher reads: any JSON (a range, a file chunk, a query…).
+pub type SliceRequest = Value;
+
+/// `{slice_id, slicer_id, slicer_order, request, _created}` as Teraslice sends it to workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    pub slice_id: String,
+    pub slicer_id: u32,
+    pub slicer_order: u64,
+    pub request: SliceRequest,
+    #[serde(rename = "_created")]
+    pub created: DateTime<Utc>,
+}
+
+impl Slice {
+    /// A new slice with a fresh uuid v4 id.
+    pub fn new(slicer_id: u32, slicer_order: u64, request: SliceRequest) -> Self {
+        Slice {
+            slice_id: uuid::Uuid::new_v4().to_string(),
+            slicer_id,
+            slicer_order,
+            request,
+            created: Utc::now(),
+        }
+    }
+}
+
+/// Where a recovered slicer stream starts: the request of the last slice it completed, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlicerRecoveryData {
+    pub slicer_id: u32,
+    #[serde(rename = "lastSlice", default, skip_serializing_if = "Option::is_none")]
+    pub last_slice: Option<SliceRequest>,
+}
