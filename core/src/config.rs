@@ -52,6 +52,12 @@ impl ClusterManagerType {
     pub const ALLOWED: &'static str = "native, kubernetes (alias kubernetesV2), mock";
 }
 
+impl std::fmt::Display for ClusterManagerType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// CPU count of this host (Teraslice's default for `workers`).
 pub fn cpu_count() -> u32 {
     std::thread::available_parallelism()

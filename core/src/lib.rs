@@ -3,6 +3,7 @@
 //! [`Scheduler`] that drives executions through a backend. Knows nothing of Kubernetes, Elasticsearch
 //! or HTTP.
 pub mod backend;
+pub mod backend_factory;
 pub mod config;
 pub mod duration;
 pub mod execution;
