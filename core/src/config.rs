@@ -1,8 +1,20 @@
 //! System configuration: the `terafoundation` and `teraslice` sections of the YAML config file,
 //! with Teraslice's keys and defaults (see [`SystemConfig`]).
+//!
+//! Keys of ours, not Teraslice's:
+//! - `teraslice.state.connection_type`: `sqlite` (default), `elasticsearch-next` or `elasticsearch`;
+//!   which store holds jobs, executions, slice state and analytics. SQLite cannot be combined with
+//!   `cluster_manager_type: kubernetes` (pods could not reach the file).
+//! - `teraslice.data_dir`: directory of the SQLite file (default `./teraslice-data`).
+//! - `teraslice.mock.{nodes, slots_per_node, latency_ms}`: the in-memory backend's cluster.
+//! - `teraslice.cluster_manager_type: mock`.
+//!
+//! Defaults taken from the Kubernetes guide rather than Teraslice's code:
+//! `kubernetes_config_map_name` = `<teraslice.name>-worker`, `kubernetes_image` = `teraslice:k8sdev`.
 use serde::{Deserialize, Serialize};
 
 mod parse;
+mod parse_nested;
 mod parse_teraslice;
 mod system;
 mod terafoundation;
