@@ -31,6 +31,21 @@ pub struct JobValidationContext {
     pub ops: Option<std::sync::Arc<dyn OpCatalog>>,
 }
 
+impl fmt::Debug for JobValidationContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobValidationContext")
+            .field("cluster_manager_type", &self.cluster_manager_type)
+            .field("cpu_count", &self.cpu_count)
+            .field(
+                "kubernetes_overrides_enabled",
+                &self.kubernetes_overrides_enabled,
+            )
+            .field("connectors", &self.connectors.keys().collect::<Vec<_>>())
+            .field("ops", &self.ops.as_ref().map(|c| c.op_names()))
+            .finish()
+    }
+}
+
 /// Where an operation stands in the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpRole {

@@ -181,6 +181,18 @@ fn a_kubernetes_example_job_validates() {
     assert_eq!(v.operations.len(), 4);
 }
 
+/// Stored jobs are validated again (on start, on update): the output must validate to itself.
+#[test]
+fn a_validated_job_validates_again_unchanged() {
+    let mut job = minimal_job();
+    job["labels"] = json!({"team": "data"});
+    job["external_ports"] = json!([9090]);
+    job["job_id"] = json!("7ba9afb0-417a-4936-adc5-b15e31d1edd1");
+    let first = validate_job(&job, &ctx()).unwrap();
+    let stored = serde_json::to_value(&first).unwrap();
+    assert_eq!(validate_job(&stored, &ctx()).unwrap(), first);
+}
+
 /// A catalog that knows data_generator, noop and stdout, and checks `size`.
 struct Catalog;
 
