@@ -120,7 +120,7 @@ fn maven_copy(
 ) -> anyhow::Result<()> {
     let pom = crate::paths::workspace_root().join("xtask/opensearch/pom.xml");
     let mut cmd = Command::new("mvn");
-    cmd.args(["-B", "-q", "-f"])
+    cmd.args(["-B", "-q", "-Dstyle.color=never", "-f"])
         .arg(&pom)
         .arg(format!(
             "-Dmaven.repo.local={}",
