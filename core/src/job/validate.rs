@@ -218,9 +218,37 @@ pub fn validate_job(
     f.opt_bool("kubernetes_worker_antiaffinity");
     k8s_fields::cross_rules(&config, &mut problems);
     if problems.is_empty() {
+        warn_about(&config);
         Ok(config)
     } else {
         Err(ValidationErrors(problems.0))
+    }
+}
+
+/// Keys of stored job and execution records, which come back through validation on restart.
+const RECORD_KEYS: &[&str] = &[
+    "job_id",
+    "ex_id",
+    "metadata",
+    "slicer_hostname",
+    "slicer_port",
+    "teraslice_version",
+    "recovered_execution",
+    "recovered_slice_type",
+    "kubernetes_worker_antiaffinity",
+];
+
+/// Teraslice keeps undeclared keys and deprecated fields, with a warning.
+fn warn_about(job: &JobConfig) {
+    for key in job.extra.keys() {
+        if !key.starts_with('_') && !RECORD_KEYS.contains(&key.as_str()) {
+            tracing::warn!(job = %job.name, key = %key, "job key is not part of the job schema; kept as given");
+        }
+    }
+    for (field, value) in [("cpu", job.cpu), ("memory", job.memory)] {
+        if value.is_some() {
+            tracing::warn!(job = %job.name, field, "job field is deprecated; use resources_requests_{field} and resources_limits_{field}");
+        }
     }
 }
 
