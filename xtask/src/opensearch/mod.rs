@@ -4,6 +4,7 @@
 //! `~/.cache/teraslice-rs/opensearch/<version>/`; the running node's config, data, logs and pid
 //! live in its `state/`, which `down` removes.
 mod config;
+mod guard;
 mod http;
 mod install;
 mod java;
@@ -17,6 +18,8 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::ServiceAction;
+
+pub use guard::ensure_up;
 
 /// 2.19.x is the newest line that runs on the JDK 17 these machines have.
 pub const VERSION: &str = "2.19.6";
@@ -73,54 +76,6 @@ pub struct Started {
     pub url: String,
     /// False when a node was already running and was reused.
     pub fresh: bool,
-}
-
-/// A node for `cargo xtask test`; stops it on drop if this process started it (unless kept).
-pub struct Node {
-    url: String,
-    stop_on_drop: bool,
-}
-
-/// Reuses `$OPENSEARCH_URL` when the caller set one (an outside cluster), else runs `up`.
-pub fn ensure_up() -> anyhow::Result<Node> {
-    if let Ok(url) = std::env::var(URL_VAR) {
-        eprintln!("opensearch: using {URL_VAR}={url} from the environment");
-        return Ok(Node {
-            url,
-            stop_on_drop: false,
-        });
-    }
-    let started = up()?;
-    if !started.fresh {
-        eprintln!("opensearch: reusing the running node at {}", started.url);
-    }
-    Ok(Node {
-        url: started.url,
-        stop_on_drop: started.fresh,
-    })
-}
-
-impl Node {
-    /// Environment for child processes (e.g. `cargo test`).
-    pub fn env(&self) -> Vec<(String, String)> {
-        vec![(URL_VAR.to_string(), self.url.clone())]
-    }
-
-    /// With `keep`, leave the node running when this handle goes away.
-    pub fn keep_running(mut self, keep: bool) -> Self {
-        self.stop_on_drop &= !keep;
-        self
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if self.stop_on_drop {
-            if let Err(err) = down() {
-                eprintln!("opensearch: stopping the node failed: {err:#}");
-            }
-        }
-    }
 }
 
 /// Idempotent: reuses a running node, else fetches (once) and starts one, then waits for yellow.
