@@ -27,7 +27,7 @@ pub(super) fn state(f: &mut Fields, tf: &TerafoundationConfig, kubernetes: bool)
             ("elasticsearch-next", StateConnectionType::ElasticsearchNext),
             ("elasticsearch", StateConnectionType::Elasticsearch),
         ],
-        StateConnectionType::Sqlite,
+        default_connection_type(tf, kubernetes),
     );
     if connection_type == StateConnectionType::Sqlite {
         if kubernetes {
@@ -53,6 +53,17 @@ pub(super) fn state(f: &mut Fields, tf: &TerafoundationConfig, kubernetes: bool)
     StateConfig {
         connection,
         connection_type,
+    }
+}
+
+/// SQLite, except on Kubernetes, where a Teraslice config (which has no `connection_type`) means
+/// its Elasticsearch connector: pods cannot share a SQLite file.
+fn default_connection_type(tf: &TerafoundationConfig, kubernetes: bool) -> StateConnectionType {
+    let has = |kind: &str| tf.connectors.contains_key(kind);
+    match (kubernetes, has("elasticsearch-next"), has("elasticsearch")) {
+        (true, true, _) => StateConnectionType::ElasticsearchNext,
+        (true, false, true) => StateConnectionType::Elasticsearch,
+        _ => StateConnectionType::Sqlite,
     }
 }
 

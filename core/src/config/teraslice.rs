@@ -206,8 +206,10 @@ impl Default for TerasliceConfig {
 pub struct StateConfig {
     /// Connector name in `terafoundation.connectors.<connection_type>`. Default `default`.
     pub connection: String,
-    /// Ours: `sqlite` (default; a file in `teraslice.data_dir`), `elasticsearch-next` or
-    /// `elasticsearch` (Teraslice's index names, so an existing cluster's data reads back).
+    /// Ours: `sqlite` (a file in `teraslice.data_dir`), `elasticsearch-next` or `elasticsearch`
+    /// (Teraslice's index names, so an existing cluster's data reads back). Default `sqlite`;
+    /// with `cluster_manager_type: kubernetes` the default is `elasticsearch-next` (or
+    /// `elasticsearch`) when that connector type is configured, so Teraslice configs keep working.
     pub connection_type: StateConnectionType,
 }
 

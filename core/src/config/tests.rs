@@ -176,6 +176,20 @@ fn state_store_choices_are_cross_checked() {
         found[0].starts_with("teraslice.state.connection_type: sqlite (the default) cannot be used with cluster_manager_type kubernetes"),
         "{found:?}"
     );
+    // A Teraslice Kubernetes config has ES connectors and no connection_type: it means ES.
+    let teraslice_k8s = "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default:\n        node: [es:9200]\nteraslice:\n  cluster_manager_type: kubernetesV2\n";
+    let c = SystemConfig::from_yaml_str(teraslice_k8s).unwrap();
+    assert_eq!(
+        c.teraslice.state.connection_type,
+        StateConnectionType::ElasticsearchNext
+    );
+    let found = problems(&format!(
+        "{teraslice_k8s}  state:\n    connection_type: sqlite\n"
+    ));
+    assert!(
+        found[0].starts_with("teraslice.state.connection_type: sqlite cannot be used"),
+        "{found:?}"
+    );
     let found = problems(&format!("{ES_STATE}    connection: other\n"));
     assert_eq!(
         found,
