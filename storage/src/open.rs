@@ -6,8 +6,9 @@ use teraslice_core::store::{MemoryStore, StateStore, StoreError};
 
 use crate::sqlite::SqliteStore;
 
-/// Which store to open.
+/// Which store to open. Elasticsearch/OpenSearch joins as another variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreKind {
     /// In memory, gone when the process exits: tests and the mock backend.
     Memory,

@@ -32,3 +32,30 @@ pub(crate) fn time_key(t: &DateTime<Utc>) -> String {
 pub(crate) fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_in_time_order() {
+        let base = Utc.with_ymd_and_hms(2024, 5, 17, 10, 0, 0).single();
+        let base = base.unwrap_or_default();
+        // RFC 3339 with trimmed fractions would sort "10:00:00Z" after "10:00:00.5Z".
+        let times = [
+            base,
+            base + Duration::nanoseconds(1),
+            base + Duration::milliseconds(5),
+            base + Duration::milliseconds(500),
+            base + Duration::seconds(1),
+            base + Duration::days(400),
+        ];
+        let keys: Vec<String> = times.iter().map(time_key).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[0], "2024-05-17T10:00:00.000000000Z");
+    }
+}

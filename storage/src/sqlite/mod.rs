@@ -107,7 +107,7 @@ impl SqliteStore {
 }
 
 /// Retries of a busy open (the busy timeout already waited inside each).
-const OPEN_ATTEMPTS: u64 = 20;
+const OPEN_ATTEMPTS: u64 = 5;
 
 fn open_once(path: &Path) -> Result<Connection, SqliteOpenError> {
     let mut conn = pool::connect(path)?;
