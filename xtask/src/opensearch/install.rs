@@ -135,9 +135,7 @@ fn maven_copy(
             format!("-Dos.version={VERSION}"),
             format!("-Dos.type={kind}"),
         ])
-        .arg(format!("-DoutputDirectory={}", out.display()))
-        // Keeps the URL the only thing `up` prints on stdout.
-        .stdout(Stdio::from(std::io::stderr()));
+        .arg(format!("-DoutputDirectory={}", out.display()));
     run(
         &mut cmd,
         &format!("mvn fetching {group}:{artifact}:{VERSION} (is Maven installed?)"),
@@ -179,10 +177,15 @@ fn single_file(dir: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// Runs quietly (the URL stays the only thing `up` prints); shows the tool's output if it fails.
 fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
-    let status = cmd.status().with_context(|| what.to_string())?;
-    if !status.success() {
-        bail!("{what} failed ({status})");
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| what.to_string())?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        bail!("{what} failed ({}):\n{text}", out.status);
     }
     Ok(())
 }
