@@ -1,7 +1,11 @@
 //! The built-in operations, one file each. To add one: a file here and one line in
 //! [`register_builtins`].
 mod collect;
+mod data_generator;
 mod delay;
+mod file_exporter;
+mod file_format;
+mod file_reader;
 mod noop;
 mod stdout;
 mod test_reader;
@@ -21,4 +25,7 @@ pub fn register_builtins(registry: &mut OpRegistry) {
     registry.register_processor("collect", Collect);
     registry.register_processor("stdout", Stdout);
     registry.register_reader("test-reader", TestReader);
+    data_generator::register(registry);
+    file_reader::register(registry);
+    file_exporter::register(registry);
 }

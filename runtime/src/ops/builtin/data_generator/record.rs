@@ -1,0 +1,142 @@
+//! One generated record, field by field as teraslice-assets.md §1.2 describes it.
+use chrono::{DateTime, Local, TimeZone, Utc};
+use rand::Rng;
+use serde_json::{Map, Value};
+
+use super::config::{DateFormat, GenConfig};
+
+const WORDS: &[&str] = &[
+    "alpha", "amber", "arrow", "atlas", "beacon", "birch", "cobalt", "comet", "coral", "delta",
+    "ember", "falcon", "fern", "garnet", "harbor", "indigo", "jasper", "juniper", "kestrel",
+    "lumen", "maple", "meadow", "nectar", "nimbus", "onyx", "orchid", "pebble", "quartz", "raven",
+    "sable", "summit", "tangle", "tundra", "umber", "velvet", "willow", "xenon", "yonder",
+    "zephyr",
+];
+const TLDS: &[&str] = &["com", "net", "org", "biz", "info", "name", "io", "co"];
+const SYSTEMS: &[&str] = &[
+    "Windows NT 10.0; Win64; x64",
+    "Windows NT 6.1; WOW64",
+    "X11; Linux x86_64",
+    "Macintosh; Intel Mac OS X 10_15_7",
+    "X11; Ubuntu; Linux i686",
+];
+
+fn pick<'a>(rng: &mut impl Rng, from: &[&'a str]) -> &'a str {
+    from.get(rng.random_range(0..from.len()))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DDTHH:mm:ss.SSS±HH:MM` in the worker's zone (moment's default format).
+pub fn local_format(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
+}
+
+/// `Date.toISOString()`.
+pub fn utc_format(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn ipv4(rng: &mut impl Rng) -> String {
+    let b: [u8; 4] = rng.random();
+    format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+}
+
+fn ipv6(rng: &mut impl Rng) -> String {
+    let groups: Vec<String> = (0..8)
+        .map(|_| format!("{:04x}", rng.random::<u16>()))
+        .collect();
+    groups.join(":")
+}
+
+fn user_agent(rng: &mut impl Rng) -> String {
+    let os = pick(rng, SYSTEMS);
+    let major = rng.random_range(60..130);
+    let (build, patch) = (rng.random_range(3000..6500), rng.random_range(0..200));
+    match rng.random_range(0..4) {
+        0 => format!("Mozilla/5.0 ({os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch} Safari/537.36"),
+        1 => format!("Mozilla/5.0 ({os}; rv:{major}.0) Gecko/20100101 Firefox/{major}.0"),
+        2 => format!(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_{}_{}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{}.{} Safari/605.1.15",
+            rng.random_range(9..16),
+            rng.random_range(0..8),
+            rng.random_range(10..18),
+            rng.random_range(0..4)
+        ),
+        _ => format!("Mozilla/5.0 ({os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.{build}.{patch} Safari/537.36 Edg/{major}.0.{build}.{patch}"),
+    }
+}
+
+fn url(rng: &mut impl Rng) -> String {
+    let word = pick(rng, WORDS);
+    let tld = pick(rng, TLDS);
+    let slash = if rng.random_bool(0.5) { "/" } else { "" };
+    format!("https://{word}.{tld}{slash}")
+}
+
+fn uuid(rng: &mut impl Rng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+/// `"<lat>, <lon>"` with exactly 5 decimals (drawn as integers so the bounds are exact).
+fn location(rng: &mut impl Rng) -> String {
+    let lat = f64::from(rng.random_range(-9_000_000..=9_000_000)) / 1e5;
+    let lon = f64::from(rng.random_range(-18_000_000..=18_000_000)) / 1e5;
+    format!("{lat:.5}, {lon:.5}")
+}
+
+/// Makes records for one fetcher; `range_end` is when the fetcher was built (the default `end`).
+pub struct Generator {
+    pub config: GenConfig,
+    pub range_end: DateTime<Utc>,
+}
+
+impl Generator {
+    fn date(&self, rng: &mut impl Rng) -> String {
+        let mut between = || {
+            let start = self.config.start.map_or(0, |d| d.timestamp_millis());
+            let end = self.config.end.unwrap_or(self.range_end).timestamp_millis();
+            let ms = if end > start {
+                rng.random_range(start..end)
+            } else {
+                start
+            };
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .unwrap_or(self.range_end)
+        };
+        match self.config.format {
+            DateFormat::DateNow => local_format(Utc::now()),
+            DateFormat::UtcDate => utc_format(Utc::now()),
+            DateFormat::IsoBetween => local_format(between()),
+            DateFormat::UtcBetween => utc_format(between()),
+        }
+    }
+
+    pub fn record(&self, rng: &mut impl Rng) -> Value {
+        let mut m = Map::new();
+        let ip = if rng.random_bool(0.5) {
+            ipv4(rng)
+        } else {
+            ipv6(rng)
+        };
+        m.insert("ip".into(), ip.into());
+        m.insert("userAgent".into(), user_agent(rng).into());
+        m.insert("url".into(), url(rng).into());
+        m.insert("uuid".into(), uuid(rng).into());
+        // `date_key` replaces `created` (Teraslice moves it after `bytes`).
+        let date = self.date(rng);
+        m.insert("ipv6".into(), ipv6(rng).into());
+        m.insert("location".into(), location(rng).into());
+        m.insert("bytes".into(), rng.random_range(7850..=5_642_867u64).into());
+        m.insert(self.config.date_key.clone(), date.into());
+        if let Some(id) = &self.config.id {
+            m.insert("id".into(), id.generate(rng).into());
+        }
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,161 @@
+//! `file_exporter`: writes each slice's records to files under `path` (Teraslice's `file`
+//! asset). Every worker writes only its own files, so workers never interleave lines:
+//! `<path>/<worker_id>.<n><extension>` (n = 0, 1, … per slice) with `file_per_slice` (the
+//! default, and always for `json`), else one `<path>/<worker_id><extension>` appended to.
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use teraslice_core::job::ValidationError;
+
+use super::file_format::{
+    encode_batch, header_line, resolve, validate_op, FileApi, FileConfig, Format, Side,
+};
+use crate::ops::{
+    BatchProcessor, OpContext, OpError, OpRegistry, OperationLifecycle, ProcessorFactory, Record,
+};
+
+pub struct FileExporter;
+
+/// Registers the processor and its `file_sender_api`.
+pub fn register(registry: &mut OpRegistry) {
+    registry.register_processor("file_exporter", FileExporter);
+    registry.register_api("file_sender_api", FileApi(Side::Sender));
+}
+
+impl ProcessorFactory for FileExporter {
+    fn validate(&self, config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
+        validate_op(config, Side::Sender)
+    }
+    fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
+        let cfg = resolve(ctx, Side::Sender)?;
+        let worker: String = ctx
+            .worker_id
+            .as_deref()
+            .unwrap_or("worker")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Ok(Box::new(Exporter {
+            cfg,
+            worker,
+            next: 0,
+            columns: Vec::new(),
+            dir_ready: false,
+        }))
+    }
+}
+
+struct Exporter {
+    cfg: FileConfig,
+    worker: String,
+    /// The number of the next per-slice file.
+    next: u64,
+    /// csv/tsv columns: `fields`, else the first record's keys (kept for every later slice).
+    columns: Vec<String>,
+    dir_ready: bool,
+}
+
+impl Exporter {
+    fn columns(&mut self, batch: &[Record]) -> Vec<String> {
+        if !self.cfg.fields.is_empty() {
+            return self.cfg.fields.clone();
+        }
+        if matches!(self.cfg.format, Format::Csv | Format::Tsv) && self.columns.is_empty() {
+            if let Some(Value::Object(m)) = batch.first().map(|r| &r.data) {
+                self.columns = m.keys().cloned().collect();
+            }
+        }
+        self.columns.clone()
+    }
+
+    fn create_dir(&mut self) -> Result<(), OpError> {
+        if !self.dir_ready {
+            std::fs::create_dir_all(&self.cfg.path).map_err(|e| {
+                OpError::non_retryable(format!(
+                    "file_exporter path \"{}\": cannot create the directory: {e}",
+                    self.cfg.path
+                ))
+            })?;
+            self.dir_ready = true;
+        }
+        Ok(())
+    }
+
+    /// Writes `body` (plus a header when the file is new) to this worker's next file.
+    fn write(&mut self, body: &[u8], header: Option<String>) -> Result<PathBuf, OpError> {
+        self.create_dir()?;
+        let dir = PathBuf::from(&self.cfg.path);
+        let failed = |p: &PathBuf, e: std::io::Error| {
+            OpError::new(format!(
+                "file_exporter: cannot write \"{}\": {e}",
+                p.display()
+            ))
+        };
+        let (path, mut file) = if self.cfg.file_per_slice {
+            loop {
+                let p = dir.join(format!(
+                    "{}.{}{}",
+                    self.worker, self.next, self.cfg.extension
+                ));
+                self.next += 1;
+                // Never overwrite: a restarted worker with the same id skips files it left.
+                match OpenOptions::new().write(true).create_new(true).open(&p) {
+                    Ok(f) => break (p, f),
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(failed(&p, e)),
+                }
+            }
+        } else {
+            let p = dir.join(format!("{}{}", self.worker, self.cfg.extension));
+            let f = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&p)
+                .map_err(|e| failed(&p, e))?;
+            (p, f)
+        };
+        let is_new = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
+        let mut out = Vec::with_capacity(body.len() + 128);
+        if let Some(h) = header.filter(|_| is_new) {
+            out.extend_from_slice(h.as_bytes());
+        }
+        out.extend_from_slice(body);
+        // One write per slice on an O_APPEND file: a crash never leaves half a slice mid-file.
+        file.write_all(&out).map_err(|e| failed(&path, e))?;
+        Ok(path)
+    }
+}
+
+#[async_trait]
+impl OperationLifecycle for Exporter {
+    async fn initialize(&mut self) -> Result<(), OpError> {
+        self.create_dir()
+    }
+}
+
+#[async_trait]
+impl BatchProcessor for Exporter {
+    async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let columns = self.columns(&batch);
+        let body = encode_batch(&self.cfg, &batch, &columns)
+            .map_err(|e| OpError::non_retryable(format!("file_exporter: {e}")))?;
+        let csv = matches!(self.cfg.format, Format::Csv | Format::Tsv);
+        let header = (csv && self.cfg.include_header).then(|| header_line(&self.cfg, &columns));
+        // One append per slice, small enough to do in place.
+        let path = self.write(&body, header)?;
+        tracing::debug!(path = %path.display(), records = batch.len(), "file_exporter: wrote slice");
+        Ok(batch)
+    }
+}
