@@ -1,0 +1,727 @@
+//! The EC's state machine: one task owns the slice queue, the workers and the in-flight slices,
+//! and reacts to events from worker connections, slicer streams, the control routes and timers.
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::Utc;
+use teraslice_core::execution::StatusUpdate;
+use teraslice_core::job::Lifecycle;
+use teraslice_core::store::{
+    AnalyticsRecord, SliceState, SliceStateRecord, StateStore, StoreError,
+};
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::analytics::{ExecutionAnalytics, OpStats};
+use super::handle::Control;
+use super::slicers::{spawn_streams, Gate, QueuedSlice, StreamContext};
+use super::state_writer::StateWriter;
+use crate::ops::{Slicer, SlicerRecoveryData};
+use crate::protocol::{Message, Peer, SliceReport};
+use crate::timeouts::RuntimeTimeouts;
+
+pub enum Event {
+    Joined {
+        worker_id: String,
+        conn: u64,
+        peer: Peer,
+    },
+    Left {
+        worker_id: String,
+        conn: u64,
+    },
+    Available {
+        worker_id: String,
+        conn: u64,
+    },
+    Dispatched {
+        worker_id: String,
+        conn: u64,
+        slice_id: String,
+        accepted: bool,
+    },
+    /// `worker:slice:complete`; the engine answers request `request_id` on `peer` itself so
+    /// the answer is queued before any later `shutdown`.
+    Report {
+        worker_id: String,
+        report: SliceReport,
+        request_id: u64,
+        peer: Peer,
+    },
+    Slices(Vec<QueuedSlice>),
+    SlicerFinished(u32),
+    SlicerFailed(u32, String),
+    Control(Control),
+}
+
+/// Why the EC stopped taking new work before the slicers were done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Stop,
+    Terminal(String),
+}
+
+struct WorkerSlot {
+    conn: u64,
+    peer: Peer,
+    busy_with: Option<String>,
+}
+
+struct InFlight {
+    record: SliceStateRecord,
+    slice: crate::ops::Slice,
+    worker_id: String,
+    conn: u64,
+    accepted: bool,
+}
+
+struct Probation {
+    failed: u64,
+    processed: u64,
+    next_check: Instant,
+}
+
+pub struct Engine {
+    pub ex: ExecutionRecord,
+    pub store: Arc<dyn StateStore>,
+    pub writer: StateWriter,
+    pub timeouts: RuntimeTimeouts,
+    pub events_tx: mpsc::Sender<Event>,
+    pub gate: watch::Sender<Gate>,
+    pub status: ExecutionStatus,
+    pub stats: ExecutionAnalytics,
+    pub op_stats: OpStats,
+    pub ending: Option<Ending>,
+    /// A stop came before every slice was made and dispatched.
+    pub interrupted: bool,
+    /// Streams still running; 0 with `slicers_done` = every slicer finished normally.
+    pub slicers_running: usize,
+    pub slicers_done: bool,
+    /// Recovered slices not finished yet; `Some` while recovering.
+    pub recovering: Option<HashSet<String>>,
+    pub started_at: Instant,
+    queue: VecDeque<QueuedSlice>,
+    workers: HashMap<String, WorkerSlot>,
+    idle: VecDeque<String>,
+    in_flight: HashMap<String, InFlight>,
+    paused: bool,
+    probation: Option<Probation>,
+    ever_joined: bool,
+    all_gone_at: Option<Instant>,
+    drain_deadline: Option<Instant>,
+    /// Slicer streams that start when recovery finishes.
+    pub deferred_streams: Option<DeferredStreams>,
+    pub slicer_tasks: JoinSet<()>,
+    /// A cleanup-only recovery: the execution ends once the recovered slices are done.
+    pub exit_after: bool,
+}
+
+pub struct DeferredStreams {
+    pub slicers: Vec<Box<dyn Slicer>>,
+    pub starting_points: Vec<SlicerRecoveryData>,
+    pub ctx: StreamContext,
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ex: ExecutionRecord,
+        store: Arc<dyn StateStore>,
+        writer: StateWriter,
+        timeouts: RuntimeTimeouts,
+        events_tx: mpsc::Sender<Event>,
+        gate: watch::Sender<Gate>,
+        status: ExecutionStatus,
+    ) -> Self {
+        Engine {
+            ex,
+            store,
+            writer,
+            timeouts,
+            events_tx,
+            gate,
+            status,
+            stats: ExecutionAnalytics::default(),
+            op_stats: OpStats::default(),
+            ending: None,
+            interrupted: false,
+            slicers_running: 0,
+            slicers_done: false,
+            recovering: None,
+            started_at: Instant::now(),
+            queue: VecDeque::new(),
+            workers: HashMap::new(),
+            idle: VecDeque::new(),
+            in_flight: HashMap::new(),
+            paused: false,
+            probation: None,
+            ever_joined: false,
+            all_gone_at: None,
+            drain_deadline: None,
+            deferred_streams: None,
+            slicer_tasks: JoinSet::new(),
+            exit_after: false,
+        }
+    }
+
+    fn once(&self) -> bool {
+        self.ex.job.lifecycle == Lifecycle::Once
+    }
+
+    /// Every slice was made, dispatched and reported.
+    pub fn done_processing(&self) -> bool {
+        self.slicers_done
+            && self.recovering.is_none()
+            && self.queue.is_empty()
+            && self.in_flight.is_empty()
+    }
+
+    fn is_done(&self) -> bool {
+        match self.ending {
+            Some(_) => self.in_flight.is_empty(),
+            None => (self.once() || self.exit_after) && self.done_processing(),
+        }
+    }
+
+    /// Enqueues slices that already have `pending` records (recovery).
+    pub fn enqueue(&mut self, slices: Vec<QueuedSlice>) {
+        self.queue.extend(slices);
+        self.stats.queued = self.queue.len() as u64;
+    }
+
+    /// Runs until the execution is done, stopped, or failed.
+    pub async fn run(
+        &mut self,
+        events: &mut mpsc::Receiver<Event>,
+        failures: &mut mpsc::UnboundedReceiver<StoreError>,
+    ) {
+        self.started_at = Instant::now();
+        self.stats.started = Some(Utc::now().to_rfc3339());
+        loop {
+            self.check_recovery_done().await;
+            if self.is_done() {
+                return;
+            }
+            let slicer_deadline =
+                (!self.ever_joined).then(|| self.started_at + self.timeouts.slicer_timeout);
+            let gone_deadline = self
+                .all_gone_at
+                .map(|t| t + self.timeouts.worker_disconnect_timeout);
+            let probation_at = self.probation.as_ref().map(|p| p.next_check);
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.handle(ev).await,
+                    None => return,
+                },
+                Some(err) = failures.recv() => {
+                    self.terminal_error(format!("slice state could not be written to the state store: {err}")).await;
+                }
+                _ = sleep_until_opt(slicer_deadline) => {
+                    let ms = self.timeouts.slicer_timeout.as_millis();
+                    self.terminal_error(format!("No workers have connected to slicer in the allotted time: {ms} ms")).await;
+                }
+                _ = sleep_until_opt(gone_deadline) => {
+                    let ex_id = self.ex.ex_id.clone();
+                    self.terminal_error(format!("All workers from {ex_id} have disconnected")).await;
+                }
+                _ = sleep_until_opt(probation_at) => self.check_probation().await,
+                _ = sleep_until_opt(self.drain_deadline) => {
+                    tracing::warn!(ex_id = %self.ex.ex_id, in_flight = self.in_flight.len(), "shutdown_timeout reached with slices still in flight");
+                    return;
+                }
+            }
+            self.dispatch();
+        }
+    }
+
+    async fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Joined {
+                worker_id,
+                conn,
+                peer,
+            } => self.joined(worker_id, conn, peer),
+            Event::Left { worker_id, conn } => self.left(&worker_id, conn),
+            Event::Available { worker_id, conn } => {
+                if let Some(slot) = self.workers.get(&worker_id) {
+                    if slot.conn == conn
+                        && slot.busy_with.is_none()
+                        && !self.idle.contains(&worker_id)
+                    {
+                        self.idle.push_back(worker_id);
+                    }
+                }
+                self.refresh_worker_stats();
+            }
+            Event::Dispatched {
+                worker_id,
+                conn,
+                slice_id,
+                accepted,
+            } => self.dispatched(&worker_id, conn, &slice_id, accepted),
+            Event::Report {
+                worker_id,
+                report,
+                request_id,
+                peer,
+            } => {
+                let slice_id = report.slice.slice_id.clone();
+                self.report(&worker_id, report).await;
+                peer.reply_now(request_id, Message::SliceRecorded { slice_id });
+            }
+            Event::Slices(slices) => {
+                if self.ending.is_none() {
+                    self.enqueue(slices);
+                }
+            }
+            Event::SlicerFinished(id) => {
+                tracing::debug!(slicer_id = id, "slicer finished");
+                self.slicers_running = self.slicers_running.saturating_sub(1);
+                if self.slicers_running == 0 {
+                    self.slicers_done = true;
+                    self.stats.queuing_complete = Some(Utc::now().to_rfc3339());
+                }
+            }
+            Event::SlicerFailed(id, err) => {
+                let ex_id = self.ex.ex_id.clone();
+                self.slicers_running = self.slicers_running.saturating_sub(1);
+                self.terminal_error(format!(
+                    "slicer for ex {ex_id} had an error, shutting down execution, caused by: slicer {id}: {err}"
+                ))
+                .await;
+            }
+            Event::Control(c) => self.control(c),
+        }
+    }
+
+    fn control(&mut self, c: Control) {
+        match c {
+            Control::Pause(reply) => {
+                self.paused = true;
+                if self.ending.is_none() {
+                    self.gate.send_replace(Gate::Pause);
+                }
+                let _ = reply.send(());
+            }
+            Control::Resume(reply) => {
+                self.paused = false;
+                if self.ending.is_none() {
+                    self.gate.send_replace(Gate::Run);
+                }
+                let _ = reply.send(());
+            }
+            Control::Stop(reply) => {
+                tracing::info!(ex_id = %self.ex.ex_id, in_flight = self.in_flight.len(), "stop requested: draining in-flight slices");
+                self.begin_ending(Ending::Stop);
+                let _ = reply.send(());
+            }
+            Control::Analytics(reply) => {
+                let _ = reply.send(self.stats.clone());
+            }
+        }
+    }
+
+    fn joined(&mut self, worker_id: String, conn: u64, peer: Peer) {
+        if let Some(old) = self.workers.remove(&worker_id) {
+            self.stats.workers_reconnected += 1;
+            self.release(&worker_id, old.busy_with);
+        } else {
+            self.stats.workers_joined += 1;
+        }
+        tracing::info!(worker_id = %worker_id, "worker connected");
+        if self.ending.is_some() {
+            send_detached(&peer, Message::Shutdown);
+        }
+        self.workers.insert(
+            worker_id,
+            WorkerSlot {
+                conn,
+                peer,
+                busy_with: None,
+            },
+        );
+        self.ever_joined = true;
+        self.all_gone_at = None;
+        self.refresh_worker_stats();
+    }
+
+    fn left(&mut self, worker_id: &str, conn: u64) {
+        if self.workers.get(worker_id).is_none_or(|s| s.conn != conn) {
+            return;
+        }
+        let slot = self.workers.remove(worker_id);
+        self.idle.retain(|w| w != worker_id);
+        self.stats.workers_disconnected += 1;
+        tracing::info!(worker_id, "worker disconnected");
+        self.release(worker_id, slot.and_then(|s| s.busy_with));
+        if self.workers.is_empty() {
+            self.all_gone_at = Some(Instant::now());
+        }
+        self.refresh_worker_stats();
+    }
+
+    /// A worker lost its slice (gone, or replaced by its own reconnect): put the slice back at
+    /// the front of the queue so another worker gets it (Teraslice never did this).
+    fn release(&mut self, worker_id: &str, slice_id: Option<String>) {
+        let Some(slice_id) = slice_id else { return };
+        let Some(f) = self.in_flight.remove(&slice_id) else {
+            return;
+        };
+        if self.ending.is_some() {
+            // Nothing is dispatched any more; the record keeps its last state.
+            return;
+        }
+        tracing::warn!(worker_id, slice_id = %slice_id, "re-dispatching the slice of a lost worker");
+        self.queue.push_front(QueuedSlice {
+            slice: f.slice,
+            record: f.record,
+            _permit: None,
+        });
+        self.stats.queued = self.queue.len() as u64;
+    }
+
+    fn dispatched(&mut self, worker_id: &str, conn: u64, slice_id: &str, accepted: bool) {
+        let matches = self
+            .in_flight
+            .get(slice_id)
+            .is_some_and(|f| f.worker_id == worker_id && f.conn == conn && !f.accepted);
+        if !matches {
+            return;
+        }
+        if accepted {
+            if let Some(f) = self.in_flight.get_mut(slice_id) {
+                f.accepted = true;
+                f.record.state = SliceState::Start;
+                f.record.updated = Utc::now();
+                self.writer.write(vec![f.record.clone()]);
+            }
+            return;
+        }
+        if let Some(slot) = self.workers.get_mut(worker_id) {
+            slot.busy_with = None;
+        }
+        self.release(worker_id, Some(slice_id.to_string()));
+        self.refresh_worker_stats();
+    }
+
+    fn dispatch(&mut self) {
+        if self.paused || self.ending.is_some() {
+            return;
+        }
+        while !self.queue.is_empty() {
+            let Some(worker_id) = self.idle.pop_front() else {
+                break;
+            };
+            let Some(slot) = self.workers.get_mut(&worker_id) else {
+                continue;
+            };
+            if slot.busy_with.is_some() {
+                continue;
+            }
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
+            slot.busy_with = Some(q.slice.slice_id.clone());
+            let (peer, conn) = (slot.peer.clone(), slot.conn);
+            let slice = q.slice.clone();
+            self.in_flight.insert(
+                q.slice.slice_id.clone(),
+                InFlight {
+                    record: q.record,
+                    slice: q.slice,
+                    worker_id: worker_id.clone(),
+                    conn,
+                    accepted: false,
+                },
+            );
+            let events = self.events_tx.clone();
+            let timeout = self.timeouts.request_timeout();
+            tokio::spawn(async move {
+                let slice_id = slice.slice_id.clone();
+                let accepted = match peer.request(Message::SliceNew(slice), timeout).await {
+                    Ok(Message::SliceAccepted { will_process }) => will_process,
+                    Ok(other) => {
+                        tracing::warn!(event = other.event(), "unexpected reply to a slice");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(worker_id = %worker_id, error = %e, "slice not dispatched");
+                        false
+                    }
+                };
+                let _ = events
+                    .send(Event::Dispatched {
+                        worker_id,
+                        conn,
+                        slice_id,
+                        accepted,
+                    })
+                    .await;
+            });
+        }
+        self.stats.queued = self.queue.len() as u64;
+        self.refresh_worker_stats();
+    }
+
+    async fn report(&mut self, worker_id: &str, report: SliceReport) {
+        let slice_id = report.slice.slice_id.clone();
+        if let Some(slot) = self.workers.get_mut(worker_id) {
+            if slot.busy_with.as_deref() == Some(slice_id.as_str()) {
+                slot.busy_with = None;
+            }
+        }
+        // First report wins: the slice may have been re-dispatched after its worker vanished.
+        let record = if let Some(f) = self.in_flight.remove(&slice_id) {
+            if f.worker_id != worker_id {
+                // The re-dispatched copy still runs there; its report will be a duplicate.
+                tracing::debug!(slice_id = %slice_id, other = %f.worker_id, "slice reported by its earlier worker first");
+            }
+            f.record
+        } else if let Some(pos) = self.queue.iter().position(|q| q.slice.slice_id == slice_id) {
+            self.queue
+                .remove(pos)
+                .map(|q| q.record)
+                .unwrap_or_else(|| super::slicers::pending_record(&self.ex.ex_id, &report.slice))
+        } else {
+            tracing::info!(worker_id, slice_id = %slice_id, "duplicate slice report ignored");
+            return;
+        };
+        let mut record = record;
+        record.updated = Utc::now();
+        record.retry_count = (report.retry_count > 0).then_some(report.retry_count);
+        record.state = if report.error.is_some() {
+            SliceState::Error
+        } else {
+            SliceState::Completed
+        };
+        record.error = report.error.clone();
+        self.writer.write(vec![record]);
+        self.stats.processed += 1;
+        if let Some(recovering) = self.recovering.as_mut() {
+            recovering.remove(&slice_id);
+        }
+        match &report.error {
+            None => {
+                if let Some(a) = &report.analytics {
+                    self.op_stats.add(a);
+                    if self.ex.job.analytics {
+                        self.writer
+                            .write_analytics(self.analytics_records(worker_id, &report));
+                    }
+                }
+            }
+            Some(err) => {
+                self.stats.failed += 1;
+                tracing::warn!(worker_id, slice_id = %slice_id, error = %err, "slice failed");
+                self.slice_failed(&slice_id, err).await;
+            }
+        }
+        self.refresh_worker_stats();
+    }
+
+    fn analytics_records(&self, worker_id: &str, report: &SliceReport) -> Vec<AnalyticsRecord> {
+        let Some(a) = &report.analytics else {
+            return Vec::new();
+        };
+        let now = Utc::now();
+        self.ex
+            .job
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(i, op)| AnalyticsRecord {
+                timestamp: now,
+                ex_id: self.ex.ex_id.clone(),
+                job_id: self.ex.job_id.clone(),
+                worker_id: worker_id.to_string(),
+                slice_id: report.slice.slice_id.clone(),
+                slicer_id: report.slice.slicer_id,
+                op: op.op_name().to_string(),
+                order: u32::try_from(i).unwrap_or(u32::MAX),
+                count: a.size.get(i).copied().unwrap_or(-1),
+                time: a.time.get(i).copied().unwrap_or(-1),
+                memory: a.memory.get(i).copied().unwrap_or(0),
+                state: "completed".into(),
+            })
+            .collect()
+    }
+
+    async fn slice_failed(&mut self, slice_id: &str, err: &str) {
+        if self.recovering.is_some() {
+            self.terminal_error(format!(
+                "Slice failed while recovering: slice {slice_id}: {err}"
+            ))
+            .await;
+        } else if self.once() {
+            if self.status != ExecutionStatus::Failing {
+                self.set_status(
+                    ExecutionStatus::Failing,
+                    Some(format!("slice failure event: slice {slice_id}: {err}")),
+                )
+                .await;
+            }
+        } else if self.probation.is_none() {
+            self.probation = Some(Probation {
+                failed: self.stats.failed,
+                processed: self.stats.processed,
+                next_check: Instant::now()
+                    + std::time::Duration::from_millis(self.ex.job.probation_window),
+            });
+            self.set_status(
+                ExecutionStatus::Failing,
+                Some(format!("slice failure event: slice {slice_id}: {err}")),
+            )
+            .await;
+        }
+    }
+
+    /// Persistent jobs: back to `running` once a probation window passes with progress and no
+    /// new failure (Teraslice's slice failure watchdog).
+    async fn check_probation(&mut self) {
+        let Some(p) = self.probation.as_mut() else {
+            return;
+        };
+        if self.stats.failed == p.failed && self.stats.processed > p.processed {
+            self.probation = None;
+            if self.ending.is_none() {
+                self.set_status(ExecutionStatus::Running, None).await;
+            }
+        } else {
+            p.failed = self.stats.failed;
+            p.processed = self.stats.processed;
+            p.next_check =
+                Instant::now() + std::time::Duration::from_millis(self.ex.job.probation_window);
+        }
+    }
+
+    async fn check_recovery_done(&mut self) {
+        if self.recovering.as_ref().is_some_and(|r| r.is_empty()) {
+            self.recovering = None;
+            tracing::info!(ex_id = %self.ex.ex_id, "recovery complete");
+            let start = if self.exit_after {
+                None
+            } else {
+                self.deferred_streams.take()
+            };
+            if let Some(d) = start {
+                if self.ending.is_none() {
+                    self.start_streams(d);
+                    self.set_status(ExecutionStatus::Running, None).await;
+                }
+            }
+        }
+    }
+
+    /// Starts the slicer streams.
+    pub fn start_streams(&mut self, d: DeferredStreams) {
+        self.slicers_running = d.slicers.len();
+        self.slicers_done = d.slicers.is_empty();
+        spawn_streams(&mut self.slicer_tasks, d.slicers, d.starting_points, d.ctx);
+    }
+
+    /// Stops the slicer streams and waits (up to `shutdown_timeout`) for their `shutdown()`.
+    pub async fn stop_streams(&mut self) {
+        self.gate.send_replace(Gate::Stop);
+        if let Some(d) = self.deferred_streams.take() {
+            for mut s in d.slicers {
+                if let Err(e) = s.shutdown().await {
+                    tracing::warn!(error = %e, "slicer shutdown failed");
+                }
+            }
+        }
+        let wait_all = async { while self.slicer_tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.timeouts.shutdown_timeout, wait_all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("slicers did not shut down within shutdown_timeout");
+            self.slicer_tasks.abort_all();
+        }
+    }
+
+    /// Stop making and dispatching slices; what is queued stays `pending` in the store.
+    pub fn begin_ending(&mut self, why: Ending) {
+        if matches!(self.ending, Some(Ending::Terminal(_))) {
+            return;
+        }
+        self.ending = Some(why);
+        self.interrupted = self.interrupted
+            || !self.slicers_done
+            || self.recovering.is_some()
+            || !self.queue.is_empty();
+        self.gate.send_replace(Gate::Stop);
+        self.queue.clear();
+        self.stats.queued = 0;
+        self.probation = None;
+        self.drain_deadline = Some(Instant::now() + self.timeouts.shutdown_timeout);
+    }
+
+    /// Fails the execution now (Teraslice `_terminalError`); in-flight slices may still finish.
+    pub async fn terminal_error(&mut self, reason: String) {
+        if matches!(self.ending, Some(Ending::Terminal(_))) {
+            return;
+        }
+        tracing::error!(ex_id = %self.ex.ex_id, reason = %reason, "execution failed");
+        self.set_status(ExecutionStatus::Failed, Some(reason.clone()))
+            .await;
+        self.begin_ending(Ending::Terminal(reason));
+    }
+
+    /// Writes a status with the current stats snapshot. A refused transition is logged.
+    pub async fn set_status(&mut self, status: ExecutionStatus, reason: Option<String>) {
+        let update = StatusUpdate {
+            failure_reason: reason,
+            slicer_stats: Some(self.stats.to_map()),
+            ..Default::default()
+        };
+        match self
+            .store
+            .set_execution_status(&self.ex.ex_id, status, &update)
+            .await
+        {
+            Ok(ex) => self.status = ex.status,
+            Err(e) => {
+                tracing::warn!(ex_id = %self.ex.ex_id, status = %status, error = %e, "status not written")
+            }
+        }
+    }
+
+    fn refresh_worker_stats(&mut self) {
+        self.stats.workers_available = self.idle.len() as u64;
+        self.stats.workers_active = self
+            .workers
+            .values()
+            .filter(|w| w.busy_with.is_some())
+            .count() as u64;
+    }
+
+    /// Tells every connected worker to finish and exit (the frames are queued before the
+    /// sessions close).
+    pub async fn shutdown_workers(&mut self) {
+        let wait = self.timeouts.network_latency_buffer;
+        let sends = self.workers.values().map(|slot| {
+            let peer = slot.peer.clone();
+            async move {
+                let _ = tokio::time::timeout(wait, peer.send(Message::Shutdown)).await;
+            }
+        });
+        futures::future::join_all(sends).await;
+    }
+}
+
+/// Sends without blocking the engine on a slow connection.
+fn send_detached(peer: &Peer, message: Message) {
+    let peer = peer.clone();
+    tokio::spawn(async move {
+        let _ = peer.send(message).await;
+    });
+}

@@ -1,0 +1,115 @@
+//! The end of an execution: the final status (runtime reference §2.8) and the outcome.
+use serde::Serialize;
+use teraslice_core::store::SliceState;
+use teraslice_core::ExecutionStatus;
+
+use super::analytics::ExecutionAnalytics;
+use super::engine::{Ending, Engine};
+
+/// How an execution ended, as written to the store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecutionOutcome {
+    pub ex_id: String,
+    pub status: ExecutionStatus,
+    /// `_failureReason` when the execution failed or was terminated.
+    pub failure_reason: Option<String>,
+    pub stats: ExecutionAnalytics,
+}
+
+impl Engine {
+    /// Writes the final status: `failed` after a terminal error; after a stop before the
+    /// slicers finished, `terminated` (or the master's `stopping`/`stopped` is kept); otherwise
+    /// `failed` if any slice is `error` or stuck in `start`, else `completed`.
+    pub async fn finish(&mut self) -> ExecutionOutcome {
+        self.stats.job_duration = self.started_at.elapsed().as_secs().max(1);
+        self.writer.flush().await;
+        tracing::info!(ex_id = %self.ex.ex_id, op_stats = ?self.op_stats, "execution analytics per op");
+        let (status, reason) = match self.ending.clone() {
+            Some(Ending::Terminal(reason)) => {
+                // Already `failed`; refresh the stats snapshot.
+                self.set_status(ExecutionStatus::Failed, Some(reason.clone()))
+                    .await;
+                (ExecutionStatus::Failed, Some(reason))
+            }
+            Some(Ending::Stop) if self.interrupted || !self.done_processing() => {
+                self.stopped_status().await
+            }
+            _ => self.completion_status().await,
+        };
+        ExecutionOutcome {
+            ex_id: self.ex.ex_id.clone(),
+            status,
+            failure_reason: reason,
+            stats: self.stats.clone(),
+        }
+    }
+
+    async fn stopped_status(&mut self) -> (ExecutionStatus, Option<String>) {
+        let current = match self.store.get_execution(&self.ex.ex_id).await {
+            Ok(ex) => ex.status,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the execution status");
+                self.status
+            }
+        };
+        if matches!(
+            current,
+            ExecutionStatus::Stopping | ExecutionStatus::Stopped
+        ) {
+            // The master is stopping it and will write `stopped`; only refresh the stats.
+            self.set_status(current, None).await;
+            return (current, None);
+        }
+        let reason = format!(
+            "execution {} received shutdown before the slicer could complete, setting status to \"terminated\"",
+            self.ex.ex_id
+        );
+        self.set_status(ExecutionStatus::Terminated, Some(reason.clone()))
+            .await;
+        (ExecutionStatus::Terminated, Some(reason))
+    }
+
+    async fn completion_status(&mut self) -> (ExecutionStatus, Option<String>) {
+        let count = |state| {
+            let store = self.store.clone();
+            let ex_id = self.ex.ex_id.clone();
+            async move { store.count_slice_states(&ex_id, Some(state)).await }
+        };
+        let (errors, started, pending) = match (
+            count(SliceState::Error).await,
+            count(SliceState::Start).await,
+            count(SliceState::Pending).await,
+        ) {
+            (Ok(e), Ok(s), Ok(p)) => (e, s, p),
+            (e, s, p) => {
+                let err = [e.err(), s.err(), p.err()].into_iter().flatten().next();
+                let reason = format!(
+                    "execution {} could not count its slice states: {}",
+                    self.ex.ex_id,
+                    err.map(|e| e.to_string()).unwrap_or_default()
+                );
+                self.set_status(ExecutionStatus::Failed, Some(reason.clone()))
+                    .await;
+                return (ExecutionStatus::Failed, Some(reason));
+            }
+        };
+        if errors == 0 && started == 0 {
+            self.set_status(ExecutionStatus::Completed, None).await;
+            return (ExecutionStatus::Completed, None);
+        }
+        let mut parts = Vec::new();
+        if started > 0 {
+            parts.push(format!("had {started} slice(s) stuck in started"));
+        }
+        if pending > 0 {
+            parts.push(format!("had {pending} slice(s) are still pending"));
+        }
+        if errors > 0 {
+            parts.push(format!("had {errors} slice failure(s) during processing"));
+        }
+        let reason = format!("execution: {} {}", self.ex.ex_id, parts.join(","));
+        self.set_status(ExecutionStatus::Failed, Some(reason.clone()))
+            .await;
+        (ExecutionStatus::Failed, Some(reason))
+    }
+}

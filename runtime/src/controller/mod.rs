@@ -1,0 +1,329 @@
+//! The execution controller (EC): one per execution. It runs the slicers, queues slices,
+//! hands them to idle workers over WebSockets, records slice state, and decides how the
+//! execution ends. The master controls it over HTTP on the same port.
+mod analytics;
+mod connection;
+mod engine;
+mod finish;
+mod handle;
+mod http;
+mod recovery;
+mod slicers;
+mod state_writer;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::serve::ListenerExt;
+use teraslice_core::store::StateStore;
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+pub use analytics::{ExecutionAnalytics, MetricStats, OpStats};
+pub use finish::ExecutionOutcome;
+pub use handle::{AnalyticsReply, ControllerGone, ControllerHandle};
+pub use slicers::MAX_QUEUE;
+
+use crate::error::RuntimeError;
+use crate::ops::{OpContext, OpRegistry, Slicer};
+use crate::timeouts::RuntimeTimeouts;
+use connection::Shared;
+use engine::{DeferredStreams, Engine, Event};
+use slicers::{Gate, StreamContext};
+use state_writer::StateWriter;
+
+/// How the EC runs.
+#[derive(Clone)]
+pub struct ControllerOptions {
+    pub registry: Arc<OpRegistry>,
+    pub timeouts: RuntimeTimeouts,
+    /// Interface to listen on; the port is `ex.slicer_port` (0 or unset = any free port).
+    pub bind_host: String,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        ControllerOptions {
+            registry: Arc::new(OpRegistry::with_builtins()),
+            timeouts: RuntimeTimeouts::default(),
+            bind_host: "0.0.0.0".into(),
+        }
+    }
+}
+
+pub struct ExecutionController {
+    ex: ExecutionRecord,
+    store: Arc<dyn StateStore>,
+    opts: ControllerOptions,
+    listener: TcpListener,
+    addr: SocketAddr,
+    events_tx: mpsc::Sender<Event>,
+    events_rx: mpsc::Receiver<Event>,
+    handle: ControllerHandle,
+}
+
+impl ExecutionController {
+    /// Binds the EC port (`ex.slicer_port`, 0 = pick one): workers and the master can connect
+    /// as soon as this returns; nothing runs until [`ExecutionController::run`].
+    pub async fn new(
+        ex: ExecutionRecord,
+        store: Arc<dyn StateStore>,
+        opts: ControllerOptions,
+    ) -> Result<Self, RuntimeError> {
+        let addr = format!("{}:{}", opts.bind_host, ex.slicer_port.unwrap_or(0));
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| RuntimeError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| RuntimeError::Bind { addr, source })?;
+        let (events_tx, events_rx) = mpsc::channel(1024);
+        let handle = ControllerHandle {
+            events: events_tx.clone(),
+            ex_id: ex.ex_id.clone(),
+            job_id: ex.job_id.clone(),
+            name: ex.job.name.clone(),
+        };
+        tracing::info!(ex_id = %ex.ex_id, %addr, "execution controller listening");
+        Ok(ExecutionController {
+            ex,
+            store,
+            opts,
+            listener,
+            addr,
+            events_tx,
+            events_rx,
+            handle,
+        })
+    }
+
+    /// The bound address (with the port actually chosen).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Pause/resume/stop/analytics from the same process (the HTTP routes use it too).
+    pub fn handle(&self) -> ControllerHandle {
+        self.handle.clone()
+    }
+
+    /// Runs the execution to its end and returns how it ended (also written to the store).
+    /// `Err` only when it could not start at all (bad status, store unreachable).
+    pub async fn run(self) -> Result<ExecutionOutcome, RuntimeError> {
+        let ExecutionController {
+            ex,
+            store,
+            opts,
+            listener,
+            events_tx,
+            mut events_rx,
+            handle,
+            ..
+        } = self;
+        let (finished_tx, finished_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            events: events_tx.clone(),
+            ex_id: ex.ex_id.clone(),
+            handle,
+            ready: AtomicBool::new(false),
+            finished: finished_rx,
+            next_conn: AtomicU64::new(1),
+        });
+        let app = http::router(shared.clone());
+        // Slices and replies are small frames: without TCP_NODELAY each waits for Nagle.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "execution controller HTTP server failed");
+            }
+        });
+        let result = run_execution(ex, store, opts, events_tx, &mut events_rx, &shared).await;
+        finished_tx.send_replace(true);
+        server.abort();
+        result
+    }
+}
+
+async fn run_execution(
+    ex: ExecutionRecord,
+    store: Arc<dyn StateStore>,
+    opts: ControllerOptions,
+    events_tx: mpsc::Sender<Event>,
+    events_rx: &mut mpsc::Receiver<Event>,
+    shared: &Shared,
+) -> Result<ExecutionOutcome, RuntimeError> {
+    let mut ex_now = store.get_execution(&ex.ex_id).await?;
+    let status = ex_now.status;
+    if status.is_terminal() || status.is_running() {
+        if status.is_running() {
+            let reason = format!("Execution {} was starting in running status", ex.ex_id);
+            let _ = store
+                .set_execution_status(
+                    &ex.ex_id,
+                    ExecutionStatus::Failed,
+                    &teraslice_core::execution::StatusUpdate::failed(reason),
+                )
+                .await;
+        }
+        return Err(RuntimeError::BadStartStatus {
+            ex_id: ex.ex_id,
+            status,
+        });
+    }
+    // The record given by the caller may carry fields the stored one lacks (e.g. the port).
+    ex_now.slicer_port = ex.slicer_port.or(ex_now.slicer_port);
+    let ex = ex_now;
+
+    let (fail_tx, mut fail_rx) = mpsc::unbounded_channel();
+    let (writer, _writer_task) = StateWriter::spawn(store.clone(), fail_tx);
+    let (gate_tx, gate_rx) = watch::channel(Gate::Run);
+    let mut engine = Engine::new(
+        ex.clone(),
+        store.clone(),
+        writer.clone(),
+        opts.timeouts.clone(),
+        events_tx.clone(),
+        gate_tx,
+        status,
+    );
+    if status != ExecutionStatus::Initializing {
+        engine.set_status(ExecutionStatus::Initializing, None).await;
+    }
+    match build_slicers(&opts.registry, &ex) {
+        Err(reason) => engine.terminal_error(reason).await,
+        Ok(slicers) => {
+            engine.stats.slicers = slicers.len() as u64;
+            let ctx = StreamContext {
+                ex_id: ex.ex_id.clone(),
+                once: ex.job.lifecycle == teraslice_core::job::Lifecycle::Once,
+                writer: writer.clone(),
+                events: events_tx.clone(),
+                gate: gate_rx,
+                permits: Arc::new(Semaphore::new(slicers::MAX_QUEUE)),
+            };
+            start(&mut engine, &store, &ex, slicers, ctx).await;
+        }
+    }
+    shared.ready.store(true, Ordering::Release);
+    engine.run(events_rx, &mut fail_rx).await;
+    engine.stop_streams().await;
+    let outcome = engine.finish().await;
+    engine.shutdown_workers().await;
+    tracing::info!(ex_id = %outcome.ex_id, status = %outcome.status, processed = outcome.stats.processed, failed = outcome.stats.failed, "execution finished");
+    Ok(outcome)
+}
+
+fn build_slicers(
+    registry: &OpRegistry,
+    ex: &ExecutionRecord,
+) -> Result<Vec<Box<dyn Slicer>>, String> {
+    let reader = ex.job.reader().ok_or_else(|| {
+        format!(
+            "execution {} has no operations: the first operation must be a reader",
+            ex.ex_id
+        )
+    })?;
+    let factory = registry
+        .reader(reader.op_name())
+        .map_err(|e| format!("operations[0]._op: {e}"))?;
+    let apis = registry
+        .create_apis(&ex.ex_id, &ex.job)
+        .map_err(|e| e.to_string())?;
+    let ctx = OpContext {
+        ex_id: ex.ex_id.clone(),
+        job_id: ex.job_id.clone(),
+        job: Arc::new(ex.job.clone()),
+        config: reader.clone(),
+        index: 0,
+        worker_id: None,
+        apis,
+    };
+    factory
+        .slicers(&ctx)
+        .map_err(|e| format!("slicer for ex {} could not be created: {e}", ex.ex_id))
+}
+
+/// Queues recovered slices (if any) and starts or defers the slicer streams.
+async fn start(
+    engine: &mut Engine,
+    store: &Arc<dyn StateStore>,
+    ex: &ExecutionRecord,
+    slicers: Vec<Box<dyn Slicer>>,
+    ctx: StreamContext,
+) {
+    let Some(old_ex_id) = ex.recovered_execution.clone() else {
+        engine.start_streams(DeferredStreams {
+            slicers,
+            starting_points: Vec::new(),
+            ctx,
+        });
+        engine.set_status(ExecutionStatus::Running, None).await;
+        return;
+    };
+    if !slicers.iter().all(|s| s.is_recoverable()) {
+        engine.deferred_streams = Some(DeferredStreams {
+            slicers,
+            starting_points: Vec::new(),
+            ctx,
+        });
+        engine
+            .terminal_error("Slicer is not recoverable".into())
+            .await;
+        return;
+    }
+    let plan = match recovery::plan(store, ex, &old_ex_id).await {
+        Ok(plan) => plan,
+        Err(reason) => {
+            engine.deferred_streams = Some(DeferredStreams {
+                slicers,
+                starting_points: Vec::new(),
+                ctx,
+            });
+            engine.terminal_error(reason).await;
+            return;
+        }
+    };
+    let records = plan.slices.iter().map(|q| q.record.clone()).collect();
+    if let Err(e) = engine.writer.write_and_wait(records).await {
+        engine.deferred_streams = Some(DeferredStreams {
+            slicers,
+            starting_points: plan.starting_points,
+            ctx,
+        });
+        engine
+            .terminal_error(format!(
+                "cannot move the recovered slices of {old_ex_id}: {e}"
+            ))
+            .await;
+        return;
+    }
+    tracing::info!(ex_id = %ex.ex_id, from = %old_ex_id, slices = plan.slices.len(), "recovering");
+    engine.recovering = Some(
+        plan.slices
+            .iter()
+            .map(|q| q.slice.slice_id.clone())
+            .collect::<HashSet<_>>(),
+    );
+    engine.enqueue(plan.slices);
+    engine.deferred_streams = Some(DeferredStreams {
+        slicers,
+        starting_points: plan.starting_points,
+        ctx,
+    });
+    if plan.exit_after {
+        engine.exit_after = true;
+        // Never started: the slicers only get their shutdown() at the end.
+        engine.slicers_done = true;
+    }
+    engine.set_status(ExecutionStatus::Recovering, None).await;
+}

@@ -1,0 +1,179 @@
+//! Slicer streams: one task per [`Slicer`], asking for the next request only while the EC's
+//! queue has room (a semaphore of `MAX_QUEUE` permits, released when a slice is dispatched) and
+//! the execution is not paused. Each new slice is saved as `pending` before it is queued.
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use teraslice_core::store::{SliceState, SliceStateRecord};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use super::engine::Event;
+use super::state_writer::StateWriter;
+use crate::ops::{Slice, Slicer, SlicerRecoveryData};
+
+/// Teraslice's default `maxQueueLength`.
+pub const MAX_QUEUE: usize = 10_000;
+/// How soon a persistent slicer that had nothing is asked again.
+const IDLE_POLL: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Run,
+    Pause,
+    Stop,
+}
+
+/// A slice saved as `pending`, waiting in the EC's queue.
+pub struct QueuedSlice {
+    pub slice: Slice,
+    pub record: SliceStateRecord,
+    /// Frees one place for the slicers when dropped (at dispatch).
+    pub _permit: Option<OwnedSemaphorePermit>,
+}
+
+pub fn pending_record(ex_id: &str, slice: &Slice) -> SliceStateRecord {
+    SliceStateRecord {
+        slice_id: slice.slice_id.clone(),
+        slicer_id: slice.slicer_id,
+        slicer_order: slice.slicer_order,
+        request: slice.request.to_string(),
+        state: SliceState::Pending,
+        ex_id: ex_id.to_string(),
+        created: slice.created,
+        updated: Utc::now(),
+        error: None,
+        retry_count: None,
+    }
+}
+
+#[derive(Clone)]
+pub struct StreamContext {
+    pub ex_id: String,
+    pub once: bool,
+    pub writer: StateWriter,
+    pub events: mpsc::Sender<Event>,
+    pub gate: watch::Receiver<Gate>,
+    pub permits: Arc<Semaphore>,
+}
+
+/// Starts every stream; stream `i` has `slicer_id = i`.
+pub fn spawn_streams(
+    tasks: &mut JoinSet<()>,
+    slicers: Vec<Box<dyn Slicer>>,
+    recovery: Vec<SlicerRecoveryData>,
+    ctx: StreamContext,
+) {
+    for (i, slicer) in slicers.into_iter().enumerate() {
+        let id = u32::try_from(i).unwrap_or(u32::MAX);
+        let start = recovery.iter().find(|r| r.slicer_id == id).cloned();
+        tasks.spawn(run_stream(id, slicer, start, ctx.clone()));
+    }
+}
+
+/// Waits until the gate says Run; false once it says Stop.
+async fn wait_for_run(gate: &mut watch::Receiver<Gate>) -> bool {
+    loop {
+        match *gate.borrow_and_update() {
+            Gate::Run => return true,
+            Gate::Stop => return false,
+            Gate::Pause => {}
+        }
+        if gate.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+async fn stopped(gate: &mut watch::Receiver<Gate>) {
+    while *gate.borrow_and_update() != Gate::Stop {
+        if gate.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn run_stream(
+    id: u32,
+    mut slicer: Box<dyn Slicer>,
+    start: Option<SlicerRecoveryData>,
+    mut ctx: StreamContext,
+) {
+    let outcome = stream_loop(id, slicer.as_mut(), start.as_ref(), &mut ctx).await;
+    if let Err(e) = slicer.shutdown().await {
+        tracing::warn!(slicer_id = id, error = %e, "slicer shutdown failed");
+    }
+    if let Some(event) = outcome {
+        let _ = ctx.events.send(event).await;
+    }
+}
+
+/// Returns the event that ends the stream (None when stopped).
+async fn stream_loop(
+    id: u32,
+    slicer: &mut dyn Slicer,
+    start: Option<&SlicerRecoveryData>,
+    ctx: &mut StreamContext,
+) -> Option<Event> {
+    if let Err(e) = slicer.initialize(start).await {
+        return Some(Event::SlicerFailed(id, format!("initialize: {e}")));
+    }
+    let mut order = 0u64;
+    loop {
+        if !wait_for_run(&mut ctx.gate).await {
+            return None;
+        }
+        let mut gate = ctx.gate.clone();
+        let permit = tokio::select! {
+            p = ctx.permits.clone().acquire_owned() => p.ok()?,
+            _ = stopped(&mut gate) => return None,
+        };
+        let result = tokio::select! {
+            r = slicer.slice_many() => r,
+            _ = stopped(&mut gate) => return None,
+        };
+        let requests = match result {
+            Err(e) => return Some(Event::SlicerFailed(id, e.to_string())),
+            Ok(None) if ctx.once => return Some(Event::SlicerFinished(id)),
+            Ok(None) => {
+                drop(permit);
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_POLL) => continue,
+                    _ = stopped(&mut gate) => return None,
+                }
+            }
+            Ok(Some(requests)) => requests,
+        };
+        let mut permit = Some(permit);
+        let mut queued = Vec::with_capacity(requests.len());
+        for request in requests {
+            order += 1;
+            let slice = Slice::new(id, order, request);
+            let record = pending_record(&ctx.ex_id, &slice);
+            queued.push(QueuedSlice {
+                slice,
+                record,
+                _permit: permit.take(),
+            });
+        }
+        if queued.is_empty() {
+            continue;
+        }
+        let records = queued.iter().map(|q| q.record.clone()).collect();
+        if let Err(e) = ctx.writer.write_and_wait(records).await {
+            if ctx.once {
+                return Some(Event::SlicerFailed(
+                    id,
+                    format!("could not save new slices as pending: {e}"),
+                ));
+            }
+            // Teraslice only logs this in persistent mode; the slices are dropped.
+            tracing::error!(slicer_id = id, error = %e, "could not save new slices as pending");
+            continue;
+        }
+        if ctx.events.send(Event::Slices(queued)).await.is_err() {
+            return None;
+        }
+    }
+}

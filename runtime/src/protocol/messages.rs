@@ -1,0 +1,117 @@
+//! Message types. Each frame is one [`Envelope`]: `{"id", "reply_to"?, "event", "payload"?}`.
+use serde::{Deserialize, Serialize};
+
+use crate::ops::Slice;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique per sender and connection.
+    pub id: u64,
+    /// Set on replies: the `id` of the request being answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    #[serde(flatten)]
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "payload")]
+pub enum Message {
+    /// W→EC, first frame; answered with `Welcome` or `Error`.
+    #[serde(rename = "worker:hello")]
+    Hello { worker_id: String, ex_id: String },
+    #[serde(rename = "worker:welcome")]
+    Welcome,
+    /// W→EC: idle and asking for one slice (the only way a worker gets work).
+    #[serde(rename = "client:available")]
+    Available,
+    /// EC→W request; answered with `SliceAccepted`.
+    #[serde(rename = "execution:slice:new")]
+    SliceNew(Slice),
+    #[serde(rename = "slice:accepted")]
+    SliceAccepted { will_process: bool },
+    /// W→EC request; answered with `SliceRecorded`. Re-sent after a reconnect until answered.
+    #[serde(rename = "worker:slice:complete")]
+    SliceComplete(SliceReport),
+    #[serde(rename = "slice:recorded")]
+    SliceRecorded { slice_id: String },
+    /// EC→W: finish the current slice (if any), then exit.
+    #[serde(rename = "shutdown")]
+    Shutdown,
+    /// W→EC: the worker is leaving on purpose.
+    #[serde(rename = "client:shutdown")]
+    ClientShutdown,
+    /// A reply when a request could not be handled.
+    #[serde(rename = "error")]
+    Error { message: String },
+}
+
+impl Message {
+    /// The event name, for logs and errors.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "worker:hello",
+            Message::Welcome => "worker:welcome",
+            Message::Available => "client:available",
+            Message::SliceNew(_) => "execution:slice:new",
+            Message::SliceAccepted { .. } => "slice:accepted",
+            Message::SliceComplete(_) => "worker:slice:complete",
+            Message::SliceRecorded { .. } => "slice:recorded",
+            Message::Shutdown => "shutdown",
+            Message::ClientShutdown => "client:shutdown",
+            Message::Error { .. } => "error",
+        }
+    }
+}
+
+/// `worker:slice:complete` payload: `{slice, analytics?, error?, retry_count}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceReport {
+    pub slice: Slice,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analytics: Option<SliceAnalytics>,
+    /// Set when the slice failed for good: the last attempt's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Failed attempts before the last one.
+    #[serde(default)]
+    pub retry_count: u32,
+}
+
+/// Per-op numbers of one slice, index 0 = the fetcher (Teraslice's `{time, size, memory}`).
+/// `-1` = the op did not run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SliceAnalytics {
+    /// Milliseconds.
+    pub time: Vec<i64>,
+    /// Records returned by the op.
+    pub size: Vec<i64>,
+    /// Bytes; always 0 here (a Rust process has no per-op heap measure).
+    pub memory: Vec<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_format_is_event_and_payload() -> Result<(), serde_json::Error> {
+        let env = Envelope {
+            id: 7,
+            reply_to: Some(3),
+            message: Message::SliceAccepted { will_process: true },
+        };
+        let v = serde_json::to_value(&env)?;
+        assert_eq!(
+            v,
+            json!({"id": 7, "reply_to": 3, "event": "slice:accepted", "payload": {"will_process": true}})
+        );
+        let back: Envelope = serde_json::from_value(v)?;
+        assert_eq!(back, env);
+        let avail: Envelope =
+            serde_json::from_value(json!({"id": 1, "event": "client:available"}))?;
+        assert_eq!(avail.message, Message::Available);
+        Ok(())
+    }
+}

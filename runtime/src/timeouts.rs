@@ -1,0 +1,38 @@
+//! The `teraslice.*` timeouts the EC and workers use, with Teraslice's defaults. The binary
+//! fills them from the system config.
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeTimeouts {
+    /// How long a request (e.g. a slice handed to a worker) may wait for its reply, before
+    /// `network_latency_buffer` is added. Default 2 min.
+    pub action_timeout: Duration,
+    /// Added to every request timeout. Default 15 s.
+    pub network_latency_buffer: Duration,
+    /// EC: fail if no worker has connected by then. Worker: give up connecting after it.
+    /// Default 3 min.
+    pub slicer_timeout: Duration,
+    /// How long a stop waits for in-flight slices before ending anyway. Default 1 min.
+    pub shutdown_timeout: Duration,
+    /// EC: fail once every worker has been gone this long. Default 5 min.
+    pub worker_disconnect_timeout: Duration,
+}
+
+impl Default for RuntimeTimeouts {
+    fn default() -> Self {
+        RuntimeTimeouts {
+            action_timeout: Duration::from_secs(120),
+            network_latency_buffer: Duration::from_secs(15),
+            slicer_timeout: Duration::from_secs(180),
+            shutdown_timeout: Duration::from_secs(60),
+            worker_disconnect_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RuntimeTimeouts {
+    /// Teraslice `getTimeout`: `action_timeout + network_latency_buffer`.
+    pub fn request_timeout(&self) -> Duration {
+        self.action_timeout + self.network_latency_buffer
+    }
+}

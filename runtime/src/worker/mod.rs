@@ -1,0 +1,380 @@
+//! The worker: connects to its EC, takes one slice at a time (it asks only when idle), runs
+//! fetcher → processors with retries, and reports the result with per-op analytics.
+//!
+//! The worker writes nothing to the store: the EC is the single writer of slice state and
+//! analytics. That keeps one ordered stream of updates per execution (batched writes, no
+//! lost update between a worker's late `completed` and the EC's re-dispatch), lets the EC
+//! ignore the duplicate report of a re-dispatched slice so each slice is `completed` once,
+//! and gives SQLite one writer per execution. The store is only read, to tell "my EC is
+//! gone because the execution ended" from "my EC is unreachable".
+mod connection;
+mod pipeline;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use teraslice_core::store::StateStore;
+use teraslice_core::ExecutionRecord;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::error::{RuntimeError, TransportError};
+use crate::ops::{OpRegistry, Slice};
+use crate::protocol::{Message, SliceReport};
+use crate::timeouts::RuntimeTimeouts;
+pub use connection::worker_url;
+use connection::{connect_once, EcConnection};
+use pipeline::{Pipeline, SliceRun};
+
+#[derive(Clone)]
+pub struct WorkerOptions {
+    pub registry: Arc<OpRegistry>,
+    pub timeouts: RuntimeTimeouts,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            registry: Arc::new(OpRegistry::with_builtins()),
+            timeouts: RuntimeTimeouts::default(),
+        }
+    }
+}
+
+/// Why the worker exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WorkerExit {
+    /// [`WorkerHandle::shutdown`] (SIGTERM in the binary).
+    ShutdownRequested,
+    /// The EC said `shutdown`.
+    ControllerShutdown,
+    /// The EC is gone and the execution is in a terminal status.
+    ExecutionFinished,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerOutcome {
+    pub worker_id: String,
+    pub slices_processed: u64,
+    pub slices_failed: u64,
+    pub exit: WorkerExit,
+}
+
+/// Asks a running worker to finish its current slice and exit.
+#[derive(Clone)]
+pub struct WorkerHandle(Arc<watch::Sender<bool>>);
+
+impl WorkerHandle {
+    pub fn shutdown(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+pub struct Worker {
+    ex: ExecutionRecord,
+    store: Arc<dyn StateStore>,
+    url: String,
+    worker_id: String,
+    opts: WorkerOptions,
+    shutdown: Arc<watch::Sender<bool>>,
+    processed: u64,
+    failed: u64,
+}
+
+enum Step {
+    Exit(WorkerExit),
+    Reconnect,
+}
+
+impl Worker {
+    /// `ec_address`: `host:port` of the EC (or a `ws://…` URL).
+    pub fn new(
+        ex: ExecutionRecord,
+        store: Arc<dyn StateStore>,
+        ec_address: &str,
+        worker_id: impl Into<String>,
+        opts: WorkerOptions,
+    ) -> Self {
+        Worker {
+            ex,
+            store,
+            url: worker_url(ec_address),
+            worker_id: worker_id.into(),
+            opts,
+            shutdown: Arc::new(watch::channel(false).0),
+            processed: 0,
+            failed: 0,
+        }
+    }
+
+    pub fn handle(&self) -> WorkerHandle {
+        WorkerHandle(self.shutdown.clone())
+    }
+
+    /// Runs until shut down. `Err` when the ops cannot be built or initialised, when the EC
+    /// stays unreachable for `slicer_timeout` while the execution is still live, or when an
+    /// op fails fatally.
+    pub async fn run(mut self) -> Result<WorkerOutcome, RuntimeError> {
+        let mut pipeline = Pipeline::build(&self.opts.registry, &self.ex, &self.worker_id)?;
+        pipeline.initialize().await?;
+        let result = self.serve(&mut pipeline).await;
+        if matches!(
+            result,
+            Ok(WorkerExit::ShutdownRequested | WorkerExit::ControllerShutdown)
+        ) {
+            pipeline.flush().await;
+        }
+        pipeline.shutdown().await;
+        tracing::info!(worker_id = %self.worker_id, processed = self.processed, "worker exiting");
+        let exit = result?;
+        Ok(WorkerOutcome {
+            worker_id: self.worker_id,
+            slices_processed: self.processed,
+            slices_failed: self.failed,
+            exit,
+        })
+    }
+
+    fn shutdown_requested(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    async fn serve(&mut self, pipeline: &mut Pipeline) -> Result<WorkerExit, RuntimeError> {
+        let mut unreported: Option<(SliceReport, bool)> = None;
+        let mut draining = false;
+        loop {
+            let mut conn = match self.connect().await {
+                Ok(conn) => conn,
+                Err(Some(e)) => return Err(e),
+                Err(None) => return Ok(WorkerExit::ExecutionFinished),
+            };
+            if let Some((report, fatal)) = unreported.take() {
+                if let Some(report) = self.report(&conn, pipeline, report).await {
+                    unreported = Some((report, fatal));
+                    continue;
+                }
+                if fatal {
+                    return Err(RuntimeError::Op(crate::ops::OpError::fatal(
+                        "a fatal slice error ended the worker",
+                    )));
+                }
+            }
+            if draining || self.shutdown_requested() {
+                let _ = conn.peer.send(Message::ClientShutdown).await;
+                return Ok(WorkerExit::ShutdownRequested);
+            }
+            match self
+                .session(&mut conn, pipeline, &mut unreported, &mut draining)
+                .await?
+            {
+                Step::Exit(exit) => return Ok(exit),
+                Step::Reconnect => continue,
+            }
+        }
+    }
+
+    /// One connection's life: announce, take a slice, run it, report, repeat.
+    async fn session(
+        &mut self,
+        conn: &mut EcConnection,
+        pipeline: &mut Pipeline,
+        unreported: &mut Option<(SliceReport, bool)>,
+        draining: &mut bool,
+    ) -> Result<Step, RuntimeError> {
+        let mut shutdown = self.shutdown.subscribe();
+        loop {
+            if self.shutdown_requested() {
+                let _ = conn.peer.send(Message::ClientShutdown).await;
+                return Ok(Step::Exit(WorkerExit::ShutdownRequested));
+            }
+            if conn.peer.send(Message::Available).await.is_err() {
+                return Ok(lost(conn));
+            }
+            let env = tokio::select! {
+                env = conn.incoming.recv() => env,
+                _ = shutdown.changed() => continue,
+            };
+            let Some(env) = env else {
+                tracing::debug!(worker_id = %self.worker_id, "connection to the EC lost while idle");
+                return Ok(lost(conn));
+            };
+            tracing::debug!(worker_id = %self.worker_id, event = env.message.event(), "message from the EC");
+            let slice = match env.message {
+                Message::Shutdown => return Ok(Step::Exit(WorkerExit::ControllerShutdown)),
+                Message::SliceNew(slice) => slice,
+                other => {
+                    tracing::debug!(event = other.event(), "ignoring a message while idle");
+                    continue;
+                }
+            };
+            if conn
+                .peer
+                .reply(env.id, Message::SliceAccepted { will_process: true })
+                .await
+                .is_err()
+            {
+                return Ok(Step::Reconnect);
+            }
+            let (run, connected, ec_shutdown) =
+                run_watching(conn, pipeline, &slice, &mut shutdown).await;
+            *draining |= ec_shutdown;
+            let fatal = run.result.as_ref().is_err_and(|e| e.fatal);
+            let report = self.make_report(slice, run);
+            if !connected {
+                *unreported = Some((report, fatal));
+                return Ok(Step::Reconnect);
+            }
+            if let Some(report) = self.report(conn, pipeline, report).await {
+                *unreported = Some((report, fatal));
+                return Ok(Step::Reconnect);
+            }
+            if fatal {
+                return Err(RuntimeError::Op(crate::ops::OpError::fatal(
+                    "a fatal slice error ended the worker",
+                )));
+            }
+            if *draining {
+                let _ = conn.peer.send(Message::ClientShutdown).await;
+                return Ok(Step::Exit(if ec_shutdown {
+                    WorkerExit::ControllerShutdown
+                } else {
+                    WorkerExit::ShutdownRequested
+                }));
+            }
+        }
+    }
+
+    fn make_report(&mut self, slice: Slice, run: SliceRun) -> SliceReport {
+        self.processed += 1;
+        match run.result {
+            Ok(analytics) => SliceReport {
+                slice,
+                analytics: Some(analytics),
+                error: None,
+                retry_count: run.retry_count,
+            },
+            Err(e) => {
+                self.failed += 1;
+                SliceReport {
+                    slice,
+                    analytics: None,
+                    error: Some(e.to_string()),
+                    retry_count: run.retry_count,
+                }
+            }
+        }
+    }
+
+    /// Sends the report until the EC records it; returns it back if the connection failed.
+    async fn report(
+        &self,
+        conn: &EcConnection,
+        pipeline: &mut Pipeline,
+        report: SliceReport,
+    ) -> Option<SliceReport> {
+        let ok = report.error.is_none();
+        let slice_id = report.slice.slice_id.clone();
+        let timeout = self.opts.timeouts.request_timeout();
+        match conn
+            .peer
+            .request(Message::SliceComplete(report.clone()), timeout)
+            .await
+        {
+            Ok(_) => {
+                if ok {
+                    pipeline.finished(&slice_id).await;
+                }
+                None
+            }
+            Err(TransportError::Remote { message, .. }) => {
+                tracing::warn!(slice_id = %slice_id, error = %message, "the EC refused the slice report");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(slice_id = %slice_id, error = %e, "slice report not delivered; will resend after reconnecting");
+                Some(report)
+            }
+        }
+    }
+
+    /// Connects with backoff. `Err(None)`: the execution has ended, nothing to do.
+    async fn connect(&self) -> Result<EcConnection, Option<RuntimeError>> {
+        let started = Instant::now();
+        let limit = self.opts.timeouts.slicer_timeout;
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let timeout = self.opts.timeouts.request_timeout();
+            match connect_once(&self.url, &self.worker_id, &self.ex.ex_id, timeout).await {
+                Ok(conn) => {
+                    tracing::info!(worker_id = %self.worker_id, url = %self.url, "connected to the execution controller");
+                    return Ok(conn);
+                }
+                Err(last_error) => {
+                    if self.execution_ended().await {
+                        return Err(None);
+                    }
+                    if started.elapsed() >= limit {
+                        return Err(Some(RuntimeError::Connect {
+                            url: self.url.clone(),
+                            after: limit,
+                            last_error,
+                        }));
+                    }
+                    tracing::debug!(url = %self.url, error = %last_error, "cannot reach the execution controller yet");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn execution_ended(&self) -> bool {
+        self.store
+            .get_execution(&self.ex.ex_id)
+            .await
+            .is_ok_and(|ex| ex.status.is_terminal())
+    }
+}
+
+/// The connection failed: a `shutdown` the EC sent just before closing may still be queued.
+fn lost(conn: &mut EcConnection) -> Step {
+    while let Ok(env) = conn.incoming.try_recv() {
+        if env.message == Message::Shutdown {
+            return Step::Exit(WorkerExit::ControllerShutdown);
+        }
+    }
+    Step::Reconnect
+}
+
+/// Runs the slice while still reading the connection: a `shutdown` from the EC or a local
+/// shutdown request lets the slice finish (drain). Returns (run, still connected, EC said
+/// shutdown).
+async fn run_watching(
+    conn: &mut EcConnection,
+    pipeline: &mut Pipeline,
+    slice: &Slice,
+    shutdown: &mut watch::Receiver<bool>,
+) -> (SliceRun, bool, bool) {
+    let run = pipeline.run_slice(slice);
+    tokio::pin!(run);
+    let mut connected = true;
+    let mut ec_shutdown = false;
+    let mut local_shutdown = false;
+    loop {
+        tokio::select! {
+            r = &mut run => return (r, connected, ec_shutdown),
+            env = conn.incoming.recv(), if connected => match env {
+                None => connected = false,
+                Some(env) => match env.message {
+                    Message::Shutdown => ec_shutdown = true,
+                    Message::SliceNew(_) => {
+                        let _ = conn.peer.reply(env.id, Message::SliceAccepted { will_process: false }).await;
+                    }
+                    _ => {}
+                },
+            },
+            _ = shutdown.changed(), if !local_shutdown => local_shutdown = true,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Test-only operations, registered like a library user's own.
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use teraslice_runtime::ops::{
+    BatchProcessor, OpContext, OpError, OperationLifecycle, ProcessorFactory, Record,
+};
+use tokio::sync::{watch, Notify};
+
+/// `gate`: every batch waits until the test opens the gate; entries are recorded.
+#[derive(Clone)]
+pub struct Gate {
+    pub entered: Arc<Mutex<Vec<(String, String)>>>,
+    pub notify: Arc<Notify>,
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Gate {
+            entered: Arc::default(),
+            notify: Arc::default(),
+            open: Arc::new(watch::channel(false).0),
+        }
+    }
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+    /// `(worker_id, slice_id)` of every batch that reached the gate.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        self.entered.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+struct GateProcessor {
+    gate: Gate,
+    worker_id: String,
+    slice_id: String,
+}
+
+impl ProcessorFactory for Gate {
+    fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
+        Ok(Box::new(GateProcessor {
+            gate: self.clone(),
+            worker_id: ctx.worker_id.clone().unwrap_or_default(),
+            slice_id: String::new(),
+        }))
+    }
+}
+
+#[async_trait]
+impl OperationLifecycle for GateProcessor {
+    async fn on_slice_initialized(&mut self, slice_id: &str) -> Result<(), OpError> {
+        self.slice_id = slice_id.to_string();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BatchProcessor for GateProcessor {
+    async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
+        if let Ok(mut e) = self.gate.entered.lock() {
+            e.push((self.worker_id.clone(), self.slice_id.clone()));
+        }
+        self.gate.notify.notify_waiters();
+        let mut open = self.gate.open.subscribe();
+        let _ = open.wait_for(|o| *o).await;
+        Ok(batch)
+    }
+}
+
+/// `fail`: fails when the call number (from 1) is a multiple of `every`; counts calls.
+#[derive(Clone)]
+pub struct Fail {
+    pub calls: Arc<AtomicU32>,
+    pub every: u32,
+}
+
+impl Fail {
+    pub fn always() -> Self {
+        Fail {
+            calls: Arc::default(),
+            every: 1,
+        }
+    }
+    pub fn every(n: u32) -> Self {
+        Fail {
+            calls: Arc::default(),
+            every: n,
+        }
+    }
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+struct FailProcessor(Fail);
+
+impl ProcessorFactory for Fail {
+    fn processor(&self, _ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
+        Ok(Box::new(FailProcessor(self.clone())))
+    }
+}
+
+impl OperationLifecycle for FailProcessor {}
+
+#[async_trait]
+impl BatchProcessor for FailProcessor {
+    async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
+        let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n % self.0.every == 0 {
+            return Err(OpError::new(format!("boom on call {n}")));
+        }
+        Ok(batch)
+    }
+}

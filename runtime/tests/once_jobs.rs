@@ -1,0 +1,123 @@
+//! `once` jobs end to end: every slice completed exactly once; retries and failure.
+mod common;
+
+use std::collections::HashSet;
+
+use common::ops::Fail;
+use common::*;
+use serde_json::json;
+use teraslice_core::store::{SliceState, StateStore};
+use teraslice_core::ExecutionStatus;
+use teraslice_runtime::worker::WorkerExit;
+use teraslice_runtime::OpRegistry;
+
+#[tokio::test]
+async fn three_workers_complete_every_slice_exactly_once() {
+    let requests: Vec<_> = (0..30)
+        .map(|i| json!([{ "n": i }, { "n": i + 100 }]))
+        .collect();
+    let file = slicer_file(&requests);
+    let job = job(json!({
+        "workers": 3,
+        "operations": [
+            {"_op": "test-reader", "slicer_data_file_path": file.path(), "passthrough_slice": true},
+            {"_op": "noop"}
+        ]
+    }));
+    let h = Harness::start(job, OpRegistry::with_builtins(), timeouts()).await;
+    let workers = h.workers(3);
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+
+    assert_eq!(
+        outcome.status,
+        ExecutionStatus::Completed,
+        "{:?}",
+        outcome.failure_reason
+    );
+    assert_eq!(outcome.stats.processed, 30);
+    assert_eq!(outcome.stats.failed, 0);
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(records.len(), 30);
+    assert!(
+        records.iter().all(|r| r.state == SliceState::Completed),
+        "{records:?}"
+    );
+    let ids: HashSet<_> = records.iter().map(|r| r.slice_id.clone()).collect();
+    assert_eq!(ids.len(), 30);
+    let orders: HashSet<_> = records.iter().map(|r| r.slicer_order).collect();
+    assert_eq!(orders, (1..=30).collect::<HashSet<u64>>());
+
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert_eq!(
+        ex.as_ref().map(|e| e.status),
+        Some(ExecutionStatus::Completed)
+    );
+    let stats = ex.map(|e| e.slicer_stats).unwrap_or_default();
+    assert_eq!(stats.get("processed"), Some(&json!(30)));
+
+    // analytics: one record per op per slice; the fetcher returned the 2 passthrough records
+    let analytics = store.list_analytics(&ex_id).await.unwrap_or_default();
+    assert_eq!(analytics.len(), 60);
+    assert!(analytics
+        .iter()
+        .filter(|a| a.order == 0)
+        .all(|a| a.count == 2 && a.op == "test-reader"));
+
+    let mut per_worker = 0;
+    for w in workers {
+        let o = join_worker(w).await;
+        assert_eq!(o.exit, WorkerExit::ControllerShutdown);
+        per_worker += o.slices_processed;
+    }
+    assert_eq!(per_worker, 30);
+}
+
+#[tokio::test]
+async fn op_error_is_retried_max_retries_times_then_fails_the_execution() {
+    let file = slicer_file(&[json!({"only": 1})]);
+    let fail = Fail::always();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("fail", fail.clone());
+    let job = job(json!({
+        "max_retries": 2,
+        "operations": [
+            {"_op": "test-reader", "slicer_data_file_path": file.path()},
+            {"_op": "fail"}
+        ]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let _w = h.workers(1);
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+
+    assert_eq!(fail.calls(), 3, "max_retries = 2 means 3 attempts");
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains("had 1 slice failure(s) during processing"),
+        "{reason}"
+    );
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].state, SliceState::Error);
+    assert_eq!(records[0].retry_count, Some(2));
+    let error = records[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("operations[1] (fail): boom on call 3"),
+        "{error}"
+    );
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert_eq!(ex.as_ref().map(|e| e.status), Some(ExecutionStatus::Failed));
+    assert!(ex.is_some_and(|e| e.has_errors && e.failure_reason.contains("slice failure")));
+    assert!(
+        store
+            .list_analytics(&ex_id)
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "failed slices write no analytics"
+    );
+}

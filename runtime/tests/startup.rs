@@ -1,0 +1,82 @@
+//! EC start-up: the worker watchdog, the HTTP surface, bad start states.
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use teraslice_core::execution::StatusUpdate;
+use teraslice_core::store::StateStore;
+use teraslice_core::ExecutionStatus;
+use teraslice_runtime::OpRegistry;
+
+#[tokio::test]
+async fn no_worker_within_slicer_timeout_fails_the_execution() {
+    let t = teraslice_runtime::RuntimeTimeouts {
+        slicer_timeout: Duration::from_millis(300),
+        ..timeouts()
+    };
+    let h = Harness::start(job(json!({})), OpRegistry::with_builtins(), t).await;
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains("No workers have connected to slicer in the allotted time: 300 ms"),
+        "{reason}"
+    );
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert_eq!(ex.map(|e| e.status), Some(ExecutionStatus::Failed));
+}
+
+#[tokio::test]
+async fn health_analytics_and_unknown_routes() {
+    let h = Harness::start(job(json!({})), OpRegistry::with_builtins(), timeouts()).await;
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    wait_until("EC ready", || async {
+        h.http("GET", "/health").await.0 == 200
+    })
+    .await;
+    let (code, body) = h.http("GET", "/api/v1/analytics").await;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(v["ex_id"], json!(ex_id));
+    assert_eq!(v["stats"]["slicers"], json!(1));
+    assert_eq!(h.http("GET", "/nope").await.0, 501);
+    assert_eq!(
+        store.get_execution(&ex_id).await.ok().map(|e| e.status),
+        Some(ExecutionStatus::Running)
+    );
+    let (code, _) = h.http("POST", "/api/v1/stop").await;
+    assert_eq!(code, 202);
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Terminated);
+}
+
+#[tokio::test]
+async fn an_execution_in_a_terminal_status_does_not_start() {
+    let store = std::sync::Arc::new(teraslice_core::store::MemoryStore::new());
+    let ex = teraslice_core::ExecutionRecord::new("job-1", job(json!({})));
+    let created = store.create_execution(&ex).await;
+    assert!(created.is_ok());
+    let failed = store
+        .set_execution_status(
+            &ex.ex_id,
+            ExecutionStatus::Failed,
+            &StatusUpdate::failed("x"),
+        )
+        .await;
+    assert!(failed.is_ok());
+    let opts = teraslice_runtime::ControllerOptions {
+        bind_host: "127.0.0.1".into(),
+        ..Default::default()
+    };
+    let err = match teraslice_runtime::ExecutionController::new(ex, store, opts).await {
+        Ok(ec) => ec.run().await.err(),
+        Err(e) => Some(e),
+    };
+    let msg = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("was starting in failed status"), "{msg}");
+}
