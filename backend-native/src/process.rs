@@ -75,6 +75,34 @@ pub(crate) fn signal_group(pgid: u32, sig: Signal) -> bool {
     }
 }
 
+/// Whether a process of group `pgid` still runs. Zombies do not count: they are dead and only
+/// wait for a parent (possibly an init that never reaps) to collect them.
+pub(crate) fn group_running(pgid: u32) -> bool {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        // No procfs: fall back to "the group has a member", zombies included.
+        return signal_group_exists(pgid);
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // Fields after the `(comm)`: state, ppid, pgrp, …
+            let mut rest = stat
+                .rsplit_once(')')
+                .map_or("", |(_, r)| r)
+                .split_whitespace();
+            let state = rest.next().unwrap_or("Z");
+            let pgrp = rest.nth(1).and_then(|g| g.parse::<u32>().ok());
+            pgrp == Some(pgid) && state != "Z" && state != "X"
+        })
+}
+
+fn signal_group_exists(pgid: u32) -> bool {
+    i32::try_from(pgid).is_ok_and(|raw| killpg(Pid::from_raw(raw), None).is_ok())
+}
+
 /// `(code, reason)` of an exit, e.g. `(None, "killed by signal SIGKILL")`.
 pub(crate) fn describe_exit(status: ExitStatus) -> (Option<i32>, String) {
     if let Some(code) = status.code() {

@@ -5,7 +5,7 @@ use futures::future::join_all;
 use nix::sys::signal::Signal;
 use tokio::sync::watch;
 
-use crate::process::signal_group;
+use crate::process::{group_running, signal_group};
 
 /// A process group to stop: its leader's pid and the flag its reaper sets.
 pub(crate) struct Target {
@@ -40,7 +40,27 @@ pub(crate) async fn terminate(mut targets: Vec<Target>, grace: Duration, force: 
     for t in &mut targets {
         reaped(&mut t.exited).await;
     }
+    for t in &targets {
+        group_gone(t.pid).await;
+    }
 }
+
+/// Waits for the last members of a SIGKILLed group to die (delivery is asynchronous).
+async fn group_gone(pgid: u32) {
+    for _ in 0..GROUP_GONE_POLLS {
+        if !group_running(pgid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::warn!(
+        pgid,
+        "processes of a killed group still run (uninterruptible?)"
+    );
+}
+
+/// 10 ms polls: SIGKILLed processes die at once unless stuck in the kernel; give up after 10 s.
+const GROUP_GONE_POLLS: u32 = 1000;
 
 /// Waits until the reaper has reaped the process.
 async fn reaped(exited: &mut watch::Receiver<bool>) {
