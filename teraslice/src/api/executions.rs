@@ -1,0 +1,237 @@
+//! `/ex…` routes, and the execution operations the `/jobs/:id/…` routes share (on the job's
+//! latest execution).
+use std::time::Duration;
+
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+use teraslice_core::backend::StopOptions;
+use teraslice_core::store::{ExecutionQuery, ListQuery, SliceQuery, SliceState};
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
+
+use super::body::ok;
+use super::params::{self, WorkerRequest};
+use super::{ApiError, AppState};
+use crate::master::search::{self, Query, QueryError, SearchOptions};
+
+type ApiResult = Result<Response, ApiError>;
+
+/// Every execution as a JSON document, newest first.
+pub async fn all_executions(s: &AppState) -> Result<Vec<ExecutionRecord>, ApiError> {
+    let query = ExecutionQuery {
+        job_id: None,
+        statuses: vec![],
+        page: ListQuery {
+            from: 0,
+            size: usize::MAX,
+        },
+    };
+    Ok(s.store.list_executions(&query).await?)
+}
+
+/// `GET /ex`: `status` (comma list), `deleted`, `size`, `from`, `sort`, `filter`.
+pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
+    let opts = SearchOptions::from_query(q, "_updated:desc")?;
+    let deleted = search::wants_deleted(q)?;
+    let statuses = match q.get("status").map(|v| v.trim()) {
+        None | Some("") => vec![],
+        Some(list) => list
+            .split(',')
+            .map(|st| {
+                st.trim()
+                    .parse::<ExecutionStatus>()
+                    .map_err(|e| QueryError::new("status", list, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let docs = all_executions(s)
+        .await?
+        .into_iter()
+        .filter(|ex| ex.deleted == deleted)
+        .filter(|ex| statuses.is_empty() || statuses.contains(&ex.status))
+        .filter_map(|ex| serde_json::to_value(ex).ok())
+        .collect();
+    Ok(opts.apply(docs))
+}
+
+pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
+    Ok(ok(&search(&s, &q).await?))
+}
+
+pub async fn get_one(State(s): State<AppState>, Path(ex_id): Path<String>) -> ApiResult {
+    Ok(ok(&load(&s, &ex_id).await?))
+}
+
+pub async fn load(s: &AppState, ex_id: &str) -> Result<ExecutionRecord, ApiError> {
+    match s.store.get_execution(ex_id).await {
+        Ok(ex) => Ok(ex),
+        Err(e) if e.is_not_found() => {
+            Err(ApiError::NotFound(format!("execution {ex_id} not found")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stop: `force` kills at once; `blocking` (default true) waits for a terminal status.
+pub async fn stop_execution(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
+    let force = params::bool_param(q, "force", false)?;
+    let blocking = params::bool_param(q, "blocking", true)?;
+    let timeout_ms = params::timeout_ms(q)?;
+    let opts = StopOptions {
+        timeout_ms,
+        force,
+        exclude_node: None,
+    };
+    let mut ex = s.scheduler.stop(ex_id, opts).await?;
+    if blocking || force {
+        // Bounded: a stop that outlasts its grace period is reaped by the scheduler anyway.
+        let grace =
+            Duration::from_millis(timeout_ms.unwrap_or(s.config.teraslice.shutdown_timeout_ms));
+        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
+        while !ex.status.is_terminal() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ex = load(s, ex_id).await?;
+        }
+    }
+    if force {
+        return Ok(ok(&json!({
+            "message": format!("Force stop complete for exId {ex_id}"),
+            "status": ex.status,
+        })));
+    }
+    Ok(ok(&json!({ "status": ex.status })))
+}
+
+pub async fn pause_execution(s: &AppState, ex_id: &str) -> ApiResult {
+    let ex = s.scheduler.pause(ex_id).await?;
+    Ok(ok(&json!({ "status": ex.status })))
+}
+
+pub async fn resume_execution(s: &AppState, ex_id: &str) -> ApiResult {
+    let ex = s.scheduler.resume(ex_id).await?;
+    Ok(ok(&json!({ "status": ex.status })))
+}
+
+/// `_workers?add=|remove=|total=` → `{message: "<n> workers have been <action> for execution: <id>"}`.
+pub async fn change_workers(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
+    let change = match params::worker_request(q)? {
+        WorkerRequest::Add(n) => s.scheduler.add_workers(ex_id, n).await?,
+        WorkerRequest::Remove(n) => s.scheduler.remove_workers(ex_id, n).await?,
+        WorkerRequest::Total(n) => s.scheduler.set_workers(ex_id, n).await?,
+    };
+    let message = format!(
+        "{} workers have been {} for execution: {}",
+        change.worker_num, change.action, change.ex_id
+    );
+    Ok(ok(&json!({ "message": message })))
+}
+
+/// `{ex_id, job_id, name, ...ExecutionAnalytics}` of a running execution's controller.
+pub async fn controller_entry(s: &AppState, ex: &ExecutionRecord) -> Option<Value> {
+    let stats = match s.scheduler.controller_stats(&ex.ex_id).await {
+        Ok(stats) => stats,
+        Err(e) => {
+            tracing::debug!(ex_id = %ex.ex_id, error = %e, "no controller stats");
+            return None;
+        }
+    };
+    let mut entry = Map::new();
+    entry.insert("ex_id".into(), json!(ex.ex_id));
+    entry.insert("job_id".into(), json!(ex.job_id));
+    entry.insert("name".into(), json!(ex.job.name));
+    if let Value::Object(stats) = stats {
+        entry.extend(stats);
+    }
+    Some(Value::Object(entry))
+}
+
+/// `[stats]` of one execution's controller, or 404 when it has none running.
+pub async fn controller_of(s: &AppState, ex_id: &str) -> ApiResult {
+    let ex = load(s, ex_id).await?;
+    let missing = || ApiError::NotFound(format!("Could not find active slicer for ex_id: {ex_id}"));
+    if !ex.status.is_running() {
+        return Err(missing());
+    }
+    let entry = controller_entry(s, &ex).await.ok_or_else(missing)?;
+    Ok(ok(&vec![entry]))
+}
+
+/// Slice state records in `error` for one execution (`size`, `from`, `sort`, `filter`).
+pub async fn errors_of(s: &AppState, ex_ids: &[String], q: &Query) -> ApiResult {
+    let opts = SearchOptions::from_query(q, "")?;
+    let mut docs = Vec::new();
+    for ex_id in ex_ids {
+        let query = SliceQuery {
+            ex_id: ex_id.clone(),
+            states: vec![SliceState::Error],
+            from: 0,
+            size: usize::MAX,
+        };
+        let slices = s.store.list_slice_states(&query).await?;
+        docs.extend(
+            slices
+                .into_iter()
+                .filter_map(|r| serde_json::to_value(r).ok()),
+        );
+    }
+    Ok(ok(&opts.apply(docs)))
+}
+
+pub async fn stop(
+    State(s): State<AppState>,
+    Path(ex_id): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    stop_execution(&s, &ex_id, &q).await
+}
+
+pub async fn pause(State(s): State<AppState>, Path(ex_id): Path<String>) -> ApiResult {
+    pause_execution(&s, &ex_id).await
+}
+
+pub async fn resume(State(s): State<AppState>, Path(ex_id): Path<String>) -> ApiResult {
+    resume_execution(&s, &ex_id).await
+}
+
+pub async fn recover(
+    State(s): State<AppState>,
+    Path(ex_id): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    let cleanup = params::cleanup(&q)?;
+    Ok(ok(&s.jobs.recover_execution(&ex_id, cleanup).await?))
+}
+
+pub async fn workers(
+    State(s): State<AppState>,
+    Path(ex_id): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    change_workers(&s, &ex_id, &q).await
+}
+
+pub async fn controller(State(s): State<AppState>, Path(ex_id): Path<String>) -> ApiResult {
+    controller_of(&s, &ex_id).await
+}
+
+pub async fn errors(
+    State(s): State<AppState>,
+    Path(ex_id): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    load(&s, &ex_id).await?;
+    errors_of(&s, &[ex_id], &q).await
+}
+
+/// `GET /ex/errors`: error slices of every execution.
+pub async fn all_errors(
+    State(s): State<AppState>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    let ids: Vec<String> = all_executions(&s)
+        .await?
+        .into_iter()
+        .map(|e| e.ex_id)
+        .collect();
+    errors_of(&s, &ids, &q).await
+}

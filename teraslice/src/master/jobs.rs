@@ -1,0 +1,395 @@
+//! The jobs service: submit (validate → store the spec verbatim → start), update, active flags,
+//! start, recover and soft delete — Teraslice's `JobsService` with its races and quirks fixed
+//! (see docs/compat.md).
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+use teraslice_core::backend::check_capabilities;
+use teraslice_core::job::{validate_job, JobValidationContext, ValidationError, ValidationErrors};
+use teraslice_core::scheduler::SchedulerError;
+use teraslice_core::store::{ExecutionQuery, ListQuery};
+use teraslice_core::{
+    BackendError, ExecutionRecord, ExecutionStatus, JobConfig, JobRecord, Scheduler, StateStore,
+    StoreError,
+};
+use teraslice_runtime::ops::OpRegistry;
+
+/// What a jobs request can fail with; the API maps each to a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    /// 400: the body is not a job object.
+    #[error("No job was posted: the body must be a job JSON object with `operations`, got {0}")]
+    NoJob(&'static str),
+    /// 422.
+    #[error("Job cannot include a job_id on submit: remove `job_id`, the master assigns it")]
+    JobIdOnSubmit,
+    /// 400, every problem with its path.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// 400: the job asks for something the configured backend cannot do.
+    #[error(transparent)]
+    Unsupported(BackendError),
+    /// 400.
+    #[error("no data was provided to update job {0}: send the full job spec as a JSON object")]
+    EmptyUpdate(String),
+    /// 404.
+    #[error("job {0} not found")]
+    JobNotFound(String),
+    /// 410.
+    #[error("Job {0} has been deleted")]
+    Deleted(String),
+    /// 410.
+    #[error("Job {0} has already been deleted.")]
+    AlreadyDeleted(String),
+    /// 404.
+    #[error("No execution was found for job {0}")]
+    NoExecution(String),
+    /// 404.
+    #[error("execution {0} not found")]
+    ExecutionNotFound(String),
+    /// 404.
+    #[error("Job {0} is missing an execution to recover from")]
+    NothingToRecover(String),
+    /// 409.
+    #[error("Job {job_id} is currently running, cannot have the same job concurrently running: execution {ex_id} is {status}; stop it first")]
+    Running {
+        job_id: String,
+        ex_id: String,
+        status: ExecutionStatus,
+    },
+    /// 409.
+    #[error("Job {job_id} is currently running, cannot delete a running job.: execution {ex_id} is {status}; stop it first")]
+    RunningDelete {
+        job_id: String,
+        ex_id: String,
+        status: ExecutionStatus,
+    },
+    #[error(transparent)]
+    Scheduler(#[from] SchedulerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type JobsResult<T> = Result<T, JobsError>;
+
+/// `{job_id, ex_id?}` of submit, start and recover.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Started {
+    pub job_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ex_id: Option<String>,
+}
+
+/// `recovered_slice_type`: which slices of the old execution a recovery re-runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanupType {
+    All,
+    Errors,
+    Pending,
+}
+
+impl CleanupType {
+    pub const ALLOWED: &'static str = "all, errors, pending";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "errors" => Some(Self::Errors),
+            "pending" => Some(Self::Pending),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Errors => "errors",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+pub struct JobsService {
+    store: Arc<dyn StateStore>,
+    scheduler: Arc<Scheduler>,
+    validation: JobValidationContext,
+}
+
+impl JobsService {
+    pub fn new(
+        config: &teraslice_core::config::SystemConfig,
+        store: Arc<dyn StateStore>,
+        scheduler: Arc<Scheduler>,
+    ) -> Self {
+        let ops: Arc<dyn teraslice_core::job::validate::OpCatalog> =
+            Arc::new(OpRegistry::with_builtins());
+        JobsService {
+            store,
+            scheduler,
+            validation: config.validation_context(Some(ops)),
+        }
+    }
+
+    /// Validates the job and checks the backend can run it; nothing is stored on failure.
+    fn validate(&self, spec: &Value) -> JobsResult<JobConfig> {
+        let job = validate_job(spec, &self.validation)?;
+        let backend = self.scheduler.backend();
+        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
+            .map_err(JobsError::Unsupported)?;
+        Ok(job)
+    }
+
+    /// `POST /jobs`: stores the spec as submitted and, with `start`, creates its execution.
+    pub async fn submit(&self, spec: Value, start: bool) -> JobsResult<Started> {
+        let Value::Object(map) = spec else {
+            return Err(JobsError::NoJob(kind_of(&spec)));
+        };
+        if map.contains_key("job_id") {
+            return Err(JobsError::JobIdOnSubmit);
+        }
+        if !map.contains_key("operations") {
+            let missing = ValidationError {
+                path: "operations".into(),
+                message:
+                    "is required: an array of at least two operations, a reader then processors"
+                        .into(),
+            };
+            return Err(ValidationErrors(vec![missing]).into());
+        }
+        let spec = Value::Object(map);
+        let job = self.validate(&spec)?;
+        let Value::Object(map) = spec else {
+            return Err(JobsError::NoJob("a non-object"));
+        };
+        let record = JobRecord::new(uuid::Uuid::new_v4().to_string(), map);
+        self.store.create_job(&record).await?;
+        let ex_id = if start {
+            let ex = self.scheduler.create_execution(&record.job_id, job).await?;
+            Some(ex.ex_id)
+        } else {
+            None
+        };
+        Ok(Started {
+            job_id: record.job_id,
+            ex_id,
+        })
+    }
+
+    /// A job, or 404.
+    pub async fn get(&self, job_id: &str) -> JobsResult<JobRecord> {
+        match self.store.get_job(job_id).await {
+            Ok(job) => Ok(job),
+            Err(StoreError::NotFound { .. }) => Err(JobsError::JobNotFound(job_id.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn get_live(&self, job_id: &str) -> JobsResult<JobRecord> {
+        let job = self.get(job_id).await?;
+        if job.deleted {
+            return Err(JobsError::Deleted(job_id.to_string()));
+        }
+        Ok(job)
+    }
+
+    /// `PUT /jobs/:id`: replaces the spec (validated), keeping `job_id` and `_created`.
+    pub async fn update(&self, job_id: &str, spec: Value) -> JobsResult<JobRecord> {
+        let map = match spec {
+            Value::Object(m) if !m.is_empty() => m,
+            _ => return Err(JobsError::EmptyUpdate(job_id.to_string())),
+        };
+        let old = self.get_live(job_id).await?;
+        let spec = Value::Object(map);
+        self.validate(&spec)?;
+        let Value::Object(map) = spec else {
+            return Err(JobsError::EmptyUpdate(job_id.to_string()));
+        };
+        let mut record = JobRecord::new(job_id.to_string(), map);
+        record.created = old.created;
+        self.store.update_job(&record).await?;
+        Ok(record)
+    }
+
+    /// `_active` / `_inactive`. Only activation re-validates the job.
+    pub async fn set_active(&self, job_id: &str, active: bool) -> JobsResult<JobRecord> {
+        let mut record = self.get_live(job_id).await?;
+        record.spec.insert("active".into(), Value::Bool(active));
+        if active {
+            self.validate(&Value::Object(record.spec.clone()))?;
+        }
+        record.updated = Utc::now();
+        self.store.update_job(&record).await?;
+        Ok(record)
+    }
+
+    /// The newest execution of a job (any status), or 404.
+    pub async fn latest_execution(&self, job_id: &str) -> JobsResult<ExecutionRecord> {
+        let query = ExecutionQuery {
+            job_id: Some(job_id.to_string()),
+            statuses: vec![],
+            page: ListQuery { from: 0, size: 1 },
+        };
+        self.store
+            .list_executions(&query)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| JobsError::NoExecution(job_id.to_string()))
+    }
+
+    /// 409 when the job has an execution that has not ended.
+    async fn refuse_if_running(&self, job_id: &str, deleting: bool) -> JobsResult<()> {
+        let query = ExecutionQuery {
+            job_id: Some(job_id.to_string()),
+            statuses: ExecutionStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_living())
+                .collect(),
+            page: ListQuery { from: 0, size: 1 },
+        };
+        if let Some(ex) = self.store.list_executions(&query).await?.into_iter().next() {
+            let (job_id, ex_id, status) = (job_id.to_string(), ex.ex_id, ex.status);
+            return Err(if deleting {
+                JobsError::RunningDelete {
+                    job_id,
+                    ex_id,
+                    status,
+                }
+            } else {
+                JobsError::Running {
+                    job_id,
+                    ex_id,
+                    status,
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// `_start`: a new execution, or with `autorecover` a recovery of the latest one.
+    pub async fn start(&self, job_id: &str) -> JobsResult<Started> {
+        let record = self.get_live(job_id).await?;
+        self.refuse_if_running(job_id, false).await?;
+        let job = self.validate(&Value::Object(record.spec))?;
+        if job.autorecover {
+            if let Ok(latest) = self.latest_execution(job_id).await {
+                return self
+                    .create_recovery(&latest, job, Some(CleanupType::Pending))
+                    .await;
+            }
+        }
+        let ex = self.scheduler.create_execution(job_id, job).await?;
+        Ok(Started {
+            job_id: job_id.to_string(),
+            ex_id: Some(ex.ex_id),
+        })
+    }
+
+    /// `POST /jobs/:id/_recover`: recovers the latest execution with the job's current config.
+    pub async fn recover_job(
+        &self,
+        job_id: &str,
+        cleanup: Option<CleanupType>,
+    ) -> JobsResult<Started> {
+        let record = self.get_live(job_id).await?;
+        let latest = match self.latest_execution(job_id).await {
+            Ok(ex) => ex,
+            Err(JobsError::NoExecution(_)) => {
+                return Err(JobsError::NothingToRecover(job_id.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        self.refuse_if_running(job_id, false).await?;
+        let job = self.validate(&Value::Object(record.spec))?;
+        self.create_recovery(&latest, job, cleanup).await
+    }
+
+    /// `POST /ex/:id/_recover`: recovers that execution with its own config.
+    pub async fn recover_execution(
+        &self,
+        ex_id: &str,
+        cleanup: Option<CleanupType>,
+    ) -> JobsResult<Started> {
+        let from = match self.store.get_execution(ex_id).await {
+            Ok(ex) => ex,
+            Err(StoreError::NotFound { .. }) => {
+                return Err(JobsError::ExecutionNotFound(ex_id.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.refuse_if_running(&from.job_id, false).await?;
+        let job = from.job.clone();
+        self.create_recovery(&from, job, cleanup).await
+    }
+
+    async fn create_recovery(
+        &self,
+        from: &ExecutionRecord,
+        job: JobConfig,
+        cleanup: Option<CleanupType>,
+    ) -> JobsResult<Started> {
+        let backend = self.scheduler.backend();
+        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
+            .map_err(JobsError::Unsupported)?;
+        let autorecover = job.autorecover;
+        let mut ex = ExecutionRecord::new(&from.job_id, job);
+        ex.recovered_execution = Some(from.ex_id.clone());
+        ex.recovered_slice_type = cleanup
+            .or(autorecover.then_some(CleanupType::Pending))
+            .map(|c| c.as_str().to_string());
+        self.store.create_execution(&ex).await?;
+        self.scheduler.queue_existing(&ex.ex_id);
+        Ok(Started {
+            job_id: from.job_id.clone(),
+            ex_id: Some(ex.ex_id),
+        })
+    }
+
+    /// `DELETE /jobs/:id`: marks the job deleted and inactive; refused while it runs.
+    pub async fn delete(&self, job_id: &str) -> JobsResult<JobRecord> {
+        let mut record = self.get(job_id).await?;
+        if record.deleted {
+            return Err(JobsError::AlreadyDeleted(job_id.to_string()));
+        }
+        self.refuse_if_running(job_id, true).await?;
+        let now = Utc::now();
+        record.deleted = true;
+        record.deleted_on = Some(now);
+        record.updated = now;
+        record.spec.insert("active".into(), Value::Bool(false));
+        self.store.update_job(&record).await?;
+        Ok(record)
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A job record as the API shows it, with `_deleted` always present.
+pub fn job_doc(job: &JobRecord) -> Value {
+    let mut v = serde_json::to_value(job).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.entry("_deleted").or_insert(Value::Bool(false));
+    }
+    v
+}
+
+/// Keeps only `fields` of a document (Teraslice's `ex=` field list).
+pub fn pick(doc: &Value, fields: &[&str]) -> Value {
+    let mut out = Map::new();
+    for f in fields {
+        if let Some(v) = doc.get(*f) {
+            out.insert((*f).to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
