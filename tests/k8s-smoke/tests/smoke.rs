@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{AuthInfo, KubeConfigOptions};
@@ -170,6 +170,32 @@ async fn deployment_pods_are_scheduled_onto_simulated_nodes_and_run() {
             "pod {pod} on {node}, not a simulated node ({all_nodes:?})"
         );
     }
+    // kwok never binds pods: the placement must come from kube-scheduler.
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    eventually(
+        "a Scheduled event from default-scheduler for each pod",
+        || async {
+            let list = events
+                .list(&ListParams::default().fields("reason=Scheduled"))
+                .await
+                .ok()?;
+            let scheduled: BTreeSet<String> = list
+                .items
+                .into_iter()
+                .filter(|e| {
+                    e.reporting_component.as_deref() == Some("default-scheduler")
+                        || e.source.as_ref().and_then(|s| s.component.as_deref())
+                            == Some("default-scheduler")
+                })
+                .filter_map(|e| e.involved_object.name)
+                .collect();
+            placed
+                .keys()
+                .all(|pod| scheduled.contains(pod))
+                .then_some(())
+        },
+    )
+    .await;
     let ready = eventually("deployment status readyReplicas=3", || async {
         let d = deployments.get("web").await.ok()?;
         (d.status?.ready_replicas? == 3).then_some(())

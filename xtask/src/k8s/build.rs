@@ -17,6 +17,8 @@ pub struct Binaries {
     pub kubectl: PathBuf,
     pub etcd: PathBuf,
     pub kwok: PathBuf,
+    /// kwok's stage config (node and pod lifecycles).
+    pub kwok_stages: PathBuf,
 }
 
 const K8S_CMDS: [&str; 4] = [
@@ -50,12 +52,16 @@ pub fn binaries() -> Binaries {
         kubectl: k8s.join("kubectl"),
         etcd: bin_dir("etcd", ETCD_VERSION).join("etcd"),
         kwok: bin_dir("kwok", KWOK_VERSION).join("kwok"),
+        kwok_stages: kwok_stages(&bin_dir("kwok", KWOK_VERSION)),
     }
 }
 
+/// Builds one module's binaries into `bin`, working (go.mod, log) in `work`.
+type BuildFn = fn(&Path, &Path) -> Result<()>;
+
 /// Builds whatever is missing (the three modules in parallel) and returns the binaries.
 pub fn ensure_built() -> Result<Binaries> {
-    let jobs: [(&str, &str, fn(&Path, &Path) -> Result<()>); 3] = [
+    let jobs: [(&str, &str, BuildFn); 3] = [
         ("kubernetes", KUBERNETES_VERSION, build_kubernetes),
         ("etcd", ETCD_VERSION, build_etcd),
         ("kwok", KWOK_VERSION, build_kwok),
@@ -117,8 +123,22 @@ pub fn ensure_built() -> Result<Binaries> {
     Ok(binaries())
 }
 
+/// `$GO`, else `go` from PATH, else the usual install location (CI's PATH may lack it).
+fn go_bin() -> PathBuf {
+    if let Some(go) = std::env::var_os("GO") {
+        return PathBuf::from(go);
+    }
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("go").is_file()));
+    if on_path {
+        PathBuf::from("go")
+    } else {
+        PathBuf::from("/usr/local/go/bin/go")
+    }
+}
+
 fn check_go() -> Result<()> {
-    let out = Command::new("go").arg("version").output().context(
+    let out = Command::new(go_bin()).arg("version").output().context(
         "running `go version`: the control plane is built from Go modules, install Go (>= 1.26)",
     )?;
     eprintln!("k8s: using {}", String::from_utf8_lossy(&out.stdout).trim());
@@ -137,7 +157,7 @@ fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
         .append(true)
         .open(&log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
-    let status = Command::new("go")
+    let status = Command::new(go_bin())
         .args(args)
         .current_dir(work)
         // A module may ask for a newer Go than the machine's: let go fetch that toolchain.
@@ -166,7 +186,7 @@ fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
 }
 
 fn go_output(work: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("go")
+    let out = Command::new(go_bin())
         .args(args)
         .current_dir(work)
         .env("GOTOOLCHAIN", "auto")
@@ -282,7 +302,39 @@ fn build_kwok(bin: &Path, work: &Path) -> Result<()> {
         work,
         &["install", "-trimpath", "-ldflags", "-s -w", &pkg],
         &[("GOBIN", &gobin), ("GOFLAGS", "")],
-    )
+    )?;
+    write_kwok_stages(bin, work)
+}
+
+/// kwok's "fast" stages (what its docs call the default), as shipped in the module.
+const KWOK_STAGES: [&str; 5] = [
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+];
+
+/// kwok v0.8 refuses to start without stages: copy them next to the binary as one config file.
+fn write_kwok_stages(bin: &Path, work: &Path) -> Result<()> {
+    let modcache = go_output(work, &["env", "GOMODCACHE"])?;
+    let dir = Path::new(&modcache).join(format!("sigs.k8s.io/kwok@{KWOK_VERSION}/kustomize/stage"));
+    let mut config = String::new();
+    for stage in KWOK_STAGES {
+        let path = dir.join(stage);
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        config.push_str("---\n");
+        config.push_str(&text);
+        if !text.ends_with('\n') {
+            config.push('\n');
+        }
+    }
+    fs::write(kwok_stages(bin), config).context("writing the kwok stages")
+}
+
+pub fn kwok_stages(bin_dir: &Path) -> PathBuf {
+    bin_dir.join("stages.yaml")
 }
 
 #[cfg(test)]

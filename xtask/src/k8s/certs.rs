@@ -21,6 +21,8 @@ pub struct Pki {
     pub kwok: Identity,
     /// Signs and verifies service-account tokens (apiserver and controller-manager).
     pub service_account_key: PathBuf,
+    /// Its public half, for verifying tokens.
+    pub service_account_pub: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
@@ -155,6 +157,18 @@ pub fn generate(dir: &Path) -> Result<Pki> {
     let scheduler = client(dir, "scheduler", "/CN=system:kube-scheduler")?;
     let kwok = client(dir, "kwok", "/O=system:masters/CN=kwok")?;
     key(dir, "service-account.key")?;
+    // The apiserver reads verification keys only as public keys or SEC1/PKCS#1, not PKCS#8.
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-in",
+            "service-account.key",
+            "-pubout",
+            "-out",
+            "service-account.pub",
+        ],
+    )?;
     Ok(Pki {
         ca_cert: dir.join("ca.crt"),
         apiserver,
@@ -163,6 +177,7 @@ pub fn generate(dir: &Path) -> Result<Pki> {
         scheduler,
         kwok,
         service_account_key: dir.join("service-account.key"),
+        service_account_pub: dir.join("service-account.pub"),
     })
 }
 

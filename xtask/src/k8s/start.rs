@@ -11,7 +11,13 @@ use anyhow::{bail, Context, Result};
 
 use super::build::{binaries, Binaries};
 use super::process::Tracked;
-use super::{admin_kubeconfig, certs, nodes, run_dir};
+use super::{
+    admin_kubeconfig, certs, nodes, run_dir, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION,
+};
+
+fn versions() -> String {
+    format!("kubernetes={KUBERNETES_VERSION} etcd={ETCD_VERSION} kwok={KWOK_VERSION}\n")
+}
 
 /// Components in start order; `down` stops them in reverse.
 const COMPONENTS: [&str; 5] = [
@@ -37,7 +43,8 @@ fn tracked(run: &Path) -> Vec<Tracked> {
 /// True when every component runs and the API answers /readyz.
 pub fn is_running() -> bool {
     let run = run_dir();
-    run.join(READY).exists()
+    // A plane started by another version of this code is restarted, not reused.
+    fs::read_to_string(run.join(READY)).is_ok_and(|v| v == versions())
         && tracked(&run).iter().all(|t| t.live_pid().is_some())
         && kubectl_ok(
             &binaries().kubectl,
@@ -161,7 +168,7 @@ fn start_all(bins: &Binaries) -> Result<()> {
             format!("--client-ca-file={}", p(&pki.ca_cert)),
             "--authorization-mode=Node,RBAC".into(),
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", p(&pki.service_account_key)),
+            format!("--service-account-key-file={}", p(&pki.service_account_pub)),
             format!(
                 "--service-account-signing-key-file={}",
                 p(&pki.service_account_key)
@@ -211,6 +218,7 @@ fn start_all(bins: &Binaries) -> Result<()> {
         &bins.kwok,
         &[
             format!("--kubeconfig={}", p(&kwok)),
+            format!("--config={}", p(&bins.kwok_stages)),
             "--manage-all-nodes=false".into(),
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake".into(),
             "--manage-nodes-with-label-selector=".into(),
@@ -240,7 +248,7 @@ fn start_all(bins: &Binaries) -> Result<()> {
             bail!("{} exited during start", t.name);
         }
     }
-    fs::write(run.join(READY), "")?;
+    fs::write(run.join(READY), versions())?;
     Ok(())
 }
 
