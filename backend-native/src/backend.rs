@@ -181,12 +181,18 @@ impl ClusterBackend for NativeBackend {
         ex: &ExecutionRecord,
         total: u32,
     ) -> Result<WorkerChange, BackendError> {
+        // The answer names the new total, as the conformance suite and Kubernetes do.
         let current = self.worker_count(&ex.ex_id)?;
         match current.cmp(&total) {
-            std::cmp::Ordering::Greater => self.remove_workers(&ex.ex_id, current - total).await,
-            std::cmp::Ordering::Less => self.add(ex, total - current),
-            std::cmp::Ordering::Equal => Ok(change("set", &ex.ex_id, total)),
+            std::cmp::Ordering::Greater => {
+                self.remove_workers(&ex.ex_id, current - total).await?;
+            }
+            std::cmp::Ordering::Less => {
+                self.add(ex, total - current)?;
+            }
+            std::cmp::Ordering::Equal => {}
         }
+        Ok(change("set", &ex.ex_id, total))
     }
 
     async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
