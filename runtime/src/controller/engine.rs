@@ -556,6 +556,10 @@ impl Engine {
     }
 
     async fn slice_failed(&mut self, slice_id: &str, err: &str) {
+        if self.ending.is_some() {
+            // Stopping or failed already: the final status is decided in `finish`.
+            return;
+        }
         if self.recovering.is_some() {
             self.terminal_error(format!(
                 "Slice failed while recovering: slice {slice_id}: {err}"

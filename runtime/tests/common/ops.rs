@@ -109,7 +109,7 @@ impl OperationLifecycle for FailProcessor {}
 impl BatchProcessor for FailProcessor {
     async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
         let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if n % self.0.every == 0 {
+        if n.is_multiple_of(self.0.every) {
             return Err(OpError::new(format!("boom on call {n}")));
         }
         Ok(batch)

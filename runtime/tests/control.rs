@@ -1,0 +1,149 @@
+//! Control from the master: pause/resume over HTTP, graceful stop, persistent jobs.
+mod common;
+
+use common::ops::{Fail, Gate};
+use common::*;
+use serde_json::json;
+use teraslice_core::store::{SliceState, StateStore};
+use teraslice_core::ExecutionStatus;
+use teraslice_runtime::worker::WorkerExit;
+use teraslice_runtime::OpRegistry;
+
+#[tokio::test]
+async fn pause_stops_dispatch_and_resume_continues() {
+    let h = Harness::start(
+        job(json!({"workers": 2})),
+        OpRegistry::with_builtins(),
+        timeouts(),
+    )
+    .await;
+    wait_until("EC ready", || async {
+        h.http("GET", "/health").await.0 == 200
+    })
+    .await;
+    let (code, body) = h.http("POST", "/api/v1/pause").await;
+    assert_eq!((code, body.as_str()), (200, r#"{"status":"paused"}"#));
+    let _workers = h.workers(2);
+    // Both workers announced themselves and the EC still has them idle: nothing was dispatched.
+    wait_until("two idle workers", || async {
+        let (_, body) = h.http("GET", "/api/v1/analytics").await;
+        serde_json::from_str::<serde_json::Value>(&body)
+            .is_ok_and(|v| v["stats"]["workers_available"] == json!(2))
+    })
+    .await;
+    assert_eq!(
+        h.count(SliceState::Start).await + h.count(SliceState::Completed).await,
+        0
+    );
+
+    let (code, _) = h.http("POST", "/api/v1/resume").await;
+    assert_eq!(code, 200);
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Completed);
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(records.len(), 10, "test-reader's 10 default slices");
+    assert!(records.iter().all(|r| r.state == SliceState::Completed));
+}
+
+#[tokio::test]
+async fn graceful_stop_drains_in_flight_slices() {
+    let requests: Vec<_> = (0..20).map(|i| json!({ "n": i })).collect();
+    let file = slicer_file(&requests);
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let job = job(json!({
+        "workers": 2,
+        "operations": [
+            {"_op": "test-reader", "slicer_data_file_path": file.path()},
+            {"_op": "gate"}
+        ]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let workers = h.workers(2);
+    wait_until("both workers at the gate", || async {
+        gate.entries().len() == 2
+    })
+    .await;
+    assert!(h.ec.stop().await.is_ok());
+    gate.open();
+
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Terminated);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains("received shutdown before the slicer could complete"),
+        "{reason}"
+    );
+    let records = slices(&store, &ex_id).await;
+    let in_state = |s| records.iter().filter(|r| r.state == s).count();
+    assert_eq!(
+        in_state(SliceState::Completed),
+        2,
+        "the two in-flight slices finished"
+    );
+    assert_eq!(in_state(SliceState::Start), 0, "none left half done");
+    assert_eq!(
+        in_state(SliceState::Completed) + in_state(SliceState::Pending),
+        records.len()
+    );
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert_eq!(ex.map(|e| e.status), Some(ExecutionStatus::Terminated));
+    for w in workers {
+        assert_eq!(join_worker(w).await.exit, WorkerExit::ControllerShutdown);
+    }
+}
+
+#[tokio::test]
+async fn persistent_job_keeps_going_past_slice_errors_until_stopped() {
+    let fail = Fail::every(4);
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("fail", fail.clone());
+    let job = job(json!({
+        "lifecycle": "persistent",
+        "workers": 2,
+        "operations": [{"_op": "test-reader"}, {"_op": "fail"}]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let workers = h.workers(2);
+    wait_until("progress after failures", || async {
+        h.ec.analytics()
+            .await
+            .is_ok_and(|a| a.stats.failed >= 2 && a.stats.processed >= 20)
+    })
+    .await;
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let status = store.get_execution(&ex_id).await.ok().map(|e| e.status);
+    assert_eq!(
+        status,
+        Some(ExecutionStatus::Failing),
+        "a failure puts it on probation, it keeps running"
+    );
+
+    // The master marks it stopping, then asks the EC to stop: the EC keeps `stopping`.
+    let stopping = store
+        .set_execution_status(&ex_id, ExecutionStatus::Stopping, &Default::default())
+        .await;
+    assert!(stopping.is_ok());
+    assert_eq!(h.http("POST", "/api/v1/stop").await.0, 202);
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Stopping);
+    assert!(outcome.stats.processed >= 20);
+    let records = slices(&store, &ex_id).await;
+    assert!(records.iter().any(|r| r.state == SliceState::Error));
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.state == SliceState::Start)
+            .count(),
+        0
+    );
+    for w in workers {
+        join_worker(w).await;
+    }
+}

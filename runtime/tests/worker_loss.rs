@@ -1,0 +1,88 @@
+//! A worker lost mid-slice: its slice goes to another worker and the job still completes.
+mod common;
+
+use std::collections::HashSet;
+
+use common::ops::Gate;
+use common::*;
+use serde_json::json;
+use teraslice_core::store::SliceState;
+use teraslice_core::ExecutionStatus;
+use teraslice_runtime::OpRegistry;
+
+#[tokio::test]
+async fn slice_of_an_aborted_worker_is_redispatched_and_completed_once() {
+    let requests: Vec<_> = (0..6).map(|i| json!({ "n": i })).collect();
+    let file = slicer_file(&requests);
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let job = job(json!({
+        "workers": 3,
+        "operations": [
+            {"_op": "test-reader", "slicer_data_file_path": file.path()},
+            {"_op": "gate"}
+        ]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let workers: Vec<_> = (0..3)
+        .map(|i| (format!("worker-{i}"), h.worker(&format!("worker-{i}")).1))
+        .collect();
+
+    wait_until("a slice at the gate", || async {
+        !gate.entries().is_empty()
+    })
+    .await;
+    let (victim, lost_slice) = gate.entries()[0].clone();
+    let mut survivors = Vec::new();
+    for (id, task) in workers {
+        if id == victim {
+            task.abort();
+        } else {
+            survivors.push(task);
+        }
+    }
+    wait_until("the EC saw the worker go", || async {
+        h.ec.analytics()
+            .await
+            .is_ok_and(|a| a.stats.workers_disconnected == 1)
+    })
+    .await;
+    gate.open();
+
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(
+        outcome.status,
+        ExecutionStatus::Completed,
+        "{:?}",
+        outcome.failure_reason
+    );
+    assert_eq!(outcome.stats.processed, 6);
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(records.len(), 6);
+    assert!(
+        records.iter().all(|r| r.state == SliceState::Completed),
+        "{records:?}"
+    );
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| &r.slice_id)
+            .collect::<HashSet<_>>()
+            .len(),
+        6
+    );
+
+    let runs: Vec<_> = gate
+        .entries()
+        .into_iter()
+        .filter(|(_, s)| *s == lost_slice)
+        .collect();
+    assert_eq!(runs.len(), 2, "the lost slice ran again: {runs:?}");
+    assert_ne!(runs[1].0, victim, "on another worker");
+    for w in survivors {
+        join_worker(w).await;
+    }
+}
