@@ -1,0 +1,257 @@
+//! The three objects of an execution (teraslice-k8s.md §1): the EC `batch/v1` Job, its Service and
+//! the worker `apps/v1` Deployment, customised in Teraslice's order (§1.6).
+pub mod labels;
+mod overlay;
+mod placement;
+mod pod;
+mod resources;
+mod volumes;
+
+use base64::Engine;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ContainerPort, LocalObjectReference, PodSpec, PodTemplateSpec, Service, ServicePort,
+    ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use teraslice_core::backend::Assignment;
+use teraslice_core::job::ExternalPort;
+use teraslice_core::ExecutionRecord;
+
+use crate::config::K8sConfig;
+use crate::error::K8sError;
+use crate::names::{object_name, service_name, NameInfix, EC_PORT};
+
+pub use overlay::deep_merge;
+pub use pod::subcommand;
+pub use resources::quantity;
+
+/// The EC Job the Service and Deployment hang off, so deleting it removes everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub name: String,
+    pub uid: String,
+}
+
+/// `<service>.<namespace>`: where workers reach the execution controller.
+pub fn controller_hostname(cfg: &K8sConfig, ex: &ExecutionRecord) -> String {
+    format!(
+        "{}.{}",
+        service_name(&ex.job.name, &ex.job_id),
+        cfg.namespace
+    )
+}
+
+pub fn controller_job_name(ex: &ExecutionRecord) -> String {
+    object_name(NameInfix::Controller, &ex.job.name, &ex.job_id)
+}
+
+pub fn worker_deployment_name(ex: &ExecutionRecord) -> String {
+    object_name(NameInfix::Workers, &ex.job.name, &ex.job_id)
+}
+
+/// `EX`: standard base64 of the execution record JSON (Teraslice `safeEncode`).
+pub fn encode_execution(ex: &ExecutionRecord) -> Result<String, K8sError> {
+    let json = serde_json::to_vec(ex).map_err(|e| K8sError::Manifest {
+        ex_id: ex.ex_id.clone(),
+        problem: format!("the execution record cannot be encoded as JSON: {e}"),
+    })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(json))
+}
+
+/// The record a pod gets, with where the EC listens filled in.
+fn execution_for_pods(cfg: &K8sConfig, ex: &ExecutionRecord) -> ExecutionRecord {
+    let mut ex = ex.clone();
+    ex.slicer_port = Some(EC_PORT);
+    if ex.slicer_hostname.is_none() {
+        ex.slicer_hostname = Some(controller_hostname(cfg, &ex));
+    }
+    ex
+}
+
+fn image(cfg: &K8sConfig, ex: &ExecutionRecord) -> Result<String, K8sError> {
+    ex.job
+        .kubernetes_image
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| cfg.image.clone())
+        .ok_or_else(|| K8sError::Manifest {
+            ex_id: ex.ex_id.clone(),
+            problem:
+                "no container image: set teraslice.kubernetes_image or the job's kubernetes_image"
+                    .into(),
+        })
+}
+
+fn owner_reference(owner: &Owner) -> OwnerReference {
+    OwnerReference {
+        api_version: "batch/v1".into(),
+        kind: "Job".into(),
+        name: owner.name.clone(),
+        uid: owner.uid.clone(),
+        controller: Some(false),
+        block_owner_deletion: Some(false),
+    }
+}
+
+fn set_external_ports(spec: &mut PodSpec, ports: Option<&[ExternalPort]>) {
+    let Some(c) = spec.containers.first_mut() else {
+        return;
+    };
+    for p in ports.unwrap_or_default() {
+        let port = match p {
+            ExternalPort::Port(n) => ContainerPort {
+                container_port: i32::from(*n),
+                ..Default::default()
+            },
+            ExternalPort::Named { name, port } => ContainerPort {
+                name: Some(name.clone()),
+                container_port: i32::from(*port),
+                ..Default::default()
+            },
+        };
+        c.ports.get_or_insert_with(Vec::new).push(port);
+    }
+}
+
+/// The pod spec and template labels of `role`, after every §1.6 step in Teraslice's order.
+fn pod_template(
+    cfg: &K8sConfig,
+    ex: &ExecutionRecord,
+    role: Assignment,
+    name: &str,
+) -> Result<PodTemplateSpec, K8sError> {
+    let pod_ex = execution_for_pods(cfg, ex);
+    let env = pod::base_env(role, &encode_execution(&pod_ex)?, &ex.ex_id, &ex.job_id);
+    let mut spec = pod::base_pod_spec(cfg, role, name, &image(cfg, ex)?, env);
+    let mut template_labels = labels::standard(cfg, ex, role);
+    let job = &ex.job;
+    placement::set_targets(&mut spec, &job.targets);
+    resources::set_resources(&mut spec, role, cfg, job);
+    volumes::set_volumes(&mut spec, &job.volumes);
+    volumes::set_assets_volume(&mut spec, cfg);
+    if let Some(secret) = &cfg.image_pull_secret {
+        spec.image_pull_secrets
+            .get_or_insert_with(Vec::new)
+            .push(LocalObjectReference {
+                name: secret.clone(),
+            });
+    }
+    volumes::set_ephemeral_storage(&mut spec, job.ephemeral_storage);
+    set_external_ports(&mut spec, job.external_ports.as_deref());
+    if let Some(class) = &cfg.priority_class_name {
+        // The EC always gets the class (it must not be preempted); workers only when stateful.
+        if role == Assignment::ExecutionController || job.stateful {
+            spec.priority_class_name = Some(class.clone());
+        }
+        if job.stateful {
+            template_labels.insert(labels::STATEFUL.into(), "true".into());
+        }
+    }
+    match role {
+        Assignment::ExecutionController => placement::set_execution_controller_targets(
+            &mut spec,
+            &cfg.execution_controller_targets,
+        ),
+        Assignment::Worker if cfg.worker_antiaffinity => {
+            placement::set_worker_antiaffinity(&mut spec, &cfg.cluster_label)
+        }
+        Assignment::Worker => {}
+    }
+    if cfg.overrides_enabled && !job.pod_spec_override.is_empty() {
+        spec = overlay::merge_pod_spec(&spec, &job.pod_spec_override).map_err(|e| {
+            K8sError::Manifest {
+                ex_id: ex.ex_id.clone(),
+                problem: format!("pod_spec_override does not give a valid pod spec: {e}"),
+            }
+        })?;
+    }
+    Ok(PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(template_labels),
+            ..Default::default()
+        }),
+        spec: Some(spec),
+    })
+}
+
+/// The execution controller's `batch/v1` Job (§1.3).
+pub fn controller_job(cfg: &K8sConfig, ex: &ExecutionRecord) -> Result<Job, K8sError> {
+    let name = controller_job_name(ex);
+    let template = pod_template(cfg, ex, Assignment::ExecutionController, &name)?;
+    Ok(Job {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(cfg.namespace.clone()),
+            labels: Some(labels::standard(cfg, ex, Assignment::ExecutionController)),
+            ..Default::default()
+        },
+        spec: Some(JobSpec {
+            template,
+            ..Default::default()
+        }),
+        status: None,
+    })
+}
+
+/// The Service in front of the EC pod (§1.4): a stable address if the EC pod is replaced.
+pub fn controller_service(cfg: &K8sConfig, ex: &ExecutionRecord, owner: &Owner) -> Service {
+    Service {
+        metadata: ObjectMeta {
+            name: Some(service_name(&ex.job.name, &ex.job_id)),
+            namespace: Some(cfg.namespace.clone()),
+            labels: Some(labels::service(ex)),
+            owner_references: Some(vec![owner_reference(owner)]),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            selector: Some(labels::service_selector(&ex.ex_id)),
+            ports: Some(vec![ServicePort {
+                port: i32::from(EC_PORT),
+                target_port: Some(IntOrString::Int(i32::from(EC_PORT))),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+/// The workers' `apps/v1` Deployment (§1.5) with `replicas` pods.
+pub fn worker_deployment(
+    cfg: &K8sConfig,
+    ex: &ExecutionRecord,
+    replicas: u32,
+    owner: &Owner,
+) -> Result<Deployment, K8sError> {
+    let name = worker_deployment_name(ex);
+    let template = pod_template(cfg, ex, Assignment::Worker, &name)?;
+    let replicas = i32::try_from(replicas).map_err(|_| K8sError::Manifest {
+        ex_id: ex.ex_id.clone(),
+        problem: format!(
+            "{replicas} workers is more than a Deployment can hold (at most {})",
+            i32::MAX
+        ),
+    })?;
+    Ok(Deployment {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(cfg.namespace.clone()),
+            labels: Some(labels::standard(cfg, ex, Assignment::Worker)),
+            owner_references: Some(vec![owner_reference(owner)]),
+            ..Default::default()
+        },
+        spec: DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector {
+                match_labels: Some(labels::worker_selector(&ex.ex_id)),
+                match_expressions: None,
+            },
+            template,
+            ..Default::default()
+        },
+        status: None,
+    })
+}

@@ -1,0 +1,99 @@
+//! What pods are told: the execution record in `EX`, where the controller is, and the errors a
+//! user sees for jobs that cannot become pods.
+mod common;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use teraslice_backend_k8s::manifests::{self, Owner};
+use teraslice_backend_k8s::K8sConfig;
+use teraslice_core::ExecutionRecord;
+
+use common::{example_execution, system_config, BASE_CONFIG};
+
+fn ex_env(spec: &Value) -> ExecutionRecord {
+    let env = spec["containers"][0]["env"].as_array().expect("env");
+    let ex = env
+        .iter()
+        .find(|e| e["name"] == "EX")
+        .and_then(|e| e["value"].as_str())
+        .expect("EX");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(ex)
+        .expect("base64");
+    serde_json::from_slice(&bytes).expect("execution record JSON")
+}
+
+#[test]
+fn pods_get_the_execution_record_with_the_controller_address() {
+    let cfg = K8sConfig::from_system(&system_config(BASE_CONFIG)).expect("config");
+    let ex = example_execution("example-job.json", json!({}), &cfg);
+    let owner = Owner {
+        name: "owner".into(),
+        uid: "uid".into(),
+    };
+    let job =
+        serde_json::to_value(manifests::controller_job(&cfg, &ex).expect("job")).expect("json");
+    let dep =
+        serde_json::to_value(manifests::worker_deployment(&cfg, &ex, 2, &owner).expect("dep"))
+            .expect("json");
+    for spec in [
+        &job["spec"]["template"]["spec"],
+        &dep["spec"]["template"]["spec"],
+    ] {
+        let decoded = ex_env(spec);
+        assert_eq!(decoded.ex_id, ex.ex_id);
+        assert_eq!(decoded.job.name, ex.job.name);
+        assert_eq!(decoded.slicer_port, Some(45680));
+        assert_eq!(
+            decoded.slicer_hostname.as_deref(),
+            Some("svc-ts-exc-example-data-generator-job-7ba9afb0-417a.ts-dev1")
+        );
+    }
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["execution-controller"])
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["worker"])
+    );
+}
+
+#[test]
+fn an_override_that_breaks_the_pod_spec_is_refused_naming_the_field() {
+    let cfg = K8sConfig::from_system(&system_config(BASE_CONFIG)).expect("config");
+    let ex = example_execution(
+        "example-job.json",
+        json!({"pod_spec_override": {"containers": "not a list"}}),
+        &cfg,
+    );
+    let err = manifests::controller_job(&cfg, &ex).expect_err("invalid override");
+    let msg = err.to_string();
+    assert!(msg.contains("pod_spec_override"), "{msg}");
+    assert!(msg.contains(&ex.ex_id), "{msg}");
+}
+
+#[test]
+fn a_job_without_any_image_is_refused_with_the_keys_to_set() {
+    let yaml = BASE_CONFIG.replace(
+        "  kubernetes_image: teraslice:k8sdev\n",
+        "  kubernetes_image: \"\"\n",
+    );
+    let cfg = K8sConfig::from_system(&system_config(&yaml)).expect("config");
+    let ex = example_execution("example-job.json", json!({}), &cfg);
+    let msg = manifests::controller_job(&cfg, &ex)
+        .expect_err("no image")
+        .to_string();
+    assert!(msg.contains("teraslice.kubernetes_image"), "{msg}");
+    let ex = example_execution(
+        "example-job.json",
+        json!({"kubernetes_image": "mine:1"}),
+        &cfg,
+    );
+    let job = manifests::controller_job(&cfg, &ex).expect("job image");
+    let image = job
+        .spec
+        .and_then(|s| s.template.spec)
+        .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+    assert_eq!(image.as_deref(), Some("mine:1"));
+}
