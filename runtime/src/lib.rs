@@ -1,5 +1,44 @@
-//! teraslice-runtime: the execution controller, the worker, their WebSocket protocol, and the
-//! operation API with the built-in ops.
+//! teraslice-runtime: the execution controller (EC), the worker, their WebSocket protocol, and
+//! the operation API with the built-in ops. See `docs/runtime.md` for the protocol.
+//!
+//! # For the `teraslice execution-controller` subcommand
+//! ```no_run
+//! # async fn ec(ex: teraslice_core::ExecutionRecord, store: std::sync::Arc<dyn teraslice_core::StateStore>) -> Result<(), teraslice_runtime::RuntimeError> {
+//! use std::sync::Arc;
+//! use teraslice_runtime::{ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts};
+//! let opts = ControllerOptions {
+//!     registry: Arc::new(OpRegistry::with_builtins()), // plus the user's own ops
+//!     timeouts: RuntimeTimeouts::default(),            // fill from SystemConfig teraslice.*
+//!     bind_host: "0.0.0.0".into(),
+//! };
+//! // Binds `ex.slicer_port` (0 = any free port): workers and the master may connect from now.
+//! let ec = ExecutionController::new(ex, store, opts).await?;
+//! let _addr = ec.local_addr();
+//! let control = ec.handle(); // pause()/resume()/stop()/analytics(); SIGTERM → control.stop()
+//! let outcome = ec.run().await?; // status already written to the store
+//! # let _ = (control, outcome); Ok(()) }
+//! ```
+//! `run()` writes `initializing` → `running` (or `recovering`) → `completed` / `failed` /
+//! `terminated` (a stop keeps the master's `stopping`). `Err` means it could not start (the
+//! execution was already running or ended, or the store failed); the process should exit 1.
+//! The same port serves `GET /health`, `POST /api/v1/{pause,resume,stop}` and
+//! `GET /api/v1/analytics` for the master.
+//!
+//! # For the `teraslice worker` subcommand
+//! ```no_run
+//! # async fn w(ex: teraslice_core::ExecutionRecord, store: std::sync::Arc<dyn teraslice_core::StateStore>) -> Result<(), teraslice_runtime::RuntimeError> {
+//! use teraslice_runtime::{Worker, WorkerOptions};
+//! let addr = format!("{}:{}", ex.slicer_hostname.clone().unwrap_or_default(), ex.slicer_port.unwrap_or(45680));
+//! let worker = Worker::new(ex, store, &addr, "host__1", WorkerOptions::default());
+//! let stop = worker.handle(); // SIGTERM → stop.shutdown(): finish the slice, then exit
+//! let outcome = worker.run().await?;
+//! # let _ = (stop, outcome); Ok(()) }
+//! ```
+//!
+//! # For operation authors
+//! Implement [`ops::ReaderFactory`] (slicers + fetcher) or [`ops::ProcessorFactory`] and
+//! register it: `registry.register_processor("my_op", MyOp)`. The registry is core's
+//! `OpCatalog`, so job validation knows your op and its config defaults.
 pub mod controller;
 pub mod error;
 pub mod ops;

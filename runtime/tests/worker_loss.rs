@@ -86,3 +86,42 @@ async fn slice_of_an_aborted_worker_is_redispatched_and_completed_once() {
         join_worker(w).await;
     }
 }
+
+#[tokio::test]
+async fn every_worker_gone_for_worker_disconnect_timeout_fails_the_execution() {
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let job = job(json!({"operations": [{"_op": "test-reader"}, {"_op": "gate"}]}));
+    let t = teraslice_runtime::RuntimeTimeouts {
+        worker_disconnect_timeout: std::time::Duration::from_millis(300),
+        ..timeouts()
+    };
+    let h = Harness::start(job, registry, t).await;
+    let (_, worker) = h.worker("only");
+    wait_until("a slice at the gate", || async {
+        !gate.entries().is_empty()
+    })
+    .await;
+    worker.abort();
+
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert_eq!(
+        reason,
+        format!("All workers from {ex_id} have disconnected")
+    );
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.state == SliceState::Start)
+            .count(),
+        0,
+        "the lost slice went back to pending"
+    );
+    assert_eq!(outcome.stats.workers_disconnected, 1);
+}

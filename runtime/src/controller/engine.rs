@@ -381,9 +381,16 @@ impl Engine {
             return;
         }
         tracing::warn!(worker_id, slice_id = %slice_id, "re-dispatching the slice of a lost worker");
+        let mut record = f.record;
+        if record.state != SliceState::Pending {
+            // Back in the queue: `pending` again until another worker accepts it.
+            record.state = SliceState::Pending;
+            record.updated = Utc::now();
+            self.writer.write(vec![record.clone()]);
+        }
         self.queue.push_front(QueuedSlice {
             slice: f.slice,
-            record: f.record,
+            record,
             _permit: None,
         });
         self.stats.queued = self.queue.len() as u64;

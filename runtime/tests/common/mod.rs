@@ -81,11 +81,20 @@ impl Harness {
             .with_test_writer()
             .try_init();
         let store = Arc::new(MemoryStore::new());
-        let mut ex = ExecutionRecord::new("job-1", job);
-        ex.slicer_port = Some(0);
+        let ex = ExecutionRecord::new("job-1", job);
         if let Err(e) = store.create_execution(&ex).await {
             panic!("create execution: {e}");
         }
+        Self::start_with(store, ex, registry, timeouts).await
+    }
+
+    /// Starts an EC for `ex`, already in `store`.
+    pub async fn start_with(
+        store: Arc<MemoryStore>,
+        ex: ExecutionRecord,
+        registry: OpRegistry,
+        timeouts: RuntimeTimeouts,
+    ) -> Harness {
         let registry = Arc::new(registry);
         let opts = ControllerOptions {
             registry: registry.clone(),

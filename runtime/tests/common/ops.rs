@@ -3,8 +3,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use serde_json::json;
 use teraslice_runtime::ops::{
-    BatchProcessor, OpContext, OpError, OperationLifecycle, ProcessorFactory, Record,
+    BatchProcessor, Fetcher, OpContext, OpError, OperationLifecycle, ProcessorFactory,
+    ReaderFactory, Record, SliceRequest, Slicer, SlicerRecoveryData,
 };
 use tokio::sync::{watch, Notify};
 
@@ -113,5 +115,84 @@ impl BatchProcessor for FailProcessor {
             return Err(OpError::new(format!("boom on call {n}")));
         }
         Ok(batch)
+    }
+}
+
+/// `counter`: a recoverable reader with `job.slicers` streams; stream `s` makes the requests
+/// `{"s": s, "i": i}` for `i` in `0..per_stream`, starting after the recovered `lastSlice`.
+/// Starting points it was given are recorded in `starts`.
+#[derive(Clone)]
+pub struct Counter {
+    pub per_stream: u64,
+    pub starts: Arc<Mutex<Vec<SlicerRecoveryData>>>,
+}
+
+impl Counter {
+    pub fn new(per_stream: u64) -> Self {
+        Counter {
+            per_stream,
+            starts: Arc::default(),
+        }
+    }
+}
+
+struct CounterSlicer {
+    stream: u32,
+    next: u64,
+    end: u64,
+    starts: Arc<Mutex<Vec<SlicerRecoveryData>>>,
+}
+
+impl ReaderFactory for Counter {
+    fn slicers(&self, ctx: &OpContext) -> Result<Vec<Box<dyn Slicer>>, OpError> {
+        Ok((0..ctx.job.slicers)
+            .map(|stream| {
+                Box::new(CounterSlicer {
+                    stream,
+                    next: 0,
+                    end: self.per_stream,
+                    starts: self.starts.clone(),
+                }) as Box<dyn Slicer>
+            })
+            .collect())
+    }
+    fn fetcher(&self, _ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError> {
+        Ok(Box::new(EchoFetcher))
+    }
+}
+
+#[async_trait]
+impl Slicer for CounterSlicer {
+    async fn initialize(&mut self, recovery: Option<&SlicerRecoveryData>) -> Result<(), OpError> {
+        if let Some(r) = recovery {
+            if let Ok(mut s) = self.starts.lock() {
+                s.push(r.clone());
+            }
+            if let Some(i) = r.last_slice.as_ref().and_then(|l| l["i"].as_u64()) {
+                self.next = i + 1;
+            }
+        }
+        Ok(())
+    }
+    async fn slice(&mut self) -> Result<Option<SliceRequest>, OpError> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        self.next += 1;
+        Ok(Some(json!({ "s": self.stream, "i": self.next - 1 })))
+    }
+    fn is_recoverable(&self) -> bool {
+        true
+    }
+}
+
+struct EchoFetcher;
+
+impl OperationLifecycle for EchoFetcher {}
+
+#[async_trait]
+impl Fetcher for EchoFetcher {
+    async fn fetch(&mut self, request: &SliceRequest) -> Result<Vec<Record>, OpError> {
+        Ok(vec![Record::new(request.clone())])
     }
 }
