@@ -3,11 +3,17 @@
 mod api;
 mod client;
 mod master;
+mod process;
+mod run;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "teraslice", version, about = "Teraslice in Rust: run JSON data-processing jobs")]
+#[command(
+    name = "teraslice",
+    version,
+    about = "Teraslice in Rust: run JSON data-processing jobs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,24 +23,39 @@ struct Cli {
 enum Command {
     /// Run the cluster master: HTTP API on `teraslice.port` (5678), scheduler, cluster backend.
     Master(master::MasterArgs),
+    /// Run one job to its end on this machine (native backend + SQLite by default).
+    Run(run::RunArgs),
+    /// Run an execution controller (started by a cluster backend).
+    ExecutionController(process::ProcessArgs),
+    /// Run a worker (started by a cluster backend).
+    Worker(process::ProcessArgs),
     /// Client commands for jobs, talking to a master.
     #[command(flatten)]
     Client(client::ClientCommand),
 }
 
-fn init_tracing() {
+/// Logs go to stderr; `TERASLICE_LOG` (e.g. `debug`, `teraslice_runtime=trace`) overrides `default`.
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TERASLICE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    // `run` and the client show their own output; their logs stay quiet unless asked for.
+    let quiet = matches!(cli.command, Command::Run(_) | Command::Client(_));
+    init_tracing(if quiet { "warn" } else { "info" });
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Master(args) => master::run(args).await,
+            Command::Run(args) => run::run(args).await,
+            Command::ExecutionController(args) => process::execution_controller(args).await,
+            Command::Worker(args) => process::worker(args).await,
             Command::Client(cmd) => client::run(cmd).await,
         }
     })

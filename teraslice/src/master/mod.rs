@@ -5,8 +5,8 @@ mod controller_http;
 mod error;
 pub mod jobs;
 pub mod search;
-mod shutdown;
-mod wiring;
+pub(crate) mod shutdown;
+pub(crate) mod wiring;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,115 @@
+//! `teraslice execution-controller` and `teraslice worker`: the processes a backend starts for an
+//! execution. They get the execution the way Teraslice passes it — env `EX` (base64 of the
+//! execution JSON; plain JSON is accepted too) — and the config from `-c`/`TERAFOUNDATION_CONFIG`.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use teraslice_core::config::SystemConfig;
+use teraslice_core::ExecutionRecord;
+use teraslice_runtime::{
+    ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
+};
+use tracing::info;
+
+use crate::master::{shutdown, wiring};
+
+#[derive(clap::Args)]
+pub struct ProcessArgs {
+    /// Teraslice YAML config file (also `TERAFOUNDATION_CONFIG`).
+    #[arg(short = 'c', long = "config", env = "TERAFOUNDATION_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The timeouts of `teraslice.*` the runtime uses.
+pub fn runtime_timeouts(config: &SystemConfig) -> RuntimeTimeouts {
+    let t = &config.teraslice;
+    RuntimeTimeouts {
+        action_timeout: t.action_timeout(),
+        network_latency_buffer: t.network_latency_buffer(),
+        slicer_timeout: t.slicer_timeout(),
+        shutdown_timeout: t.shutdown_timeout(),
+        worker_disconnect_timeout: t.worker_disconnect_timeout(),
+    }
+}
+
+fn load_config(args: &ProcessArgs) -> anyhow::Result<SystemConfig> {
+    Ok(match &args.config {
+        Some(path) => SystemConfig::from_path(path)?,
+        None => SystemConfig::default(),
+    })
+}
+
+/// The execution from env `EX`, with `slicer_hostname`/`slicer_port` env taking precedence.
+fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
+    let raw = std::env::var("EX").context(
+        "env EX (the execution record) is not set: this command is started by a cluster backend",
+    )?;
+    let json = if raw.trim_start().starts_with('{') {
+        raw.into_bytes()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .context("env EX is neither JSON nor base64 of JSON")?
+    };
+    let mut ex: ExecutionRecord =
+        serde_json::from_slice(&json).context("env EX is not a valid execution record")?;
+    if let Ok(host) = std::env::var("slicer_hostname") {
+        ex.slicer_hostname = Some(host);
+    }
+    if let Ok(port) = std::env::var("slicer_port") {
+        let port = port
+            .parse()
+            .with_context(|| format!("env slicer_port must be a port number, got \"{port}\""))?;
+        ex.slicer_port = Some(port);
+    }
+    Ok(ex)
+}
+
+pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let ex = execution_from_env()?;
+    let store = wiring::open_state_store(&config).await?;
+    let opts = ControllerOptions {
+        registry: Arc::new(OpRegistry::with_builtins()),
+        timeouts: runtime_timeouts(&config),
+        bind_host: "0.0.0.0".into(),
+    };
+    let ec = ExecutionController::new(ex, store, opts).await?;
+    let handle = ec.handle();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        info!("stop signal received; draining in-flight slices");
+        let _ = handle.stop().await;
+    });
+    let outcome = ec.run().await?;
+    info!(ex_id = %outcome.ex_id, status = %outcome.status, reason = ?outcome.failure_reason, "execution controller done");
+    Ok(())
+}
+
+pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let ex = execution_from_env()?;
+    let (Some(host), Some(port)) = (ex.slicer_hostname.clone(), ex.slicer_port) else {
+        bail!("the execution has no slicer_hostname/slicer_port: the worker does not know where its execution controller is");
+    };
+    let store = wiring::open_state_store(&config).await?;
+    let node = std::env::var("node_id").unwrap_or_else(|_| "localhost".into());
+    // Teraslice's worker id: `<hostname>__<cluster worker id>`.
+    let worker_id = format!("{node}__{}", std::process::id());
+    let opts = WorkerOptions {
+        registry: Arc::new(OpRegistry::with_builtins()),
+        timeouts: runtime_timeouts(&config),
+    };
+    let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);
+    let handle = worker.handle();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        info!("stop signal received; finishing the current slice");
+        handle.shutdown();
+    });
+    let outcome = worker.run().await?;
+    info!(worker_id = %outcome.worker_id, processed = outcome.slices_processed, failed = outcome.slices_failed, "worker done");
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `teraslice run <job.json>`: master logic + the configured backend (native by default) + the
+//! state store (SQLite in `./teraslice-data` by default) in one command; runs the job to its end
+//! with a live progress bar, prints a summary, and exits non-zero if the execution did not complete.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use teraslice_core::backend::StopOptions;
+use teraslice_core::config::SystemConfig;
+use teraslice_core::store::SliceState;
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use tracing::info;
+
+use crate::master::{Master, MasterOptions, MasterServices};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The job file (Teraslice job JSON).
+    pub job: PathBuf,
+    /// Teraslice YAML config file (also `TERAFOUNDATION_CONFIG`); default: native backend, SQLite
+    /// in `./teraslice-data`.
+    #[arg(short = 'c', long = "config", env = "TERAFOUNDATION_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Serve the HTTP API on 127.0.0.1:<port> while the job runs (default: a free port), so
+    /// `teraslice jobs …` can pause, scale or stop it.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.job)
+        .with_context(|| format!("cannot read job file {}", args.job.display()))?;
+    let spec: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("job file {} is not valid JSON", args.job.display()))?;
+    let config = match &args.config {
+        Some(path) => SystemConfig::from_path(path)?,
+        None => default_config(&spec),
+    };
+    let mut opts = MasterOptions::new(config);
+    opts.config_path = args.config.clone();
+    opts.listen = Some(SocketAddr::from(([127, 0, 0, 1], args.port)));
+    let master = Master::start(opts).await?;
+    let result = run_job(&master, spec, &args).await;
+    master.shutdown().await?;
+    result
+}
+
+/// The built-in config, with enough native slots for the job's controller and workers: on a
+/// small machine Teraslice's default (one slot per CPU) would leave most workers queued.
+fn default_config(spec: &serde_json::Value) -> SystemConfig {
+    let mut config = SystemConfig::default();
+    let workers = spec
+        .get("workers")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let wanted = u32::try_from(workers).unwrap_or(u32::MAX).saturating_add(1);
+    config.teraslice.workers = config.teraslice.workers.max(wanted);
+    config
+}
+
+async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> anyhow::Result<()> {
+    let services = master.services().clone();
+    let started = services
+        .jobs
+        .submit(spec, true)
+        .await
+        .with_context(|| format!("job {} was refused", args.job.display()))?;
+    let ex_id = started
+        .ex_id
+        .context("the job was stored but no execution was created")?;
+    info!(job_id = %started.job_id, %ex_id, api = %master.local_addr(), "job submitted");
+    let bar = progress_bar(args.quiet);
+    let begun = Instant::now();
+    let mut interrupted = false;
+    let ex = loop {
+        let ex = services.store.get_execution(&ex_id).await?;
+        if ex.status.is_terminal() {
+            break ex;
+        }
+        let progress = Progress::read(&services, &ex).await;
+        bar.set_message(progress.line(&ex, begun.elapsed()));
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                bar.println("interrupted: stopping the execution (Ctrl-C again to leave it)");
+                services.scheduler.stop(&ex_id, StopOptions::default()).await?;
+            }
+        }
+    };
+    let progress = Progress::read(&services, &ex).await;
+    bar.finish_and_clear();
+    println!("{}", summary(&ex, &progress, begun.elapsed()));
+    if ex.status != ExecutionStatus::Completed {
+        bail!(
+            "execution {} ended {}: {}",
+            ex.ex_id,
+            ex.status,
+            ex.failure_reason
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// What the store says of an execution's slices and records.
+struct Progress {
+    slices_done: u64,
+    slices_failed: u64,
+    records: i64,
+}
+
+impl Progress {
+    async fn read(services: &MasterServices, ex: &ExecutionRecord) -> Progress {
+        let store = &services.store;
+        let count = |state| async move {
+            store
+                .count_slice_states(&ex.ex_id, Some(state))
+                .await
+                .unwrap_or(0)
+        };
+        // Records = what the reader (op 0) returned, from the per-op analytics.
+        let records = match store.list_analytics(&ex.ex_id).await {
+            Ok(rows) => rows
+                .iter()
+                .filter(|a| a.order == 0)
+                .map(|a| a.count.max(0))
+                .sum(),
+            Err(_) => 0,
+        };
+        Progress {
+            slices_done: count(SliceState::Completed).await,
+            slices_failed: count(SliceState::Error).await,
+            records,
+        }
+    }
+
+    fn line(&self, ex: &ExecutionRecord, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64().max(0.001);
+        format!(
+            "{} {} | slices {} done, {} failed | {} records ({:.0} records/s)",
+            ex.job.name,
+            ex.status,
+            self.slices_done,
+            self.slices_failed,
+            self.records,
+            self.records as f64 / secs
+        )
+    }
+}
+
+fn summary(ex: &ExecutionRecord, p: &Progress, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let mut out = format!(
+        "{name}: {status} in {secs:.1}s\n  execution  {ex_id}\n  records    {records} ({rate:.0}/s)\n  slices     {done} completed, {failed} failed",
+        name = ex.job.name,
+        status = ex.status,
+        ex_id = ex.ex_id,
+        records = p.records,
+        rate = p.records as f64 / secs,
+        done = p.slices_done,
+        failed = p.slices_failed,
+    );
+    if !ex.failure_reason.is_empty() {
+        out.push_str(&format!("\n  reason     {}", ex.failure_reason));
+    }
+    out
+}
