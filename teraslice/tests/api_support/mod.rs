@@ -28,8 +28,14 @@ pub fn job(name: &str) -> Value {
 
 fn write_config(dir: &std::path::Path, extra: &str) -> PathBuf {
     let config = dir.join("teraslice.yaml");
+    // A default simulated cluster with room for 240 processes, unless the test sets its own.
+    let mock = if extra.contains("  mock:") {
+        ""
+    } else {
+        "  mock:\n    nodes: 4\n    slots_per_node: 120\n"
+    };
     let yaml = format!(
-        "teraslice:\n  name: apitest\n  cluster_manager_type: mock\n  data_dir: {}\n  shutdown_timeout: 10000\n  mock:\n    nodes: 4\n    slots_per_node: 120\n{extra}",
+        "teraslice:\n  name: apitest\n  cluster_manager_type: mock\n  data_dir: {}\n  shutdown_timeout: 10000\n{mock}{extra}",
         dir.join("data").display()
     );
     std::fs::write(&config, yaml).expect("write config");
