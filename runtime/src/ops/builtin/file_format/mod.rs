@@ -3,6 +3,7 @@
 //! and the record formats (ldjson, json, csv, tsv, raw).
 mod codec;
 mod csv;
+mod parse;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use teraslice_core::job::ValidationError;
 
 use crate::ops::{api_module_name, ApiContext, ApiFactory, ApiInstance, OpContext, OpError};
 pub use codec::{decode_json_file, decode_line, encode_batch, header_line, parse_header};
+pub use parse::{fill_defaults, parse_config};
 
 pub const FORMATS: &[&str] = &["ldjson", "json", "csv", "tsv", "raw"];
 pub const DEFAULT_READ_SIZE: u64 = 10_000_000;
@@ -71,9 +73,6 @@ impl FileConfig {
         self.file_per_slice || self.format == Format::Json
     }
 }
-
-mod parse;
-pub use parse::{fill_defaults, parse_config};
 
 /// Resolves an op's file config at run time: the api entry named by `_api_name`, else the op.
 pub fn resolve(ctx: &OpContext, side: Side) -> Result<FileConfig, OpError> {
