@@ -1,0 +1,3 @@
+//! Helpers shared by the black-box tests in `teraslice/tests/`.
+#![allow(dead_code)]
+pub mod native;
