@@ -26,16 +26,16 @@ pub fn job(name: &str) -> Value {
     })
 }
 
-fn write_config(dir: &std::path::Path, extra: &str) -> PathBuf {
+fn write_config(dir: &std::path::Path, backend: &str, extra: &str) -> PathBuf {
     let config = dir.join("teraslice.yaml");
     // A default simulated cluster with room for 240 processes, unless the test sets its own.
-    let mock = if extra.contains("  mock:") {
+    let mock = if extra.contains("  mock:") || backend != "mock" {
         ""
     } else {
         "  mock:\n    nodes: 4\n    slots_per_node: 120\n"
     };
     let yaml = format!(
-        "teraslice:\n  name: apitest\n  cluster_manager_type: mock\n  data_dir: {}\n  shutdown_timeout: 10000\n{mock}{extra}",
+        "teraslice:\n  name: apitest\n  cluster_manager_type: {backend}\n  data_dir: {}\n  shutdown_timeout: 10000\n{mock}{extra}",
         dir.join("data").display()
     );
     std::fs::write(&config, yaml).expect("write config");
@@ -45,8 +45,17 @@ fn write_config(dir: &std::path::Path, extra: &str) -> PathBuf {
 impl TestMaster {
     /// `extra` is appended under `teraslice:` (indent keys by two spaces).
     pub async fn start(extra: &str) -> TestMaster {
+        Self::start_with("mock", extra)
+    }
+
+    /// A master on the native backend: controllers and workers are child `teraslice` processes.
+    pub async fn start_native(extra: &str) -> TestMaster {
+        Self::start_with("native", extra)
+    }
+
+    fn start_with(backend: &str, extra: &str) -> TestMaster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = write_config(dir.path(), extra);
+        let config = write_config(dir.path(), backend, extra);
         Self::start_in(dir, config)
     }
 
