@@ -238,3 +238,30 @@ async fn unreadable_input_names_the_path_at_slicer_start() -> Result<(), OpError
     assert!(Path::new(&missing).metadata().is_err());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_recovered_slicer_resumes_after_the_last_completed_slice() -> Result<(), OpError> {
+    let dir = tempfile::tempdir().map_err(io)?;
+    for name in ["a", "b", "c"] {
+        std::fs::write(dir.path().join(name), ndjson(300, "\n", true)).map_err(io)?;
+    }
+    let job = reader_job(json!({"path": dir.path(), "file_per_slice": false, "size": 3000}))?;
+    let all = slices(&job, usize::MAX).await?;
+    assert!(all.len() > 6, "{}", all.len());
+    let reader = ops_support::registry().reader("file_reader")?;
+    for done in [0, 2, all.len() / 2, all.len() - 1] {
+        let mut slicer = reader.slicers(&ops_support::ctx(&job, 0, None))?.remove(0);
+        assert!(slicer.is_recoverable());
+        let recovery = teraslice_runtime::ops::SlicerRecoveryData {
+            slicer_id: 0,
+            last_slice: Some(all[done].clone()),
+        };
+        slicer.initialize(Some(&recovery)).await?;
+        let mut rest = Vec::new();
+        while let Some(r) = slicer.slice().await? {
+            rest.push(r);
+        }
+        assert_eq!(rest, all[done + 1..], "after slice {done}");
+    }
+    Ok(())
+}
