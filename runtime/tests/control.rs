@@ -147,3 +147,105 @@ async fn persistent_job_keeps_going_past_slice_errors_until_stopped() {
         join_worker(w).await;
     }
 }
+
+#[tokio::test]
+async fn persistent_job_goes_back_to_running_after_a_clean_probation_window() {
+    let fail = Fail::first(1);
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("fail", fail.clone());
+    let job = job(json!({
+        "lifecycle": "persistent",
+        "probation_window": 100,
+        "operations": [{"_op": "test-reader"}, {"_op": "fail"}]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let _workers = h.workers(1);
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    wait_until("failing after the first slice", || async {
+        store
+            .get_execution(&ex_id)
+            .await
+            .is_ok_and(|e| e.status == ExecutionStatus::Failing)
+    })
+    .await;
+    wait_until(
+        "running again after a window with progress and no failure",
+        || async {
+            store
+                .get_execution(&ex_id)
+                .await
+                .is_ok_and(|e| e.status == ExecutionStatus::Running)
+        },
+    )
+    .await;
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert!(
+        ex.is_some_and(|e| e.has_errors),
+        "_has_errors stays set, as in Teraslice"
+    );
+    assert!(h.ec.stop().await.is_ok());
+    assert_eq!(h.outcome().await.status, ExecutionStatus::Terminated);
+}
+
+#[tokio::test]
+async fn worker_shutdown_finishes_its_slice_then_exits() {
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let job = job(json!({"operations": [{"_op": "test-reader"}, {"_op": "gate"}]}));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let (handle, worker) = h.worker("drainer");
+    wait_until("a slice at the gate", || async {
+        !gate.entries().is_empty()
+    })
+    .await;
+    handle.shutdown();
+    gate.open();
+    let outcome = join_worker(worker).await;
+    assert_eq!(outcome.exit, WorkerExit::ShutdownRequested);
+    assert_eq!(
+        outcome.slices_processed, 1,
+        "it took no new slice after the request"
+    );
+    let slice_id = gate.entries()[0].1.clone();
+    wait_until("the slice recorded as completed", || async {
+        h.slices()
+            .await
+            .iter()
+            .any(|r| r.slice_id == slice_id && r.state == SliceState::Completed)
+    })
+    .await;
+    assert!(h.ec.stop().await.is_ok());
+    assert_eq!(h.outcome().await.status, ExecutionStatus::Terminated);
+}
+
+#[tokio::test]
+async fn a_worker_started_before_its_ec_keeps_trying_and_then_works() {
+    // A port nobody listens on yet: the worker's first attempts are refused.
+    let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(e) => panic!("no free port: {e}"),
+    };
+    let store = std::sync::Arc::new(teraslice_core::store::MemoryStore::new());
+    let mut ex = teraslice_core::ExecutionRecord::new("job-1", job(json!({})));
+    ex.slicer_port = Some(port);
+    assert!(store.create_execution(&ex).await.is_ok());
+    let opts = teraslice_runtime::WorkerOptions {
+        registry: Default::default(),
+        timeouts: timeouts(),
+    };
+    let worker = teraslice_runtime::Worker::new(
+        ex.clone(),
+        store.clone(),
+        &format!("127.0.0.1:{port}"),
+        "early",
+        opts,
+    );
+    let worker = tokio::spawn(worker.run());
+    let h = Harness::start_with(store, ex, OpRegistry::with_builtins(), timeouts()).await;
+    assert_eq!(h.addr.port(), port);
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Completed);
+    assert_eq!(join_worker(worker).await.slices_processed, 10);
+}

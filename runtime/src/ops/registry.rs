@@ -33,8 +33,8 @@ pub trait ProcessorFactory: Send + Sync {
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError>;
 }
 
-/// Operation and API factories by name.
-#[derive(Clone, Default)]
+/// Operation and API factories by name. `Default` is [`OpRegistry::with_builtins`].
+#[derive(Clone)]
 pub struct OpRegistry {
     readers: BTreeMap<String, Arc<dyn ReaderFactory>>,
     processors: BTreeMap<String, Arc<dyn ProcessorFactory>>,
@@ -44,7 +44,11 @@ pub struct OpRegistry {
 impl OpRegistry {
     /// A registry with no operations at all.
     pub fn empty() -> Self {
-        Self::default()
+        OpRegistry {
+            readers: BTreeMap::new(),
+            processors: BTreeMap::new(),
+            apis: BTreeMap::new(),
+        }
     }
     /// The built-in operations (`noop`, `delay`, `collect`, `test-reader`, `stdout`, …).
     pub fn with_builtins() -> Self {
@@ -165,6 +169,12 @@ fn validate_common(op: &mut Map<String, Value>, job: &Value) -> Vec<ValidationEr
         }
     }
     errors
+}
+
+impl Default for OpRegistry {
+    fn default() -> Self {
+        Self::with_builtins()
+    }
 }
 
 impl OpCatalog for OpRegistry {

@@ -77,6 +77,8 @@ impl BatchProcessor for GateProcessor {
 pub struct Fail {
     pub calls: Arc<AtomicU32>,
     pub every: u32,
+    /// Only calls up to this number may fail.
+    pub until: u32,
 }
 
 impl Fail {
@@ -84,12 +86,22 @@ impl Fail {
         Fail {
             calls: Arc::default(),
             every: 1,
+            until: u32::MAX,
         }
     }
     pub fn every(n: u32) -> Self {
         Fail {
             calls: Arc::default(),
             every: n,
+            until: u32::MAX,
+        }
+    }
+    /// Fails the first `n` calls only.
+    pub fn first(n: u32) -> Self {
+        Fail {
+            calls: Arc::default(),
+            every: 1,
+            until: n,
         }
     }
     pub fn calls(&self) -> u32 {
@@ -111,7 +123,7 @@ impl OperationLifecycle for FailProcessor {}
 impl BatchProcessor for FailProcessor {
     async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
         let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if n.is_multiple_of(self.0.every) {
+        if n <= self.0.until && n.is_multiple_of(self.0.every) {
             return Err(OpError::new(format!("boom on call {n}")));
         }
         Ok(batch)
