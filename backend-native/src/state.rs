@@ -238,10 +238,9 @@ impl Shared {
                 if let Some(port) = p.port {
                     st.ports.release(port);
                 }
-                if !p.stopping {
-                    // What a crashed process started would otherwise run on outside any slot.
-                    signal_group(pid, Signal::SIGKILL);
-                }
+                // What the process started dies with it: orphans would run outside any slot.
+                // Right after the reap, so the group id cannot have been reused yet.
+                signal_group(pid, Signal::SIGKILL);
                 let (code, mut reason) = match status {
                     Ok(s) => describe_exit(s),
                     Err(e) => (None, format!("cannot be waited for: {e}")),

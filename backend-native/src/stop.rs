@@ -13,36 +13,43 @@ pub(crate) struct Target {
     pub exited: watch::Receiver<bool>,
 }
 
-/// Stops every group and returns once every leader has been reaped.
-/// Graceful: SIGTERM, then SIGKILL to groups still there after `grace`; `force`: SIGKILL at once.
-pub(crate) async fn terminate(mut targets: Vec<Target>, grace: Duration, force: bool) {
+/// Stops every group and returns once no process of any of them runs.
+/// Graceful: SIGTERM, then SIGKILL to leaders still there after `grace`; `force`: SIGKILL at once.
+/// The reaper SIGKILLs what is left of a group (grandchildren) as soon as its leader is reaped.
+pub(crate) async fn terminate(targets: Vec<Target>, grace: Duration, force: bool) {
+    join_all(targets.into_iter().map(|t| stop_group(t, grace, force))).await;
+}
+
+async fn stop_group(mut t: Target, grace: Duration, force: bool) {
     let first = if force {
         Signal::SIGKILL
     } else {
         Signal::SIGTERM
     };
-    for t in &targets {
-        signal_group(t.pid, first);
+    signal_group(t.pid, first);
+    if !force
+        && tokio::time::timeout(grace, reaped(&mut t.exited))
+            .await
+            .is_err()
+    {
+        tracing::info!(
+            pid = t.pid,
+            ?grace,
+            "process outlived the stop grace period; sending SIGKILL"
+        );
     }
-    if !force {
-        let all_exited = join_all(targets.iter_mut().map(|t| reaped(&mut t.exited)));
-        if tokio::time::timeout(grace, all_exited).await.is_err() {
-            tracing::info!(
-                ?grace,
-                "processes outlived the stop grace period; sending SIGKILL"
-            );
-        }
-    }
-    // Leaders that ignored SIGTERM, and group members (grandchildren) that outlived their leader.
-    for t in &targets {
+    // Only while the leader is unreaped is `pid` surely still this group's id.
+    if !*t.exited.borrow() {
         signal_group(t.pid, Signal::SIGKILL);
     }
-    for t in &mut targets {
-        reaped(&mut t.exited).await;
-    }
-    for t in &targets {
-        group_gone(t.pid).await;
-    }
+    reaped(&mut t.exited).await;
+    group_gone(t.pid).await;
+}
+
+/// Waits until the reaper has reaped the process.
+async fn reaped(exited: &mut watch::Receiver<bool>) {
+    // An error means the reaper is gone (runtime shutting down): nothing left to wait for.
+    let _ = exited.wait_for(|e| *e).await.is_ok();
 }
 
 /// Waits for the last members of a SIGKILLed group to die (delivery is asynchronous).
@@ -61,9 +68,3 @@ async fn group_gone(pgid: u32) {
 
 /// 10 ms polls: SIGKILLed processes die at once unless stuck in the kernel; give up after 10 s.
 const GROUP_GONE_POLLS: u32 = 1000;
-
-/// Waits until the reaper has reaped the process.
-async fn reaped(exited: &mut watch::Receiver<bool>) {
-    // An error means the reaper is gone (runtime shutting down): nothing left to wait for.
-    let _ = exited.wait_for(|e| *e).await.is_ok();
-}

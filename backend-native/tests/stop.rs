@@ -38,8 +38,7 @@ async fn graceful_stop_lets_processes_exit_cleanly_on_sigterm() {
     let f = fixture(GRACEFUL, 6);
     let mut events = f.backend.subscribe();
     let ex = f.allocate(2).await;
-    f.log_containing(&ex.ex_id, "ec", "ready").await;
-    f.log_containing(&ex.ex_id, "worker-2", "ready").await;
+    f.wait_ready(&ex.ex_id, 2).await;
     let pids = f.pids(&ex.ex_id).await;
 
     f.backend
@@ -64,8 +63,7 @@ async fn processes_ignoring_sigterm_are_killed_after_the_timeout() {
     let f = fixture(STUBBORN, 6);
     let mut events = f.backend.subscribe();
     let ex = f.allocate(1).await;
-    f.log_containing(&ex.ex_id, "ec", "ready").await;
-    f.log_containing(&ex.ex_id, "worker-1", "ready").await;
+    f.wait_ready(&ex.ex_id, 1).await;
     let pids = f.pids(&ex.ex_id).await;
 
     let opts = StopOptions {

@@ -95,6 +95,17 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Waits until the EC and workers 1..=n printed `ready` (their signal traps are set).
+    pub async fn wait_ready(&self, ex_id: &str, workers: u32) {
+        self.log_containing(ex_id, "ec", "ready").await;
+        for n in 1..=workers {
+            self.log_containing(ex_id, &format!("worker-{n}"), "ready")
+                .await;
+        }
+    }
+}
+
 /// Whether `pid` is a running process (a zombie whose parent never reaps it counts as gone).
 pub fn alive(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
