@@ -216,3 +216,38 @@ async fn concurrent_workers_write_whole_lines_to_their_own_files() -> Result<(),
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn routed_records_go_to_sub_directories() -> Result<(), OpError> {
+    let dir = tempfile::tempdir().map_err(io)?;
+    let j = job(
+        json!({"_op": "test-reader"}),
+        exporter(dir.path(), json!({})),
+    )?;
+    let mut p = processor(&j, "w1").await?;
+    let routed = |route: &str, i: u32| {
+        let mut r = Record::new(json!({ "i": i }));
+        r.set_metadata("standard:route", json!(route));
+        r
+    };
+    let batch = vec![
+        routed("a", 1),
+        routed("b/c", 2),
+        Record::new(json!({"i": 3})),
+        routed("a", 4),
+    ];
+    p.on_batch(batch).await?;
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(io);
+    assert_eq!(read(&dir.path().join("a/w1.0"))?, "{\"i\":1}\n{\"i\":4}\n");
+    assert_eq!(read(&dir.path().join("b/c/w1.0"))?, "{\"i\":2}\n");
+    assert_eq!(read(&dir.path().join("w1.0"))?, "{\"i\":3}\n");
+    let err = p
+        .on_batch(vec![routed("../escape", 5)])
+        .await
+        .err()
+        .map(|e| e.message);
+    assert!(err
+        .unwrap_or_default()
+        .contains("standard:route must be a relative path"));
+    Ok(())
+}

@@ -2,9 +2,11 @@
 //! asset). Every worker writes only its own files, so workers never interleave lines:
 //! `<path>/<worker_id>.<n><extension>` (n = 0, 1, … per slice) with `file_per_slice` (the
 //! default, and always for `json`), else one `<path>/<worker_id><extension>` appended to.
+//! A record with metadata `standard:route` goes to the sub-directory `<path>/<route>/`.
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -16,6 +18,9 @@ use super::file_format::{
 use crate::ops::{
     BatchProcessor, OpContext, OpError, OpRegistry, OperationLifecycle, ProcessorFactory, Record,
 };
+
+/// The metadata key Teraslice's routers set.
+const ROUTE: &str = "standard:route";
 
 pub struct FileExporter;
 
@@ -47,9 +52,9 @@ impl ProcessorFactory for FileExporter {
         Ok(Box::new(Exporter {
             cfg,
             worker,
-            next: 0,
+            next: HashMap::new(),
             columns: Vec::new(),
-            dir_ready: false,
+            ready: HashSet::new(),
         }))
     }
 }
@@ -57,11 +62,19 @@ impl ProcessorFactory for FileExporter {
 struct Exporter {
     cfg: FileConfig,
     worker: String,
-    /// The number of the next per-slice file.
-    next: u64,
+    /// The number of the next per-slice file, per directory.
+    next: HashMap<PathBuf, u64>,
     /// csv/tsv columns: `fields`, else the first record's keys (kept for every later slice).
     columns: Vec<String>,
-    dir_ready: bool,
+    /// Directories already created.
+    ready: HashSet<PathBuf>,
+}
+
+fn failed(p: &Path, e: std::io::Error) -> OpError {
+    OpError::new(format!(
+        "file_exporter: cannot write \"{}\": {e}",
+        p.display()
+    ))
 }
 
 impl Exporter {
@@ -77,36 +90,52 @@ impl Exporter {
         self.columns.clone()
     }
 
-    fn create_dir(&mut self) -> Result<(), OpError> {
-        if !self.dir_ready {
-            std::fs::create_dir_all(&self.cfg.path).map_err(|e| {
+    /// `<path>` or `<path>/<route>`; a route may not climb out of `path`.
+    fn dir_for(&self, record: &Record) -> Result<PathBuf, OpError> {
+        let base = PathBuf::from(&self.cfg.path);
+        let Some(route) = record.get_metadata(ROUTE).and_then(Value::as_str) else {
+            return Ok(base);
+        };
+        if route.is_empty() {
+            return Ok(base);
+        }
+        if !Path::new(route)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(OpError::non_retryable(format!(
+                "file_exporter: metadata {ROUTE} must be a relative path without \"..\", got \"{route}\""
+            )));
+        }
+        Ok(base.join(route))
+    }
+
+    fn create_dir(&mut self, dir: &Path) -> Result<(), OpError> {
+        if !self.ready.contains(dir) {
+            std::fs::create_dir_all(dir).map_err(|e| {
                 OpError::non_retryable(format!(
                     "file_exporter path \"{}\": cannot create the directory: {e}",
-                    self.cfg.path
+                    dir.display()
                 ))
             })?;
-            self.dir_ready = true;
+            self.ready.insert(dir.to_path_buf());
         }
         Ok(())
     }
 
-    /// Writes `body` (plus a header when the file is new) to this worker's next file.
-    fn write(&mut self, body: &[u8], header: Option<String>) -> Result<PathBuf, OpError> {
-        self.create_dir()?;
-        let dir = PathBuf::from(&self.cfg.path);
-        let failed = |p: &PathBuf, e: std::io::Error| {
-            OpError::new(format!(
-                "file_exporter: cannot write \"{}\": {e}",
-                p.display()
-            ))
-        };
+    /// Writes `body` (plus a header when the file is new) to this worker's next file in `dir`.
+    fn write(
+        &mut self,
+        dir: &Path,
+        body: &[u8],
+        header: Option<String>,
+    ) -> Result<PathBuf, OpError> {
+        self.create_dir(dir)?;
         let (path, mut file) = if self.cfg.file_per_slice {
+            let next = self.next.entry(dir.to_path_buf()).or_insert(0);
             loop {
-                let p = dir.join(format!(
-                    "{}.{}{}",
-                    self.worker, self.next, self.cfg.extension
-                ));
-                self.next += 1;
+                let p = dir.join(format!("{}.{}{}", self.worker, next, self.cfg.extension));
+                *next += 1;
                 // Never overwrite: a restarted worker with the same id skips files it left.
                 match OpenOptions::new().write(true).create_new(true).open(&p) {
                     Ok(f) => break (p, f),
@@ -138,24 +167,28 @@ impl Exporter {
 #[async_trait]
 impl OperationLifecycle for Exporter {
     async fn initialize(&mut self) -> Result<(), OpError> {
-        self.create_dir()
+        let base = PathBuf::from(&self.cfg.path);
+        self.create_dir(&base)
     }
 }
 
 #[async_trait]
 impl BatchProcessor for Exporter {
     async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
-        if batch.is_empty() {
-            return Ok(batch);
-        }
         let columns = self.columns(&batch);
-        let body = encode_batch(&self.cfg, &batch, &columns)
-            .map_err(|e| OpError::non_retryable(format!("file_exporter: {e}")))?;
+        let mut by_dir: BTreeMap<PathBuf, Vec<&Record>> = BTreeMap::new();
+        for r in &batch {
+            by_dir.entry(self.dir_for(r)?).or_default().push(r);
+        }
         let csv = matches!(self.cfg.format, Format::Csv | Format::Tsv);
         let header = (csv && self.cfg.include_header).then(|| header_line(&self.cfg, &columns));
-        // One append per slice, small enough to do in place.
-        let path = self.write(&body, header)?;
-        tracing::debug!(path = %path.display(), records = batch.len(), "file_exporter: wrote slice");
+        for (dir, records) in by_dir {
+            let body = encode_batch(&self.cfg, &records, &columns)
+                .map_err(|e| OpError::non_retryable(format!("file_exporter: {e}")))?;
+            // One append per slice and directory, small enough to do in place.
+            let path = self.write(&dir, &body, header.clone())?;
+            tracing::debug!(path = %path.display(), records = records.len(), "file_exporter: wrote slice");
+        }
         Ok(batch)
     }
 }

@@ -72,7 +72,7 @@ fn csv_value(v: Option<&Value>) -> String {
 /// are the csv columns (or, for ldjson/json, the kept keys when not empty).
 pub fn encode_batch(
     cfg: &FileConfig,
-    batch: &[Record],
+    batch: &[&Record],
     fields: &[String],
 ) -> Result<Vec<u8>, String> {
     let delim = &cfg.line_delimiter;
