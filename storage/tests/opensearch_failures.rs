@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
 use serde_json::json;
+use teraslice_core::store::SliceState;
 use teraslice_core::store::{StateStore, StoreError};
-use teraslice_core::testing::store::fixtures::{at, job};
+use teraslice_core::testing::store::fixtures::{at, job, slice};
 use teraslice_storage::{ElasticsearchOpenError, ElasticsearchStore};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -176,4 +177,46 @@ async fn missing_fields_are_added_and_a_deleted_index_is_named() {
         panic!("expected Data, got {err:?}");
     };
     assert!(text.contains(&index) && text.contains("deleted"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_items_the_server_refuses_are_reported_by_slice_id() {
+    let name = cluster_name();
+    let cleanup = Cleanup::default();
+    cleanup.add(&name);
+    let store = ElasticsearchStore::open(config(&name)).await.expect("open");
+    let mut records: Vec<_> = (0..50)
+        .map(|n| slice("ex-bad", n, SliceState::Pending))
+        .collect();
+    // slicer_order is mapped integer (§5): a value past i32 is refused for that item alone.
+    records[7].slicer_order = 1 << 40;
+    records[31].slicer_order = 1 << 41;
+    let err = store
+        .write_slice_states(&records)
+        .await
+        .expect_err("two refused");
+    let StoreError::Data(text) = &err else {
+        panic!("a refused document is not worth retrying: {err:?}");
+    };
+    assert!(
+        text.starts_with("2 slice state record(s) could not be written"),
+        "{text}"
+    );
+    for bad in [7, 31] {
+        assert!(
+            text.contains(&format!(
+                "slice {} in {name}__state-2024.05 (400",
+                records[bad].slice_id
+            )),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        store
+            .count_slice_states("ex-bad", None)
+            .await
+            .expect("count"),
+        48,
+        "the other items were written"
+    );
 }

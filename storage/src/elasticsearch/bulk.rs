@@ -165,3 +165,50 @@ fn report(items: &[BulkItem], failures: &[ItemFailure], what: &str, attempts: u3
         shown.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(n: usize) -> BulkItem {
+        BulkItem {
+            index: "ts__state-2024.05".into(),
+            id: Some(format!("s{n}")),
+            doc: json!({}),
+            label: format!("slice s{n}"),
+        }
+    }
+
+    #[test]
+    fn report_names_the_failed_slices_and_counts_the_rest() {
+        let items: Vec<BulkItem> = (0..15).map(item).collect();
+        let failures: Vec<ItemFailure> = (0..12)
+            .map(|n| ItemFailure {
+                item: n,
+                status: 429,
+                reason: "rejected execution".into(),
+            })
+            .collect();
+        let text = report(&items, &failures, "slice state", 5);
+        assert!(
+            text.starts_with("12 slice state record(s) could not be written after 5 attempt(s): "),
+            "{text}"
+        );
+        assert!(
+            text.contains("slice s0 in ts__state-2024.05 (429: rejected execution)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("slice s9 in") && !text.contains("slice s10 in"),
+            "{text}"
+        );
+        assert!(text.ends_with(" and 2 more"), "{text}");
+        assert!(failures.iter().all(ItemFailure::is_transient));
+        let permanent = ItemFailure {
+            item: 0,
+            status: 400,
+            reason: String::new(),
+        };
+        assert!(!permanent.is_transient());
+    }
+}

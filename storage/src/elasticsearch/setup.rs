@@ -185,6 +185,14 @@ impl ElasticsearchStore {
             )
             .await
             .map_err(|e| index_error(index, e.to_string()))?;
+        if answer.status == StatusCode::FORBIDDEN {
+            // A user without cluster:monitor rights can still use the index; skip the wait.
+            tracing::debug!(
+                index,
+                "no permission to read cluster health; not waiting for the index"
+            );
+            return Ok(());
+        }
         let timed_out = answer.body.get("timed_out").and_then(Value::as_bool);
         if answer.status.is_success() && timed_out != Some(true) {
             return Ok(());
