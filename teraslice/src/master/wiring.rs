@@ -5,28 +5,30 @@ use std::sync::{Arc, Mutex};
 use teraslice_backend_mock::{MockBackend, MockConfig};
 use teraslice_backend_native::{NativeBackend, NativeConfig, PortRange};
 use teraslice_core::backend_factory::{BackendFactory, BackendFuture};
-use teraslice_core::config::{ClusterManagerType, StateConnectionType, SystemConfig};
+use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::scheduler::ControllerClient;
 use teraslice_core::{BackendError, ClusterBackend, StateStore};
-use teraslice_storage::{open_store, StoreKind, SQLITE_FILE_NAME};
+use teraslice_storage::{open_store, StoreKind};
 
 use super::controller_http::HttpControllerClient;
 use super::{MasterError, MasterOptions};
 
-/// Opens the store `teraslice.state` names: SQLite at `<data_dir>/teraslice.sqlite` by default.
+/// Opens the store `teraslice.state` names: SQLite at `<data_dir>/teraslice.sqlite` by default,
+/// or Elasticsearch/OpenSearch through `terafoundation.connectors`.
 pub async fn open_state_store(config: &SystemConfig) -> Result<Arc<dyn StateStore>, MasterError> {
-    let state = &config.teraslice.state;
-    match state.connection_type {
-        StateConnectionType::Sqlite => {
-            let path = config.teraslice.data_dir.join(SQLITE_FILE_NAME);
-            tracing::info!(path = %path.display(), "opening SQLite state store");
-            Ok(open_store(StoreKind::Sqlite(path)).await?)
+    let kind = StoreKind::from_system_config(config)
+        .map_err(|e| MasterError::StoreConfig(e.to_string()))?;
+    match &kind {
+        StoreKind::Sqlite(path) => {
+            tracing::info!(path = %path.display(), "opening SQLite state store")
         }
-        other => Err(MasterError::StoreConfig(format!(
-            "connection_type \"{}\" is not available in this build yet; use \"sqlite\"",
-            other.as_str()
-        ))),
+        _ => tracing::info!(
+            connection_type = config.teraslice.state.connection_type.as_str(),
+            connection = %config.teraslice.state.connection,
+            "opening state store"
+        ),
     }
+    Ok(open_store(kind).await?)
 }
 
 /// The backend and the client that reaches its execution controllers.

@@ -53,6 +53,14 @@ impl TestMaster {
         Self::start_with("native", extra)
     }
 
+    /// A master on a whole config file of the test's own (`data_dir` is up to it).
+    pub async fn start_yaml(yaml: &str) -> TestMaster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("teraslice.yaml");
+        std::fs::write(&config, yaml).expect("write config");
+        Self::start_in(dir, config)
+    }
+
     fn start_with(backend: &str, extra: &str) -> TestMaster {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = write_config(dir.path(), backend, extra);
