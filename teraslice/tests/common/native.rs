@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -16,13 +17,25 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_teraslice");
 /// How long any wait for a condition may take before the test fails (generous: CI is slow).
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// A `slicer_port_range` of 11 ports for each config this test process writes, below the
+/// default range and Linux's ephemeral ports: masters that run at once (these tests in parallel,
+/// other test binaries) reserve ports independently and would otherwise race for the same one.
+fn port_range() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let block = (std::process::id().wrapping_mul(13).wrapping_add(n)) % 1000;
+    let start = 20000 + block * 12;
+    format!("{start}:{}", start + 11)
+}
+
 /// Writes `<dir>/teraslice.yaml` (native backend, SQLite in `<dir>/data`, 12 slots); `extra` is
 /// appended under `teraslice:` (indent keys by two spaces).
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("teraslice.yaml");
     let yaml = format!(
-        "teraslice:\n  name: nativetest\n  cluster_manager_type: native\n  data_dir: {}\n  workers: 12\n  shutdown_timeout: 10000\n{extra}",
-        dir.join("data").display()
+        "teraslice:\n  name: nativetest\n  cluster_manager_type: native\n  data_dir: {}\n  workers: 12\n  shutdown_timeout: 10000\n  slicer_port_range: \"{}\"\n{extra}",
+        dir.join("data").display(),
+        port_range()
     );
     std::fs::write(&path, yaml).expect("write teraslice.yaml");
     path
