@@ -144,3 +144,66 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use teraslice_core::store::{MemoryStore, MockStateStore, SliceQuery, SliceState};
+
+    fn record(id: &str, state: SliceState) -> SliceStateRecord {
+        SliceStateRecord {
+            slice_id: id.into(),
+            slicer_id: 0,
+            slicer_order: 1,
+            request: "{}".into(),
+            state,
+            ex_id: "ex".into(),
+            created: Utc::now(),
+            updated: Utc::now(),
+            error: None,
+            retry_count: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn later_updates_of_a_slice_win_and_flush_waits_for_them() {
+        let store = Arc::new(MemoryStore::new());
+        let (failures, _rx) = mpsc::unbounded_channel();
+        let (writer, _task) = StateWriter::spawn(store.clone(), failures);
+        writer.write(vec![record("a", SliceState::Pending)]);
+        writer.write(vec![record("a", SliceState::Start)]);
+        writer.write(vec![record("a", SliceState::Completed)]);
+        writer.flush().await;
+        let stored = store.list_slice_states(&SliceQuery::all("ex")).await;
+        let states: Vec<_> = stored
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.state)
+            .collect();
+        assert_eq!(states, vec![SliceState::Completed]);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_fails_for_good_is_reported() {
+        let mut store = MockStateStore::new();
+        store
+            .expect_write_slice_states()
+            .times(2)
+            .returning(|_| Err(StoreError::Data("mapping conflict".into())));
+        let (failures, mut rx) = mpsc::unbounded_channel();
+        let (writer, _task) = StateWriter::spawn(Arc::new(store), failures);
+        writer.write(vec![record("a", SliceState::Start)]);
+        assert_eq!(
+            rx.recv().await,
+            Some(StoreError::Data("mapping conflict".into()))
+        );
+        let waited = writer
+            .write_and_wait(vec![record("b", SliceState::Pending)])
+            .await;
+        assert!(
+            waited.is_err(),
+            "the caller that waits gets the error itself"
+        );
+    }
+}
