@@ -138,7 +138,7 @@ async fn csv_with_fields_and_header_and_tsv_with_the_files_header() -> Result<()
     let csv = dir.path().join("people.csv");
     std::fs::write(
         &csv,
-        "name,age,note\nann,33,\"likes, commas\"\nbob,,\"say \"\"hi\"\"\"\n",
+        "name,age,note\nann, 33 ,\"likes, commas\"\nbob,,\"say \"\"hi\"\"\"\n",
     )
     .map_err(io)?;
     let (_, recs) =
@@ -150,7 +150,7 @@ async fn csv_with_fields_and_header_and_tsv_with_the_files_header() -> Result<()
             json!({"name": "ann", "age": "33", "note": "likes, commas"}),
             json!({"name": "bob", "note": "say \"hi\""}),
         ],
-        "header removed, quotes understood, empty values ignored"
+        "header removed, quotes understood, values trimmed, empty values ignored"
     );
     let tsv = dir.path().join("people.tsv");
     let body: String = (0..500).map(|i| format!("p{i}\t{i}\r\n")).collect();

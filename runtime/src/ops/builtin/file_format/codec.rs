@@ -5,18 +5,13 @@ use super::csv::{join, split};
 use super::{FileConfig, Format};
 use crate::ops::Record;
 
-fn strip_cr<'a>(cfg: &FileConfig, line: &'a str) -> &'a str {
-    // csv files written on Windows end lines with \r\n even when the delimiter is \n.
-    if cfg.line_delimiter == "\n" {
-        line.strip_suffix('\r').unwrap_or(line)
-    } else {
-        line
-    }
-}
-
-/// The csv/tsv header names in `line`.
+/// The csv/tsv values (or header names) of `line`.
 pub fn parse_header(cfg: &FileConfig, line: &str) -> Vec<String> {
-    split(strip_cr(cfg, line), cfg.value_delimiter())
+    // Teraslice (csvtojson `trim: true`) trims every value, which also drops a stray `\r`.
+    split(line, cfg.value_delimiter())
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .collect()
 }
 
 /// One record from one line (ldjson, csv, tsv, raw); `header` names the csv columns.
