@@ -8,6 +8,7 @@ mod certs;
 mod nodes;
 mod process;
 mod start;
+mod users;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,6 +52,7 @@ pub fn run(action: ServiceAction) -> Result<()> {
             Ok(())
         }
         ServiceAction::Down => {
+            let _lock = users::lock()?;
             start::down()?;
             eprintln!("k8s: stopped and removed {}", run_dir().display());
             Ok(())
@@ -81,9 +83,10 @@ pub fn env_vars() -> Vec<(String, String)> {
     )]
 }
 
-/// A running plane; stops it on drop if this process started it (unless kept).
+/// A use of the running plane. Dropping it stops the plane if it was started by a test run
+/// (not by `up` or `--keep`) and no other process uses it any more.
 pub struct Plane {
-    started_here: bool,
+    keep: bool,
 }
 
 impl Plane {
@@ -99,40 +102,48 @@ impl Plane {
 
     /// With `keep`, leave the plane running when this handle goes away.
     pub fn keep_running(mut self, keep: bool) -> Self {
-        if keep {
-            self.started_here = false;
-        }
+        self.keep |= keep;
         self
     }
 }
 
 impl Drop for Plane {
     fn drop(&mut self) {
-        let keep = std::env::var(KEEP_ENV).is_ok_and(|v| v == "1" || v == "true");
-        if self.started_here && !keep {
-            if let Err(err) = start::down() {
-                eprintln!("k8s: stopping the control plane failed: {err:#}");
+        let keep = self.keep || std::env::var(KEEP_ENV).is_ok_and(|v| v == "1" || v == "true");
+        let result = users::lock().and_then(|_lock| {
+            users::unregister();
+            if keep {
+                return users::set_auto_down(false);
             }
+            if users::auto_down() && users::others() == 0 {
+                start::down()?;
+                eprintln!("k8s: stopped the control plane");
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            eprintln!("k8s: releasing the control plane failed: {err:#}");
         }
     }
 }
 
 /// Builds (once) and starts the plane, or reuses a running one.
 pub fn ensure_up() -> Result<Plane> {
+    let _lock = users::lock()?;
     if start::is_running() {
         eprintln!(
             "k8s: reusing the running control plane ({})",
             run_dir().display()
         );
-        return Ok(Plane {
-            started_here: false,
-        });
+    } else {
+        let t = Instant::now();
+        let bins = build::ensure_built()?;
+        eprintln!("k8s: binaries ready in {:.0?}", t.elapsed());
+        let t = Instant::now();
+        start::up(&bins)?;
+        eprintln!("k8s: control plane ready in {:.1?}", t.elapsed());
+        users::set_auto_down(true)?;
     }
-    let t = Instant::now();
-    let bins = build::ensure_built()?;
-    eprintln!("k8s: binaries ready in {:.0?}", t.elapsed());
-    let t = Instant::now();
-    start::up(&bins)?;
-    eprintln!("k8s: control plane ready in {:.1?}", t.elapsed());
-    Ok(Plane { started_here: true })
+    users::register()?;
+    Ok(Plane { keep: false })
 }
