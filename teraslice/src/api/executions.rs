@@ -1,5 +1,6 @@
 //! `/ex…` routes, and the execution operations the `/jobs/:id/…` routes share (on the job's
 //! latest execution).
+use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::extract::{Path, Query as QueryParams, State};
@@ -44,10 +45,22 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
+    // Deleting a job soft-deletes its executions (Teraslice marks each one; we derive it).
+    let deleted_jobs: HashSet<String> = s
+        .store
+        .list_jobs(&ListQuery {
+            from: 0,
+            size: usize::MAX,
+        })
+        .await?
+        .into_iter()
+        .filter(|j| j.deleted)
+        .map(|j| j.job_id)
+        .collect();
     let docs = all_executions(s)
         .await?
         .into_iter()
-        .filter(|ex| ex.deleted == deleted)
+        .filter(|ex| (ex.deleted || deleted_jobs.contains(&ex.job_id)) == deleted)
         .filter(|ex| statuses.is_empty() || statuses.contains(&ex.status))
         .filter_map(|ex| serde_json::to_value(ex).ok())
         .collect();
