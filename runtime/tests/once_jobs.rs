@@ -121,3 +121,23 @@ async fn op_error_is_retried_max_retries_times_then_fails_the_execution() {
         "failed slices write no analytics"
     );
 }
+
+#[tokio::test]
+async fn a_draining_worker_flushes_what_collect_still_holds() {
+    let count = common::ops::Count::default();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("count", count.clone());
+    // 10 slices of 187 records: collect emits one batch of 1000 and holds 870 until the flush.
+    let job = job(json!({
+        "operations": [{"_op": "test-reader"}, {"_op": "collect", "size": 1000}, {"_op": "count"}]
+    }));
+    let h = Harness::start(job, registry, timeouts()).await;
+    let (_, worker) = h.worker("w");
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Completed);
+    assert_eq!(
+        join_worker(worker).await.exit,
+        WorkerExit::ControllerShutdown
+    );
+    assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1870);
+}

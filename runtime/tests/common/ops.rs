@@ -208,3 +208,28 @@ impl Fetcher for EchoFetcher {
         Ok(vec![Record::new(request.clone())])
     }
 }
+
+/// `count`: counts the records it sees.
+#[derive(Clone, Default)]
+pub struct Count(pub Arc<AtomicU32>);
+
+struct CountProcessor(Arc<AtomicU32>);
+
+impl ProcessorFactory for Count {
+    fn processor(&self, _ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
+        Ok(Box::new(CountProcessor(self.0.clone())))
+    }
+}
+
+impl OperationLifecycle for CountProcessor {}
+
+#[async_trait]
+impl BatchProcessor for CountProcessor {
+    async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
+        self.0.fetch_add(
+            u32::try_from(batch.len()).unwrap_or(u32::MAX),
+            Ordering::SeqCst,
+        );
+        Ok(batch)
+    }
+}
