@@ -1,9 +1,9 @@
 //! `ElasticsearchStore`: the `StateStore` on Elasticsearch 7/8 or OpenSearch 1/2, with Teraslice's
 //! index names, fields and mappings, so an existing Teraslice cluster's state reads back.
 //!
-//! Talks HTTP through reqwest (not the `elasticsearch` crate): one client has to serve
-//! OpenSearch, which refuses the Elasticsearch 8 client's media types and fails its product
-//! check, as well as Elasticsearch 7 and 8, choosing headers from the server's `GET /` answer.
+//! Talks HTTP through reqwest (not the `elasticsearch` crate, written for Elasticsearch alone):
+//! one client serves OpenSearch, which answers 406 to Elasticsearch's compatibility media type,
+//! as well as Elasticsearch 7 and 8, choosing headers from the server's `GET /` answer.
 mod bulk;
 mod client;
 mod config;

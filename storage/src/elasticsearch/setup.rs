@@ -51,7 +51,9 @@ pub(crate) async fn wait_for_server(
             Err(e) => e.to_string(),
         };
         let waited = started.elapsed();
-        if waited + delay > config.startup_timeout {
+        // A non-zero limit always allows one retry, however slow the first try was.
+        let one_retry_left = attempts == 1 && !config.startup_timeout.is_zero();
+        if waited + delay > config.startup_timeout && !one_retry_left {
             return Err(OpenError::Unreachable {
                 nodes: node_list(client),
                 source_key: config.source.clone(),
