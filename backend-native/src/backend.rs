@@ -111,8 +111,9 @@ impl ClusterBackend for NativeBackend {
         if let Some(port) = st.controller(ex_id).and_then(|p| p.port) {
             return Ok(ControllerAddress { hostname, port });
         }
+        // NoCapacity: the scheduler keeps the execution pending and retries.
         if self.shared.free_slots(&st) == 0 {
-            return Err(BackendError::Allocation(format!(
+            return Err(BackendError::NoCapacity(format!(
                 "execution {ex_id}: no free slot for its execution controller: {} of {} in use; \
                  wait for an execution to finish or raise teraslice.workers",
                 st.in_use(),
@@ -120,7 +121,7 @@ impl ClusterBackend for NativeBackend {
             )));
         }
         let port = st.ports.reserve().ok_or_else(|| {
-            BackendError::Allocation(format!(
+            BackendError::NoCapacity(format!(
                 "execution {ex_id}: no free slicer port in teraslice.slicer_port_range {} \
                  (ports after the start, up to the end); widen the range",
                 st.ports.range()

@@ -95,8 +95,8 @@ async fn a_controller_needs_a_free_slot() {
         .allocate_execution_controller(&b)
         .await
         .unwrap_err();
-    let BackendError::Allocation(msg) = &err else {
-        panic!("expected Allocation, got {err:?}");
+    let BackendError::NoCapacity(msg) = &err else {
+        panic!("expected NoCapacity (the scheduler retries), got {err:?}");
     };
     assert!(
         msg.contains(&b.ex_id) && msg.contains("2 of 2 in use"),
@@ -139,4 +139,38 @@ async fn workers_beyond_free_slots_wait_and_start_when_a_slot_frees() {
     f.backend.remove_workers(&ex.ex_id, 1).await.unwrap();
     let state = f.backend.cluster_state().await.unwrap();
     assert_eq!(state["127.0.0.1"].available, Some(1));
+}
+
+#[tokio::test]
+async fn controllers_never_share_a_port_and_wait_when_none_is_left() {
+    let free = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let logs = tempfile::tempdir().unwrap();
+    let mut cfg = common::config(GRACEFUL, 6, logs.path());
+    cfg.slicer_port_range = teraslice_backend_native::PortRange {
+        start: port - 1,
+        end: port,
+    };
+    let backend = teraslice_backend_native::NativeBackend::new(cfg).unwrap();
+    let a = sample_execution("a", 1);
+    let addr = backend.allocate_execution_controller(&a).await.unwrap();
+    assert_eq!(addr.port, port);
+    let b = sample_execution("b", 1);
+    let err = backend.allocate_execution_controller(&b).await.unwrap_err();
+    let BackendError::NoCapacity(msg) = &err else {
+        panic!("expected NoCapacity, got {err:?}");
+    };
+    assert!(msg.contains(&format!("{}:{port}", port - 1)), "{msg}");
+    // The port comes back when its controller is gone.
+    let stop = teraslice_core::backend::StopOptions::default();
+    backend.stop_execution(&a.ex_id, &stop).await.unwrap();
+    assert_eq!(
+        backend
+            .allocate_execution_controller(&b)
+            .await
+            .unwrap()
+            .port,
+        port
+    );
 }
