@@ -265,3 +265,18 @@ async fn a_recovered_slicer_resumes_after_the_last_completed_slice() -> Result<(
     }
     Ok(())
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn linked_files_are_read_and_linked_directories_are_not_followed() -> Result<(), OpError> {
+    let dir = tempfile::tempdir().map_err(io)?;
+    let outside = tempfile::tempdir().map_err(io)?;
+    std::fs::write(outside.path().join("x.json"), "{\"i\":7}\n").map_err(io)?;
+    std::os::unix::fs::symlink(outside.path().join("x.json"), dir.path().join("x.json"))
+        .map_err(io)?;
+    // A link back to the directory itself would loop if followed.
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).map_err(io)?;
+    let (_, recs) = read(json!({"path": dir.path()})).await?;
+    assert_eq!(ids(&recs), [7]);
+    Ok(())
+}

@@ -72,7 +72,14 @@ pub fn list_files(path: &str) -> Result<Vec<(String, u64)>, String> {
                 continue;
             }
             let p = entry.path();
-            let meta = std::fs::metadata(&p).map_err(|e| cannot(&p, e))?;
+            let mut meta = std::fs::symlink_metadata(&p).map_err(|e| cannot(&p, e))?;
+            if meta.is_symlink() {
+                // Follow links to files only: a linked directory could loop.
+                meta = std::fs::metadata(&p).map_err(|e| cannot(&p, e))?;
+                if meta.is_dir() {
+                    continue;
+                }
+            }
             if meta.is_dir() {
                 dirs.push(p);
             } else if meta.is_file() {
