@@ -1,0 +1,136 @@
+//! The worker against a scripted EC: it reconnects after losing the connection mid-slice and
+//! re-sends the slice's report on the new connection.
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use common::ops::Gate;
+use common::*;
+use futures::{SinkExt, StreamExt};
+use serde_json::json;
+use teraslice_core::store::{MemoryStore, StateStore};
+use teraslice_core::ExecutionRecord;
+use teraslice_runtime::ops::Slice;
+use teraslice_runtime::protocol::{Envelope, Message};
+use teraslice_runtime::worker::WorkerExit;
+use teraslice_runtime::{OpRegistry, Worker, WorkerOptions};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::WebSocketStream;
+
+type Socket = WebSocketStream<TcpStream>;
+
+async fn accept(listener: &TcpListener) -> Socket {
+    let (tcp, _) = match listener.accept().await {
+        Ok(c) => c,
+        Err(e) => panic!("accept: {e}"),
+    };
+    match tokio_tungstenite::accept_async(tcp).await {
+        Ok(ws) => ws,
+        Err(e) => panic!("handshake: {e}"),
+    }
+}
+
+async fn recv(ws: &mut Socket) -> Envelope {
+    loop {
+        match ws.next().await {
+            Some(Ok(Ws::Text(t))) => match serde_json::from_str(t.as_str()) {
+                Ok(env) => return env,
+                Err(e) => panic!("bad frame {t}: {e}"),
+            },
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Socket, id: u64, reply_to: Option<u64>, message: Message) {
+    let text = serde_json::to_string(&Envelope {
+        id,
+        reply_to,
+        message,
+    })
+    .unwrap_or_default();
+    if let Err(e) = ws.send(Ws::text(text)).await {
+        panic!("send: {e}");
+    }
+}
+
+async fn greet(ws: &mut Socket) {
+    let hello = recv(ws).await;
+    assert!(matches!(hello.message, Message::Hello { .. }), "{hello:?}");
+    send(ws, 1, Some(hello.id), Message::Welcome).await;
+}
+
+#[tokio::test]
+async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnecting() {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind: {e}"),
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let store = Arc::new(MemoryStore::new());
+    let ex = ExecutionRecord::new(
+        "job-1",
+        job(json!({"operations": [{"_op": "test-reader"}, {"_op": "gate"}]})),
+    );
+    assert!(store.create_execution(&ex).await.is_ok());
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let opts = WorkerOptions {
+        registry: Arc::new(registry),
+        timeouts: timeouts(),
+    };
+    let worker = tokio::spawn(Worker::new(ex, store, &addr, "w1", opts).run());
+
+    let mut first = accept(&listener).await;
+    greet(&mut first).await;
+    assert_eq!(recv(&mut first).await.message, Message::Available);
+    let slice = Slice {
+        slice_id: "s-1".into(),
+        slicer_id: 0,
+        slicer_order: 1,
+        request: json!({}),
+        created: Utc::now(),
+    };
+    send(&mut first, 2, None, Message::SliceNew(slice)).await;
+    let accepted = recv(&mut first).await;
+    assert_eq!(
+        (accepted.reply_to, accepted.message),
+        (Some(2), Message::SliceAccepted { will_process: true })
+    );
+    wait_until("the slice is running", || async {
+        !gate.entries().is_empty()
+    })
+    .await;
+    drop(first); // the EC side of the connection is gone mid-slice
+    gate.open();
+
+    let mut second = accept(&listener).await;
+    greet(&mut second).await;
+    let report = recv(&mut second).await;
+    let Message::SliceComplete(r) = report.message else {
+        panic!("expected the report first, got {report:?}")
+    };
+    assert_eq!((r.slice.slice_id.as_str(), r.error), ("s-1", None));
+    send(
+        &mut second,
+        2,
+        Some(report.id),
+        Message::SliceRecorded {
+            slice_id: "s-1".into(),
+        },
+    )
+    .await;
+    assert_eq!(recv(&mut second).await.message, Message::Available);
+    send(&mut second, 3, None, Message::Shutdown).await;
+
+    let outcome = join_worker(worker).await;
+    assert_eq!(outcome.exit, WorkerExit::ControllerShutdown);
+    assert_eq!(outcome.slices_processed, 1);
+}
