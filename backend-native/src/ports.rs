@@ -62,19 +62,16 @@ mod tests {
     #[test]
     fn never_hands_out_a_held_port_and_runs_out() {
         let mut p = pool(47100, 47103);
+        // Ports some other program holds right now are skipped; expect exactly the others.
+        let free: Vec<u16> = (47101..=47103).filter(|port| is_free(*port)).collect();
         let mut got: Vec<u16> = (0..3).filter_map(|_| p.reserve()).collect();
         got.sort_unstable();
-        assert_eq!(
-            got.len(),
-            3,
-            "free ports expected in the test range: {got:?}"
-        );
-        got.dedup();
-        assert_eq!(got.len(), 3);
-        assert!(got.iter().all(|port| (47101..=47103).contains(port)));
+        assert_eq!(got, free);
         assert_eq!(p.reserve(), None);
-        p.release(got[1]);
-        assert_eq!(p.reserve(), Some(got[1]));
+        if let Some(port) = free.first() {
+            p.release(*port);
+            assert_eq!(p.reserve(), Some(*port));
+        }
     }
 
     #[test]
