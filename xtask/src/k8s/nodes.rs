@@ -92,3 +92,22 @@ pub fn create(kubectl: &Path, kubeconfig: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_has_two_kwok_nodes_per_zone() {
+        let m = manifest();
+        for zone in ["west", "east"] {
+            assert_eq!(
+                m.matches(&format!("\n    zone: {zone}\n")).count(),
+                2,
+                "{zone}"
+            );
+        }
+        assert_eq!(m.matches("kwok.x-k8s.io/node: fake").count(), 4);
+        assert!(!m.contains("taints"));
+    }
+}

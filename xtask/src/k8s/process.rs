@@ -106,3 +106,35 @@ fn signal(pid: u32, sig: &str) -> Result<()> {
         .context("running kill")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alive_sees_this_process_and_not_a_missing_one() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX));
+    }
+
+    #[test]
+    fn live_pid_ignores_a_pid_running_another_binary() {
+        let dir = std::env::temp_dir().join(format!("xtask-k8s-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let t = Tracked::new(&dir, "x");
+        fs::write(
+            &t.pid_file,
+            format!("{}\n/not/this/binary\n", std::process::id()),
+        )
+        .expect("pid file");
+        assert_eq!(t.live_pid(), None);
+        let exe = std::env::current_exe().expect("current exe");
+        fs::write(
+            &t.pid_file,
+            format!("{}\n{}\n", std::process::id(), exe.display()),
+        )
+        .expect("pid file");
+        assert_eq!(t.live_pid(), Some(std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
