@@ -6,7 +6,9 @@ pub fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("TERASLICE_RS_CACHE") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache").join("teraslice-rs")
 }
 
