@@ -5,10 +5,19 @@
 //! Service and Deployment are owned by the Job, so deleting the Job removes everything.
 //! Cluster state and lifecycle events come from one label-selected pod watch (a reflector),
 //! never from a pod list per call. See docs/kubernetes.md.
+mod allocate;
+mod backend;
+mod client;
 pub mod config;
 pub mod error;
 pub mod manifests;
 pub mod names;
+mod objects;
+mod retry;
+mod scale;
+mod stop;
 
+pub use backend::KubernetesBackend;
 pub use config::K8sConfig;
 pub use error::K8sError;
+pub mod watch;

@@ -1,0 +1,155 @@
+//! Typed handles on the namespace's object kinds and the calls every operation shares:
+//! create-or-adopt, list names by selector, delete tolerating 404.
+use std::fmt::Debug;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::NamespaceResourceScope;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::{debug, info};
+
+use crate::config::FIELD_MANAGER;
+use crate::error::{api_code, K8sError};
+use crate::manifests::labels::EX_ID;
+use crate::retry::retry;
+
+#[derive(Clone)]
+pub struct Objects {
+    pub namespace: String,
+    pub jobs: Api<Job>,
+    pub services: Api<Service>,
+    pub deployments: Api<Deployment>,
+    pub replicasets: Api<ReplicaSet>,
+    pub pods: Api<Pod>,
+}
+
+impl Objects {
+    pub fn new(client: Client, namespace: &str) -> Self {
+        Objects {
+            namespace: namespace.to_string(),
+            jobs: Api::namespaced(client.clone(), namespace),
+            services: Api::namespaced(client.clone(), namespace),
+            deployments: Api::namespaced(client.clone(), namespace),
+            replicasets: Api::namespaced(client.clone(), namespace),
+            pods: Api::namespaced(client, namespace),
+        }
+    }
+
+    pub fn api_error(
+        &self,
+        verb: &'static str,
+        kind: &'static str,
+        name: &str,
+    ) -> impl FnOnce(kube::Error) -> K8sError {
+        let namespace = self.namespace.clone();
+        let name = name.to_string();
+        move |source| K8sError::Api {
+            verb,
+            kind,
+            name,
+            namespace,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Creates `obj`; when it exists already, adopts it if its exId label is `ex_id` (a repeated
+/// allocation, or a create whose answer was lost) and fails naming the owner otherwise.
+pub async fn create_or_adopt<K>(
+    objects: &Objects,
+    api: &Api<K>,
+    kind: &'static str,
+    obj: &K,
+    ex_id: &str,
+) -> Result<K, K8sError>
+where
+    K: Resource<Scope = NamespaceResourceScope> + Clone + Serialize + DeserializeOwned + Debug,
+{
+    let name = obj.meta().name.clone().unwrap_or_default();
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let created = retry(&format!("create {kind} {name}"), || api.create(&pp, obj)).await;
+    match created {
+        Ok(o) => {
+            info!(kind, name, ex_id, "created");
+            Ok(o)
+        }
+        Err(e) if api_code(&e) == Some(409) => {
+            let existing = retry(&format!("get {kind} {name}"), || api.get(&name))
+                .await
+                .map_err(objects.api_error("get", kind, &name))?;
+            let owner = existing.labels().get(EX_ID).cloned().unwrap_or_default();
+            if owner != ex_id {
+                return Err(K8sError::OwnedByOther {
+                    kind,
+                    name,
+                    namespace: objects.namespace.clone(),
+                    owner: if owner.is_empty() {
+                        "<none: no exId label>".into()
+                    } else {
+                        owner
+                    },
+                    ex_id: ex_id.to_string(),
+                });
+            }
+            if existing.meta().deletion_timestamp.is_some() {
+                return Err(K8sError::Invalid(format!(
+                    "{kind} {name} in namespace {} of execution {ex_id} is being deleted; allocate again once it is gone",
+                    objects.namespace
+                )));
+            }
+            debug!(kind, name, ex_id, "adopted the existing object");
+            Ok(existing)
+        }
+        Err(e) => Err(objects.api_error("create", kind, &name)(e)),
+    }
+}
+
+/// Names of the objects matching `selector`.
+pub async fn names<K>(
+    objects: &Objects,
+    api: &Api<K>,
+    kind: &'static str,
+    selector: &str,
+) -> Result<Vec<String>, K8sError>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let lp = ListParams::default().labels(selector);
+    let list = retry(&format!("list {kind}"), || api.list(&lp))
+        .await
+        .map_err(objects.api_error("list", kind, &format!("with labels {selector}")))?;
+    Ok(list.items.iter().map(|o| o.name_any()).collect())
+}
+
+/// Deletes every object matching `selector`; one already gone (404) counts as deleted.
+pub async fn delete_matching<K>(
+    objects: &Objects,
+    api: &Api<K>,
+    kind: &'static str,
+    selector: &str,
+    params: &DeleteParams,
+) -> Result<usize, K8sError>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let names = names(objects, api, kind, selector).await?;
+    for name in &names {
+        match retry(&format!("delete {kind} {name}"), || {
+            api.delete(name, params)
+        })
+        .await
+        {
+            Ok(_) => debug!(kind, name, "deleted"),
+            Err(e) if api_code(&e) == Some(404) => debug!(kind, name, "already gone"),
+            Err(e) => return Err(objects.api_error("delete", kind, name)(e)),
+        }
+    }
+    Ok(names.len())
+}

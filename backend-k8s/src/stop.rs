@@ -1,0 +1,69 @@
+//! Stopping an execution (teraslice-k8s.md §2.7, Teraslice #942, #2670).
+//! Graceful: delete the EC Job and worker Deployment (Background propagation) and the pods with
+//! the stop timeout as grace period. Force: every kind with grace 0, owners before pods so no
+//! controller re-creates a pod we just removed.
+use kube::api::{DeleteParams, PropagationPolicy};
+use teraslice_core::backend::{Assignment, StopOptions};
+use tracing::info;
+
+use crate::config::K8sConfig;
+use crate::error::K8sError;
+use crate::manifests::labels::selector;
+use crate::objects::{delete_matching, Objects};
+
+fn params(grace_seconds: u32) -> DeleteParams {
+    DeleteParams {
+        grace_period_seconds: Some(grace_seconds),
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..Default::default()
+    }
+}
+
+/// Seconds of grace: the stop's timeout, else `shutdown_timeout` (rounded up, so 500 ms ≠ 0).
+pub fn grace_seconds(cfg: &K8sConfig, opts: &StopOptions) -> u32 {
+    if opts.force {
+        return 0;
+    }
+    let ms = opts
+        .timeout_ms
+        .unwrap_or(cfg.shutdown_timeout.as_millis() as u64);
+    u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX)
+}
+
+pub async fn stop(
+    objects: &Objects,
+    cfg: &K8sConfig,
+    ex_id: &str,
+    opts: &StopOptions,
+) -> Result<(), K8sError> {
+    if ex_id.trim().is_empty() {
+        return Err(K8sError::Invalid(
+            "stop_execution needs an execution id, got an empty one".into(),
+        ));
+    }
+    let grace = grace_seconds(cfg, opts);
+    let dp = params(grace);
+    let ec = selector(Assignment::ExecutionController, ex_id);
+    let wkr = selector(Assignment::Worker, ex_id);
+    let o = objects;
+    let mut deleted = 0;
+    deleted += delete_matching(o, &o.deployments, "Deployment", &wkr, &dp).await?;
+    if opts.force {
+        deleted += delete_matching(o, &o.replicasets, "ReplicaSet", &wkr, &dp).await?;
+    }
+    deleted += delete_matching(o, &o.jobs, "Job", &ec, &dp).await?;
+    if opts.force {
+        deleted += delete_matching(o, &o.services, "Service", &ec, &dp).await?;
+    }
+    // Pods last: their owners are gone, and this is where the grace period takes effect.
+    deleted += delete_matching(o, &o.pods, "Pod", &wkr, &dp).await?;
+    deleted += delete_matching(o, &o.pods, "Pod", &ec, &dp).await?;
+    info!(
+        ex_id,
+        force = opts.force,
+        grace_seconds = grace,
+        deleted,
+        "stopped execution"
+    );
+    Ok(())
+}
