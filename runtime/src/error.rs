@@ -23,8 +23,11 @@ pub enum RuntimeError {
         ex_id: String,
         status: ExecutionStatus,
     },
-    #[error("invalid job for execution {ex_id}: {message}")]
-    InvalidJob { ex_id: String, message: String },
+    #[error("Execution {ex_id} is already {status} and its slicer is not relocatable; this execution controller exits without changing it")]
+    NotRelocatable {
+        ex_id: String,
+        status: ExecutionStatus,
+    },
     #[error("Unable to connect to ExecutionController at {url} after {after:?}: {last_error}")]
     Connect {
         url: String,

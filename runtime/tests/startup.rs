@@ -80,3 +80,53 @@ async fn an_execution_in_a_terminal_status_does_not_start() {
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.contains("was starting in failed status"), "{msg}");
 }
+
+/// An execution already `running` (its EC pod restarted), with relocation allowed.
+async fn restart_running(relocatable: bool) -> (Harness, common::ops::Counter) {
+    let store = std::sync::Arc::new(teraslice_core::store::MemoryStore::new());
+    let ex = teraslice_core::ExecutionRecord::new(
+        "job-1",
+        job(json!({"operations": [{"_op": "counter"}, {"_op": "noop"}]})),
+    );
+    assert!(store.create_execution(&ex).await.is_ok());
+    for s in [ExecutionStatus::Initializing, ExecutionStatus::Running] {
+        assert!(store
+            .set_execution_status(&ex.ex_id, s, &StatusUpdate::default())
+            .await
+            .is_ok());
+    }
+    let counter = common::ops::Counter {
+        relocatable,
+        ..common::ops::Counter::new(3)
+    };
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_reader("counter", counter.clone());
+    let h = Harness::start_with_options(store, ex, registry, timeouts(), true).await;
+    (h, counter)
+}
+
+#[tokio::test]
+async fn a_restarted_ec_takes_over_a_running_execution_when_the_slicer_is_relocatable() {
+    let (h, _) = restart_running(true).await;
+    let _w = h.workers(1);
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Completed);
+    assert_eq!(outcome.stats.processed, 3);
+}
+
+#[tokio::test]
+async fn a_restarted_ec_leaves_a_running_execution_alone_when_the_slicer_is_not_relocatable() {
+    let (h, _) = restart_running(false).await;
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let err = match h.ec_task.await {
+        Ok(r) => r.err().map(|e| e.to_string()).unwrap_or_default(),
+        Err(e) => panic!("EC task: {e}"),
+    };
+    assert!(
+        err.contains("is already running and its slicer is not relocatable"),
+        "{err}"
+    );
+    let status = store.get_execution(&ex_id).await.ok().map(|e| e.status);
+    assert_eq!(status, Some(ExecutionStatus::Running), "status untouched");
+}

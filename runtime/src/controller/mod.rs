@@ -63,9 +63,19 @@ pub struct ExecutionController {
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
     handle: ControllerHandle,
+    relocatable_restart: bool,
 }
 
 impl ExecutionController {
+    /// Kubernetes: an EC pod that restarts while its execution is running takes it over when
+    /// every slicer `is_relocatable()` (Teraslice kubernetesV2); otherwise `run()` returns
+    /// [`RuntimeError::NotRelocatable`] without touching the status. Off by default: then
+    /// starting a running execution fails it.
+    pub fn relocatable_restart(mut self, allow: bool) -> Self {
+        self.relocatable_restart = allow;
+        self
+    }
+
     /// Binds the EC port (`ex.slicer_port`, 0 = pick one): workers and the master can connect
     /// as soon as this returns; nothing runs until [`ExecutionController::run`].
     pub async fn new(
@@ -100,6 +110,7 @@ impl ExecutionController {
             events_tx,
             events_rx,
             handle,
+            relocatable_restart: false,
         })
     }
 
@@ -124,6 +135,7 @@ impl ExecutionController {
             events_tx,
             mut events_rx,
             handle,
+            relocatable_restart,
             ..
         } = self;
         let (finished_tx, finished_rx) = watch::channel(false);
@@ -147,7 +159,16 @@ impl ExecutionController {
                 tracing::error!(error = %e, "execution controller HTTP server failed");
             }
         });
-        let result = run_execution(ex, store, opts, events_tx, &mut events_rx, &shared).await;
+        let result = run_execution(
+            ex,
+            store,
+            opts,
+            events_tx,
+            &mut events_rx,
+            &shared,
+            relocatable_restart,
+        )
+        .await;
         finished_tx.send_replace(true);
         server.abort();
         result
@@ -161,10 +182,12 @@ async fn run_execution(
     events_tx: mpsc::Sender<Event>,
     events_rx: &mut mpsc::Receiver<Event>,
     shared: &Shared,
+    relocatable_restart: bool,
 ) -> Result<ExecutionOutcome, RuntimeError> {
     let mut ex_now = store.get_execution(&ex.ex_id).await?;
     let status = ex_now.status;
-    if status.is_terminal() || status.is_running() {
+    let relocating = status.is_running() && relocatable_restart;
+    if status.is_terminal() || (status.is_running() && !relocating) {
         if status.is_running() {
             let reason = format!("Execution {} was starting in running status", ex.ex_id);
             let _ = store
@@ -184,6 +207,20 @@ async fn run_execution(
     ex_now.slicer_port = ex.slicer_port.or(ex_now.slicer_port);
     let ex = ex_now;
 
+    let slicers = build_slicers(&opts.registry, &ex);
+    if relocating {
+        let relocatable = slicers
+            .as_ref()
+            .is_ok_and(|s| s.iter().all(|s| s.is_relocatable()));
+        if !relocatable {
+            return Err(RuntimeError::NotRelocatable {
+                ex_id: ex.ex_id,
+                status,
+            });
+        }
+        tracing::info!(ex_id = %ex.ex_id, %status, "taking over a running execution (relocatable slicer)");
+    }
+
     let (fail_tx, mut fail_rx) = mpsc::unbounded_channel();
     let (writer, _writer_task) = StateWriter::spawn(store.clone(), fail_tx);
     let (gate_tx, gate_rx) = watch::channel(Gate::Run);
@@ -196,10 +233,10 @@ async fn run_execution(
         gate_tx,
         status,
     );
-    if status != ExecutionStatus::Initializing {
+    if status != ExecutionStatus::Initializing && !relocating {
         engine.set_status(ExecutionStatus::Initializing, None).await;
     }
-    match build_slicers(&opts.registry, &ex) {
+    match slicers {
         Err(reason) => engine.terminal_error(reason).await,
         Ok(slicers) => {
             engine.stats.slicers = slicers.len() as u64;
@@ -211,7 +248,7 @@ async fn run_execution(
                 gate: gate_rx,
                 permits: Arc::new(Semaphore::new(slicers::MAX_QUEUE)),
             };
-            start(&mut engine, &store, &ex, slicers, ctx).await;
+            start(&mut engine, &store, &ex, slicers, ctx, relocating).await;
         }
     }
     shared.ready.store(true, Ordering::Release);
@@ -260,6 +297,7 @@ async fn start(
     ex: &ExecutionRecord,
     slicers: Vec<Box<dyn Slicer>>,
     ctx: StreamContext,
+    relocating: bool,
 ) {
     let Some(old_ex_id) = ex.recovered_execution.clone() else {
         engine.start_streams(DeferredStreams {
@@ -267,7 +305,9 @@ async fn start(
             starting_points: Vec::new(),
             ctx,
         });
-        engine.set_status(ExecutionStatus::Running, None).await;
+        if !relocating {
+            engine.set_status(ExecutionStatus::Running, None).await;
+        }
         return;
     };
     if !slicers.iter().all(|s| s.is_recoverable()) {

@@ -95,6 +95,16 @@ impl Harness {
         registry: OpRegistry,
         timeouts: RuntimeTimeouts,
     ) -> Harness {
+        Self::start_with_options(store, ex, registry, timeouts, false).await
+    }
+
+    pub async fn start_with_options(
+        store: Arc<MemoryStore>,
+        ex: ExecutionRecord,
+        registry: OpRegistry,
+        timeouts: RuntimeTimeouts,
+        relocatable_restart: bool,
+    ) -> Harness {
         let registry = Arc::new(registry);
         let opts = ControllerOptions {
             registry: registry.clone(),
@@ -102,7 +112,7 @@ impl Harness {
             bind_host: "127.0.0.1".into(),
         };
         let ec = match ExecutionController::new(ex.clone(), store.clone(), opts).await {
-            Ok(ec) => ec,
+            Ok(ec) => ec.relocatable_restart(relocatable_restart),
             Err(e) => panic!("EC did not start: {e}"),
         };
         let addr = ec.local_addr();

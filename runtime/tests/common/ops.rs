@@ -136,6 +136,8 @@ impl BatchProcessor for FailProcessor {
 #[derive(Clone)]
 pub struct Counter {
     pub per_stream: u64,
+    /// What its slicers answer to `is_relocatable()`.
+    pub relocatable: bool,
     pub starts: Arc<Mutex<Vec<SlicerRecoveryData>>>,
 }
 
@@ -143,12 +145,14 @@ impl Counter {
     pub fn new(per_stream: u64) -> Self {
         Counter {
             per_stream,
+            relocatable: false,
             starts: Arc::default(),
         }
     }
 }
 
 struct CounterSlicer {
+    relocatable: bool,
     stream: u32,
     next: u64,
     end: u64,
@@ -160,6 +164,7 @@ impl ReaderFactory for Counter {
         Ok((0..ctx.job.slicers)
             .map(|stream| {
                 Box::new(CounterSlicer {
+                    relocatable: self.relocatable,
                     stream,
                     next: 0,
                     end: self.per_stream,
@@ -195,6 +200,9 @@ impl Slicer for CounterSlicer {
     }
     fn is_recoverable(&self) -> bool {
         true
+    }
+    fn is_relocatable(&self) -> bool {
+        self.relocatable
     }
 }
 
