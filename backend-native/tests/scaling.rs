@@ -143,9 +143,12 @@ async fn workers_beyond_free_slots_wait_and_start_when_a_slot_frees() {
 
 #[tokio::test]
 async fn controllers_never_share_a_port_and_wait_when_none_is_left() {
-    let free = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
+    // Below Linux's ephemeral ports, so no outgoing connection takes it between probe and use.
+    // A random start, so tests elsewhere probing ports in order rarely meet this one.
+    let from = 19000 + (uuid::Uuid::new_v4().as_u128() % 900) as u16;
+    let port = (from..from + 100)
+        .find(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok())
+        .unwrap();
     let logs = tempfile::tempdir().unwrap();
     let mut cfg = common::config(GRACEFUL, 6, logs.path());
     cfg.slicer_port_range = teraslice_backend_native::PortRange {
