@@ -105,7 +105,17 @@ async fn run_stream(
         tracing::warn!(slicer_id = id, error = %e, "slicer shutdown failed");
     }
     if let Some(event) = outcome {
-        let _ = ctx.events.send(event).await;
+        send_unless_stopped(&mut ctx, event).await;
+    }
+}
+
+/// Sends to the engine, giving up once the execution is ending: the engine may have stopped
+/// reading, and a full channel must not hold the slicer's shutdown.
+async fn send_unless_stopped(ctx: &mut StreamContext, event: Event) -> bool {
+    let mut gate = ctx.gate.clone();
+    tokio::select! {
+        sent = ctx.events.send(event) => sent.is_ok(),
+        _ = stopped(&mut gate) => false,
     }
 }
 
@@ -172,7 +182,7 @@ async fn stream_loop(
             tracing::error!(slicer_id = id, error = %e, "could not save new slices as pending");
             continue;
         }
-        if ctx.events.send(Event::Slices(queued)).await.is_err() {
+        if !send_unless_stopped(ctx, Event::Slices(queued)).await {
             return None;
         }
     }
