@@ -201,6 +201,14 @@ impl NativeMaster {
         }
     }
 
+    /// Live processes in the master's directory other than the master: its ECs and workers.
+    pub fn children(&self) -> Vec<u32> {
+        let master = self.child.id();
+        let mut pids = processes_in(self.path());
+        pids.retain(|&p| p != master);
+        pids
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
