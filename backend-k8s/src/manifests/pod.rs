@@ -85,7 +85,8 @@ pub fn base_pod_spec(
     let container = Container {
         name: container_name.into(),
         image: Some(image.into()),
-        command: Some(vec!["teraslice".into()]),
+        // The image's entrypoint is `tini -- teraslice` (examples/k8s/Dockerfile): tini reaps
+        // and forwards SIGTERM; the pod only names the subcommand.
         args: Some(vec![subcommand(role).into()]),
         ports: Some(vec![ContainerPort {
             container_port: i32::from(EC_PORT),
