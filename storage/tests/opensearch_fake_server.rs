@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use teraslice_core::store::{SliceState, StateStore, StoreError};
-use teraslice_core::testing::store::fixtures::slice;
+use teraslice_core::testing::store::fixtures::{at, job, slice};
 use teraslice_storage::elasticsearch::{ConnectionConfig, ElasticsearchConfig};
 use teraslice_storage::ElasticsearchStore;
 
@@ -35,6 +35,8 @@ struct Fake {
     root: Value,
     bulk_script: Vec<BulkAnswer>,
     seen: Mutex<Vec<Seen>>,
+    /// The document of the first `_create`.
+    stored: Mutex<Option<Value>>,
 }
 
 async fn handle(
@@ -87,6 +89,28 @@ async fn handle(
                 None => ok(json!({"errors": false, "items": []})),
             }
         }
+        p if p.contains("/_create/") => {
+            let creates = fake
+                .seen
+                .lock()
+                .expect("log")
+                .iter()
+                .filter(|s| s.path == p)
+                .count();
+            if creates == 1 {
+                // The first create lands, but its answer is lost to a 503 (a proxy timing out).
+                *fake.stored.lock().expect("doc") = serde_json::from_str(&body).ok();
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({}))).into_response()
+            } else {
+                (StatusCode::CONFLICT, axum::Json(json!({"error": {"type": "version_conflict_engine_exception", "reason": "exists"}}))).into_response()
+            }
+        }
+        p if p.contains("/_doc/") => match fake.stored.lock().expect("doc").clone() {
+            Some(doc) => {
+                ok(json!({"found": true, "_source": doc, "_seq_no": 1, "_primary_term": 1}))
+            }
+            None => (StatusCode::NOT_FOUND, axum::Json(json!({"found": false}))).into_response(),
+        },
         p if p.contains("/_cluster/health") => ok(json!({"timed_out": false})),
         p if p.ends_with("/_mapping") => ok(json!({})),
         _ => ok(json!({"acknowledged": true})),
@@ -98,6 +122,7 @@ async fn start(root: Value, bulk_script: Vec<BulkAnswer>) -> (Arc<Fake>, Elastic
         root,
         bulk_script,
         seen: Mutex::new(Vec::new()),
+        stored: Mutex::new(None),
     });
     let app = Router::new().fallback(handle).with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -221,5 +246,24 @@ async fn items_refused_every_time_are_reported_by_slice_id() {
             records[0].slice_id
         )),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_not_reported_as_a_duplicate() {
+    let (_fake, store) = start(OPENSEARCH(), vec![]).await;
+    let first = job("job-1", at(0));
+    store
+        .create_job(&first)
+        .await
+        .expect("the retry's 409 is our own earlier try");
+    let other = job("job-1", at(5));
+    assert_eq!(
+        store.create_job(&other).await,
+        Err(StoreError::AlreadyExists {
+            kind: "job",
+            id: "job-1".into()
+        }),
+        "a different job under the same id is still refused"
     );
 }

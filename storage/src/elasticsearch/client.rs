@@ -29,6 +29,8 @@ pub(crate) enum Body<'a> {
 pub(crate) struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// Tries it took; above 1, an earlier try may have done the work before failing to answer.
+    pub attempts: u32,
 }
 
 impl Answer {
@@ -135,7 +137,10 @@ impl EsClient {
             attempt += 1;
             let node = self.pick_node();
             let failure = match self.send(&node, method.clone(), path, query, &body).await {
-                Ok(answer) if !is_transient(answer.status) => return Ok(answer),
+                Ok(mut answer) if !is_transient(answer.status) => {
+                    answer.attempts = attempt;
+                    return Ok(answer);
+                }
                 Ok(answer) => format!("{} {}", answer.status, answer.error_reason()),
                 Err(e) => describe_reqwest_error(&e),
             };
@@ -213,7 +218,11 @@ impl EsClient {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            attempts: 1,
+        })
     }
 }
 

@@ -88,6 +88,13 @@ impl ElasticsearchStore {
             )
             .await?;
         if answer.status == StatusCode::CONFLICT {
+            // After a retried request, the 409 may be our own earlier try that landed unanswered.
+            if answer.attempts > 1 {
+                let stored = self.get_versioned(index, id, kind).await?;
+                if stored.source == *doc {
+                    return Ok(());
+                }
+            }
             return Err(StoreError::AlreadyExists {
                 kind,
                 id: id.to_string(),
