@@ -62,6 +62,17 @@ pub(crate) struct EsClient {
 
 impl EsClient {
     pub fn new(config: &ConnectionConfig) -> Result<Self, String> {
+        if config.nodes.is_empty() {
+            return Err(format!("{}.node lists no node", config.source));
+        }
+        if let Some(Auth::ApiKey(key)) = &config.auth {
+            if HeaderValue::from_str(&format!("ApiKey {key}")).is_err() {
+                return Err(format!(
+                    "{}.apiKey has characters an HTTP header cannot carry; use the base64 value the server issued",
+                    config.source
+                ));
+            }
+        }
         let mut builder = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)));
