@@ -130,3 +130,18 @@ async fn jobs_needing_targets_or_volumes_are_refused() {
     );
     assert!(f.pids(&ex.ex_id).await.is_empty());
 }
+
+#[tokio::test]
+async fn initialize_names_a_log_dir_it_cannot_create() {
+    let logs = tempfile::tempdir().unwrap();
+    let file = logs.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let mut cfg = common::config(GRACEFUL, 4, logs.path());
+    cfg.log_dir = file.join("logs");
+    let backend = NativeBackend::new(cfg).unwrap();
+    let err = backend.initialize().await.unwrap_err().to_string();
+    assert!(
+        err.contains("log_dir") && err.contains("a-file/logs"),
+        "{err}"
+    );
+}
