@@ -3,6 +3,7 @@
 mod collect;
 mod data_generator;
 mod delay;
+mod elasticsearch;
 mod file_exporter;
 mod file_format;
 mod file_reader;
@@ -28,4 +29,6 @@ pub fn register_builtins(registry: &mut OpRegistry) {
     data_generator::register(registry);
     file_reader::register(registry);
     file_exporter::register(registry);
+    // Without connectors until the registry is built `with_connectors`.
+    elasticsearch::register(registry, Default::default());
 }

@@ -68,7 +68,10 @@ impl EsClient {
             .connect_timeout(conn.request_timeout.min(Duration::from_secs(10)));
         if let Some(pem) = &conn.ca_certificate {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                EsError::Config(format!("{}.caCertificate is not a PEM bundle: {e}", conn.source))
+                EsError::Config(format!(
+                    "{}.caCertificate is not a PEM bundle: {e}",
+                    conn.source
+                ))
             })?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
@@ -92,10 +95,18 @@ impl EsClient {
         self.media
             .get_or_try_init(|| async {
                 let root = self
-                    .request_with(Method::GET, "", Body::None, "GET /", ("application/json", ""))
+                    .request_with(
+                        Method::GET,
+                        "",
+                        Body::None,
+                        "GET /",
+                        ("application/json", ""),
+                    )
                     .await?
                     .ok("GET /")?;
-                let opensearch = root.pointer("/version/distribution").and_then(Value::as_str)
+                let opensearch = root
+                    .pointer("/version/distribution")
+                    .and_then(Value::as_str)
                     == Some("opensearch");
                 let major: u32 = root
                     .pointer("/version/number")
@@ -119,7 +130,13 @@ impl EsClient {
 
     /// Sends `method path` (path with its query string, e.g. `idx/_search`), retrying connection
     /// errors, 429 and 5xx up to the connector's `maxRetries`; other answers are returned.
-    pub async fn request(&self, method: Method, path: &str, body: Body, what: &str) -> Result<Answer, EsError> {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        what: &str,
+    ) -> Result<Answer, EsError> {
         let media = self.media().await?;
         self.request_with(method, path, body, what, media).await
     }
@@ -201,21 +218,33 @@ impl EsClient {
     pub async fn count(&self, index: &str, query: Value) -> Result<u64, EsError> {
         let what = format!("count in {index}");
         let body = self
-            .request(Method::POST, &format!("{index}/_count"), Body::Json(json!({ "query": query })), &what)
+            .request(
+                Method::POST,
+                &format!("{index}/_count"),
+                Body::Json(json!({ "query": query })),
+                &what,
+            )
             .await?
             .ok(&what)?;
         check_shards(&body, &what)?;
-        body.get("count").and_then(Value::as_u64).ok_or_else(|| EsError::Shape {
-            what,
-            body: body.to_string(),
-        })
+        body.get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| EsError::Shape {
+                what,
+                body: body.to_string(),
+            })
     }
 
     /// A search; shard failures are errors (rejections are retried by the caller's slice retry).
     pub async fn search(&self, index: &str, body: Value) -> Result<Value, EsError> {
         let what = format!("search in {index}");
         let answer = self
-            .request(Method::POST, &format!("{index}/_search"), Body::Json(body), &what)
+            .request(
+                Method::POST,
+                &format!("{index}/_search"),
+                Body::Json(body),
+                &what,
+            )
             .await?
             .ok(&what)?;
         check_shards(&answer, &what)?;
@@ -226,7 +255,10 @@ impl EsClient {
     pub async fn max_result_window(&self, index: &str) -> Result<u64, EsError> {
         let what = format!("settings of {index}");
         let path = format!("{index}/_settings?include_defaults=true&flat_settings=true");
-        let body = self.request(Method::GET, &path, Body::None, &what).await?.ok(&what)?;
+        let body = self
+            .request(Method::GET, &path, Body::None, &what)
+            .await?
+            .ok(&what)?;
         let mut window: Option<u64> = None;
         for settings in body.as_object().into_iter().flat_map(|m| m.values()) {
             let v = ["settings", "defaults"].iter().find_map(|k| {
@@ -261,22 +293,33 @@ impl EsClient {
 
 /// Rejections and retryable circuit breakers: the request may be sent again later.
 pub fn is_retryable_kind(kind: &str, reason: &str) -> bool {
-    matches!(kind, "es_rejected_execution_exception" | "rejected_execution_exception")
-        || (kind == "circuit_breaking_exception"
-            && (reason.contains("[parent]") || reason.contains("[in_flight_requests]")))
+    matches!(
+        kind,
+        "es_rejected_execution_exception" | "rejected_execution_exception"
+    ) || (kind == "circuit_breaking_exception"
+        && (reason.contains("[parent]") || reason.contains("[in_flight_requests]")))
 }
 
 /// "Not all shards returned successful" unless every failure is retryable (then a retryable error).
 fn check_shards(body: &Value, what: &str) -> Result<(), EsError> {
-    let failed = body.pointer("/_shards/failed").and_then(Value::as_u64).unwrap_or(0);
+    let failed = body
+        .pointer("/_shards/failed")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     if failed == 0 {
         return Ok(());
     }
     let failures = body.pointer("/_shards/failures").and_then(Value::as_array);
     let all_retryable = failures.is_some_and(|f| {
         f.iter().all(|x| {
-            let kind = x.pointer("/reason/type").and_then(Value::as_str).unwrap_or("");
-            let reason = x.pointer("/reason/reason").and_then(Value::as_str).unwrap_or("");
+            let kind = x
+                .pointer("/reason/type")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let reason = x
+                .pointer("/reason/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             is_retryable_kind(kind, reason)
         })
     });
@@ -285,7 +328,10 @@ fn check_shards(body: &Value, what: &str) -> Result<(), EsError> {
         what: what.to_string(),
         status,
         kind: "shard_failure".into(),
-        reason: format!("Not all shards returned successful: {}", body.pointer("/_shards").cloned().unwrap_or_default()),
+        reason: format!(
+            "Not all shards returned successful: {}",
+            body.pointer("/_shards").cloned().unwrap_or_default()
+        ),
     })
 }
 

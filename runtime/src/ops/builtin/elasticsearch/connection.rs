@@ -124,7 +124,12 @@ impl Connection {
         let ca_certificate = match c.get("caCertificate").or(ssl.and_then(|s| s.get("ca"))) {
             None | Some(Value::Null) => None,
             Some(Value::String(pem)) => Some(pem.clone()),
-            Some(other) => return Err(err("caCertificate", format!("must be a PEM string, got {other}"))),
+            Some(other) => {
+                return Err(err(
+                    "caCertificate",
+                    format!("must be a PEM string, got {other}"),
+                ))
+            }
         };
         let reject_unauthorized = match ssl.and_then(|s| s.get("rejectUnauthorized")) {
             None => true,
@@ -138,14 +143,21 @@ impl Connection {
         };
         let request_timeout = match c.get("requestTimeout") {
             None => DEFAULT_REQUEST_TIMEOUT,
-            Some(v) => Duration::from_millis(parse_duration_ms(v).map_err(|p| err("requestTimeout", p))?),
+            Some(v) => {
+                Duration::from_millis(parse_duration_ms(v).map_err(|p| err("requestTimeout", p))?)
+            }
         };
         let max_retries = match c.get("maxRetries") {
             None => DEFAULT_MAX_RETRIES,
             Some(v) => v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| err("maxRetries", format!("must be a non-negative integer, got {v}")))?,
+                .ok_or_else(|| {
+                    err(
+                        "maxRetries",
+                        format!("must be a non-negative integer, got {v}"),
+                    )
+                })?,
         };
         Ok(Connection {
             source: source.to_string(),
@@ -170,7 +182,9 @@ fn parse_node(raw: &str) -> Result<Url, String> {
         .map_err(|e| format!("\"{raw}\" is not a URL like http://host:9200: {e}"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        other => Err(format!("\"{raw}\" has scheme {other}; allowed: http, https")),
+        other => Err(format!(
+            "\"{raw}\" has scheme {other}; allowed: http, https"
+        )),
     }
 }
 
@@ -198,6 +212,9 @@ mod tests {
         assert!(e.to_string().contains("[default, old]"), "{e}");
         let bad = connectors(json!({"elasticsearch-next": {"default": {"node": ["ftp://x"]}}}));
         let e = Connection::find(&bad, "default").expect_err("ftp");
-        assert!(e.to_string().contains("elasticsearch-next.default.node"), "{e}");
+        assert!(
+            e.to_string().contains("elasticsearch-next.default.node"),
+            "{e}"
+        );
     }
 }

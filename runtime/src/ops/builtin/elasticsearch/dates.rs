@@ -1,6 +1,9 @@
 //! Dates of the reader: `start`/`end` values (ISO 8601, epoch ms, date math), `interval`/`delay`
 //! (`<int><unit>`), `time_resolution`, and the ISO forms slices and queries carry. Times are epoch ms.
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike,
+    Utc,
+};
 use serde_json::Value;
 
 pub const DATE_RULE: &str =
@@ -11,7 +14,9 @@ pub fn parse_date(v: &Value, now: DateTime<Utc>) -> Result<i64, String> {
     let bad = || format!("{DATE_RULE}, got {v}");
     match v {
         Value::Number(n) => n.as_i64().ok_or_else(bad),
-        Value::String(s) => parse_str(s.trim(), now).map(|d| d.timestamp_millis()).ok_or_else(bad),
+        Value::String(s) => parse_str(s.trim(), now)
+            .map(|d| d.timestamp_millis())
+            .ok_or_else(bad),
         _ => Err(bad()),
     }
 }
@@ -26,7 +31,11 @@ fn parse_str(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
             return Some(d.and_utc());
         }
@@ -47,7 +56,11 @@ fn date_math(mut t: DateTime<Utc>, mut rest: &str) -> Option<DateTime<Utc>> {
             continue;
         }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let n: i64 = if digits == 0 { 1 } else { rest[..digits].parse().ok()? };
+        let n: i64 = if digits == 0 {
+            1
+        } else {
+            rest[..digits].parse().ok()?
+        };
         let unit = rest[digits..].chars().next()?;
         rest = &rest[digits + 1..];
         let unit = match unit {
@@ -65,7 +78,9 @@ fn date_math(mut t: DateTime<Utc>, mut rest: &str) -> Option<DateTime<Utc>> {
             '-' => -n,
             _ => return None,
         };
-        t = Utc.timestamp_millis_opt(Interval { n, unit }.add(t.timestamp_millis())?).single()?;
+        t = Utc
+            .timestamp_millis_opt(Interval { n, unit }.add(t.timestamp_millis())?)
+            .single()?;
     }
     Some(t)
 }
@@ -76,7 +91,12 @@ fn round_down(t: DateTime<Utc>, unit: char) -> Option<DateTime<Utc>> {
     match unit {
         'y' => at(NaiveDate::from_ymd_opt(day.year(), 1, 1)?, 0, 0, 0),
         'M' => at(day.with_day(1)?, 0, 0, 0),
-        'w' => at(day - Duration::days(i64::from(day.weekday().num_days_from_monday())), 0, 0, 0),
+        'w' => at(
+            day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            0,
+            0,
+            0,
+        ),
         'd' => at(day, 0, 0, 0),
         'h' | 'H' => at(day, t.hour(), 0, 0),
         'm' => at(day, t.hour(), t.minute(), 0),
@@ -109,7 +129,9 @@ pub struct Interval {
 impl Interval {
     pub fn parse(s: &str) -> Result<Interval, String> {
         let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-        let n: i64 = s[..digits].parse().map_err(|_| format!("{INTERVAL_RULE}, got \"{s}\""))?;
+        let n: i64 = s[..digits]
+            .parse()
+            .map_err(|_| format!("{INTERVAL_RULE}, got \"{s}\""))?;
         let unit = match &s[digits..] {
             "y" | "year" | "years" => Unit::Year,
             "M" | "mo" | "mos" | "month" | "months" => Unit::Month,
@@ -122,7 +144,9 @@ impl Interval {
             _ => return Err(format!("{INTERVAL_RULE}, got \"{s}\"")),
         };
         if n == 0 {
-            return Err(format!("{INTERVAL_RULE} and a count of at least 1, got \"{s}\""));
+            return Err(format!(
+                "{INTERVAL_RULE} and a count of at least 1, got \"{s}\""
+            ));
         }
         Ok(Interval { n, unit })
     }
@@ -136,10 +160,18 @@ impl Interval {
         let fixed = |per: i64| t.checked_add(self.n.checked_mul(per)?);
         match self.unit {
             Unit::Year | Unit::Month => {
-                let months = if self.unit == Unit::Year { self.n.checked_mul(12)? } else { self.n };
+                let months = if self.unit == Unit::Year {
+                    self.n.checked_mul(12)?
+                } else {
+                    self.n
+                };
                 let d = Utc.timestamp_millis_opt(t).single()?;
                 let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
-                let d = if months >= 0 { d.checked_add_months(m)? } else { d.checked_sub_months(m)? };
+                let d = if months >= 0 {
+                    d.checked_add_months(m)?
+                } else {
+                    d.checked_sub_months(m)?
+                };
                 Some(d.timestamp_millis())
             }
             Unit::Week => fixed(604_800_000),
@@ -153,7 +185,11 @@ impl Interval {
 
     /// `t - self`.
     pub fn sub(&self, t: i64) -> Option<i64> {
-        Interval { n: -self.n, unit: self.unit }.add(t)
+        Interval {
+            n: -self.n,
+            unit: self.unit,
+        }
+        .add(t)
     }
 }
 
@@ -194,7 +230,9 @@ pub fn iso(t: i64) -> String {
 
 /// Parses a slice's ISO date back to epoch ms.
 pub fn parse_iso(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -204,15 +242,34 @@ mod tests {
 
     #[test]
     fn dates_intervals_and_resolution() -> Result<(), String> {
-        let now = Utc.timestamp_millis_opt(parse_date(&json!("2024-03-15T10:20:30.500Z"), Utc::now())?).single().ok_or("now")?;
-        assert_eq!(iso(parse_date(&json!("now-1d/d"), now)?), "2024-03-14T00:00:00.000Z");
+        let now = Utc
+            .timestamp_millis_opt(parse_date(&json!("2024-03-15T10:20:30.500Z"), Utc::now())?)
+            .single()
+            .ok_or("now")?;
+        assert_eq!(
+            iso(parse_date(&json!("now-1d/d"), now)?),
+            "2024-03-14T00:00:00.000Z"
+        );
         assert_eq!(iso(parse_date(&json!(0), now)?), "1970-01-01T00:00:00.000Z");
         assert!(parse_date(&json!("tomorrow"), now).is_err());
-        assert_eq!(Interval::parse("5mins")?, Interval { n: 5, unit: Unit::Minute });
+        assert_eq!(
+            Interval::parse("5mins")?,
+            Interval {
+                n: 5,
+                unit: Unit::Minute
+            }
+        );
         assert_eq!(Interval::parse("2M")?.unit, Unit::Month);
-        assert!(Interval::parse("5 m").is_err() && Interval::parse("m").is_err() && Interval::parse("0s").is_err());
+        assert!(
+            Interval::parse("5 m").is_err()
+                && Interval::parse("m").is_err()
+                && Interval::parse("0s").is_err()
+        );
         let jan31 = parse_date(&json!("2024-01-31T00:00:00Z"), now)?;
-        assert_eq!(Interval::parse("1M")?.add(jan31).map(iso), Some("2024-02-29T00:00:00.000Z".into()));
+        assert_eq!(
+            Interval::parse("1M")?.add(jan31).map(iso),
+            Some("2024-02-29T00:00:00.000Z".into())
+        );
         assert_eq!(Resolution::Seconds.trunc(1_999), 1_000);
         Ok(())
     }

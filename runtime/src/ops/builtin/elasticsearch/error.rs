@@ -31,9 +31,10 @@ impl From<EsError> for OpError {
     fn from(e: EsError) -> Self {
         match e {
             // Bad settings and refused requests do not get better by retrying the slice.
-            EsError::Config(_) | EsError::Status { status: 400..=404, .. } => {
-                OpError::non_retryable(e.to_string())
-            }
+            EsError::Config(_)
+            | EsError::Status {
+                status: 400..=404, ..
+            } => OpError::non_retryable(e.to_string()),
             _ => OpError::new(e.to_string()),
         }
     }

@@ -1,0 +1,271 @@
+//! `elasticsearch_bulk` (teraslice-assets.md §5): writes each slice with `_bulk` requests of at
+//! most `size` actions, sent concurrently; rejected items are re-sent, documents that exist or
+//! are missing are not errors, anything else fails the slice or goes to `_dead_letter_action`.
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use teraslice_core::job::ValidationError;
+
+use super::client::{is_retryable_kind, EsClient};
+use super::connection::Connection;
+use super::layout::{self, job_facts, OpKind};
+use super::sender_config::{Action, SenderConfig};
+use crate::ops::{
+    BatchProcessor, OpContext, OpError, OperationLifecycle, ProcessorFactory, Record,
+};
+
+/// Re-sends of rejected (429) items before the slice fails (Teraslice retries forever).
+const MAX_ITEM_RETRIES: u32 = 10;
+const FIRST_ITEM_DELAY: Duration = Duration::from_millis(250);
+
+pub struct EsBulk {
+    pub connectors: Arc<Map<String, Value>>,
+}
+
+/// The sender's config, the apis entry it came from (`None` = legacy), and the filled settings.
+type Resolved = (SenderConfig, Option<String>, Map<String, Value>);
+
+fn settings(op: &Map<String, Value>, job: &Value) -> Result<Resolved, Vec<ValidationError>> {
+    let s = layout::resolve(op, job.get("apis"), OpKind::Sender)?;
+    let mut map = s.map;
+    let cfg = SenderConfig::parse(&mut map)?;
+    Ok((cfg, s.api_name, map))
+}
+
+impl ProcessorFactory for EsBulk {
+    fn validate(&self, config: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
+        match settings(config, job) {
+            Ok((_, None, map)) => {
+                for (k, v) in map {
+                    config.insert(k, v);
+                }
+                config.remove("connection");
+                Vec::new()
+            }
+            Ok(_) => Vec::new(),
+            // Current layout: problems of the entry itself are reported at the entry; the op
+            // reports those of the keys it overrides.
+            Err(errors) if config.contains_key("_api_name") || config.contains_key("api_name") => {
+                errors
+                    .into_iter()
+                    .filter(|e| {
+                        config.contains_key(&e.path)
+                            || e.path == "_api_name"
+                            || e.path == "api_name"
+                    })
+                    .collect()
+            }
+            Err(errors) => errors,
+        }
+    }
+
+    fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
+        let (cfg, _, _) = settings(&ctx.config.0, &job_facts(&ctx.job)).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            OpError::non_retryable(format!("elasticsearch_bulk: {}", list.join("; ")))
+        })?;
+        let client = EsClient::new(Connection::find(&self.connectors, &cfg.connection)?)?;
+        let throw = ctx
+            .config
+            .get("_dead_letter_action")
+            .and_then(Value::as_str)
+            .is_none_or(|a| a == "throw");
+        Ok(Box::new(BulkSender {
+            cfg,
+            client,
+            ctx: ctx.clone(),
+            throw,
+        }))
+    }
+}
+
+struct BulkSender {
+    cfg: SenderConfig,
+    client: EsClient,
+    ctx: OpContext,
+    throw: bool,
+}
+
+impl OperationLifecycle for BulkSender {}
+
+/// One bulk action (metadata line plus optional body line) and the record it came from.
+struct Item {
+    record: usize,
+    lines: String,
+}
+
+impl BulkSender {
+    fn items(&self, batch: &[Record]) -> Vec<Item> {
+        let cfg = &self.cfg;
+        let mut out = Vec::with_capacity(batch.len());
+        for (i, r) in batch.iter().enumerate() {
+            let mut meta = Map::new();
+            meta.insert("_index".into(), json!(cfg.index));
+            if let Some(key) = r.key().filter(|k| !k.is_empty()) {
+                meta.insert("_id".into(), json!(key));
+            }
+            if cfg.retry_on_conflict > 0 {
+                meta.insert("retry_on_conflict".into(), json!(cfg.retry_on_conflict));
+            }
+            let (action, body) = match cfg.action {
+                Action::Index => ("index", Some(r.data.clone())),
+                Action::Create => ("create", Some(r.data.clone())),
+                Action::Delete => ("delete", None),
+                Action::Update | Action::Upsert => {
+                    let mut body = self.update_body(&r.data);
+                    if let (Action::Upsert, Some(obj)) = (cfg.action, body.as_object_mut()) {
+                        obj.insert("upsert".into(), r.data.clone());
+                    }
+                    ("update", Some(body))
+                }
+            };
+            let mut lines = json!({ action: meta }).to_string();
+            lines.push('\n');
+            if let Some(b) = body {
+                lines.push_str(&b.to_string());
+                lines.push('\n');
+            }
+            out.push(Item { record: i, lines });
+            // Re-key and delete the old document in one pass.
+            if let Some(old) = r.get_metadata("_delete_id").and_then(Value::as_str) {
+                let line = json!({"delete": {"_index": cfg.index, "_id": old}});
+                out.push(Item {
+                    record: i,
+                    lines: format!("{line}\n"),
+                });
+            }
+        }
+        out
+    }
+
+    fn update_body(&self, data: &Value) -> Value {
+        let cfg = &self.cfg;
+        if !cfg.update_fields.is_empty() {
+            let doc: Map<String, Value> = cfg
+                .update_fields
+                .iter()
+                .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
+                .collect();
+            return json!({ "doc": doc });
+        }
+        if !cfg.script.is_empty() || !cfg.script_file.is_empty() {
+            // Every present value is passed, falsy ones (0, false, "") included.
+            let params: Map<String, Value> = cfg
+                .script_params
+                .iter()
+                .filter_map(|(p, f)| data.get(f).map(|v| (p.clone(), v.clone())))
+                .collect();
+            let mut script = json!({ "params": params });
+            if let Some(obj) = script.as_object_mut() {
+                if cfg.script.is_empty() {
+                    obj.insert("id".into(), json!(cfg.script_file));
+                } else {
+                    obj.insert("source".into(), json!(cfg.script));
+                }
+            }
+            return json!({ "script": script });
+        }
+        json!({ "doc": data })
+    }
+
+    /// Sends `items`; returns the indices (into `items`) to re-send, or the first hard error.
+    async fn send(&self, items: &[&Item], batch: &[Record]) -> Result<Vec<usize>, OpError> {
+        let body: String = items.iter().map(|i| i.lines.as_str()).collect();
+        let answer = self.client.bulk(body).await?;
+        if answer.get("errors").and_then(Value::as_bool) != Some(true) {
+            return Ok(Vec::new());
+        }
+        let results = answer
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut retry = Vec::new();
+        for (n, result) in results.iter().enumerate() {
+            let Some(detail) = result.as_object().and_then(|o| o.values().next()) else {
+                continue;
+            };
+            let status = detail.get("status").and_then(Value::as_u64).unwrap_or(0);
+            let kind = detail
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let reason = detail
+                .pointer("/error/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if detail.get("error").is_none() || status == 409 {
+                continue;
+            }
+            if status == 429 || is_retryable_kind(kind, reason) {
+                retry.push(n);
+                continue;
+            }
+            if matches!(
+                kind,
+                "document_already_exists_exception" | "document_missing_exception"
+            ) {
+                continue;
+            }
+            let err = OpError::non_retryable(format!("bulk send error: {kind}--{reason}"));
+            let Some(item) = items.get(n) else { continue };
+            if self.throw {
+                return Err(err);
+            }
+            if let Some(record) = batch.get(item.record) {
+                let mut rejected = record.clone();
+                rejected.set_metadata("_bulk_sender_rejection", json!(format!("{kind}--{reason}")));
+                self.ctx.reject_record(&rejected, err)?;
+            }
+        }
+        Ok(retry)
+    }
+
+    /// Sends one chunk, re-sending rejected items with backoff.
+    async fn send_chunk(&self, chunk: &[Item], batch: &[Record]) -> Result<(), OpError> {
+        let mut pending: Vec<&Item> = chunk.iter().collect();
+        let mut delay = FIRST_ITEM_DELAY;
+        for attempt in 0..=MAX_ITEM_RETRIES {
+            let retry = self.send(&pending, batch).await?;
+            if retry.is_empty() {
+                return Ok(());
+            }
+            pending = retry
+                .into_iter()
+                .filter_map(|i| pending.get(i).copied())
+                .collect();
+            tracing::warn!(
+                items = pending.len(),
+                attempt,
+                "bulk items rejected by the server; re-sending"
+            );
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+        Err(OpError::new(format!(
+            "bulk send error: {} items still rejected (429) after {MAX_ITEM_RETRIES} re-sends",
+            pending.len()
+        )))
+    }
+}
+
+#[async_trait]
+impl BatchProcessor for BulkSender {
+    async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let items = self.items(&batch);
+        let size = usize::try_from(self.cfg.size).unwrap_or(usize::MAX).max(1);
+        let sends = items
+            .chunks(size)
+            .map(|chunk| self.send_chunk(chunk, &batch));
+        for result in futures::future::join_all(sends).await {
+            result?;
+        }
+        tracing::debug!(records = batch.len(), index = %self.cfg.index, "elasticsearch_records_written");
+        Ok(batch)
+    }
+}
