@@ -5,7 +5,7 @@ use tracing::{info, warn};
 
 use super::{lock, Scheduler};
 use crate::backend::{BackendError, Readiness, StopOptions};
-use crate::execution::StatusUpdate;
+use crate::execution::{ExecutionRecord, StatusUpdate};
 use crate::status::ExecutionStatus;
 use crate::store::StoreError;
 
@@ -80,11 +80,17 @@ impl Scheduler {
             slicer_port: Some(addr.port),
             ..Default::default()
         };
-        let ex = match self
+        let recorded = match self
             .store
             .set_execution_status(ex_id, ExecutionStatus::Initializing, &update)
             .await
         {
+            Err(StoreError::Transition { .. }) => {
+                self.record_address_if_running(ex_id, &update).await
+            }
+            other => other,
+        };
+        let ex = match recorded {
             Ok(ex) => ex,
             Err(e) => {
                 // Stopped while its controller was being started: take the controller down again.
@@ -106,6 +112,29 @@ impl Scheduler {
             self.fail(ex_id, format!("Failure to allocateWorkers {ex_id}: {e}"))
                 .await;
         }
+    }
+
+    /// A fast controller can record `running` before the master records `initializing`; keep
+    /// its status and add the address. Stopped or ended executions stay refused.
+    async fn record_address_if_running(
+        &self,
+        ex_id: &str,
+        update: &StatusUpdate,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let current = self.store.get_execution(ex_id).await?;
+        if !current.status.is_running() || current.status == ExecutionStatus::Stopping {
+            return Err(StoreError::Transition {
+                ex_id: ex_id.to_string(),
+                to: ExecutionStatus::Initializing,
+                source: crate::status::InvalidTransition {
+                    from: current.status,
+                    to: ExecutionStatus::Initializing,
+                },
+            });
+        }
+        self.store
+            .set_execution_status(ex_id, current.status, update)
+            .await
     }
 
     /// No room right now: back to `pending`, at the front of the queue.

@@ -100,7 +100,7 @@ pub async fn stop_execution(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
         // Bounded: a stop that outlasts its grace period is reaped by the scheduler anyway.
         let grace =
             Duration::from_millis(timeout_ms.unwrap_or(s.config.teraslice.shutdown_timeout_ms));
-        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(30);
         while !ex.status.is_terminal() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
             ex = load(s, ex_id).await?;

@@ -193,7 +193,11 @@ impl TestMaster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("execution {ex_id} never became {want}; last status {last}");
+        let (_, ex) = self.get(&format!("/ex/{ex_id}")).await;
+        panic!(
+            "execution {ex_id} never became {want}; last status {last}, failure reason {}",
+            ex["_failureReason"]
+        );
     }
 
     /// Submits a job and waits for its execution to run.
