@@ -97,3 +97,39 @@ fn a_job_without_any_image_is_refused_with_the_keys_to_set() {
         .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
     assert_eq!(image.as_deref(), Some("mine:1"));
 }
+
+#[test]
+fn the_example_configmaps_are_valid_kubernetes_configs() {
+    for file in ["teraslice-master.yaml", "teraslice-worker.yaml"] {
+        let text = std::fs::read_to_string(common::examples_dir().join(file)).expect("read");
+        let system = system_config(&text);
+        let cfg = K8sConfig::from_system(&system).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(cfg.namespace, "ts-dev1", "{file}");
+        assert_eq!(cfg.cluster_label, "ts-dev1", "{file}");
+        assert_eq!(cfg.image.as_deref(), Some("teraslice-k8sdev:1"), "{file}");
+        assert_eq!(
+            system.terafoundation.connectors["elasticsearch-next"]["default"]["node"][0],
+            "http://elasticsearch:9200",
+            "{file}"
+        );
+    }
+    let master = std::fs::read_to_string(common::examples_dir().join("teraslice-master.yaml"))
+        .expect("read");
+    let cfg = K8sConfig::from_system(&system_config(&master)).expect("master");
+    assert_eq!(
+        cfg.unschedulable_timeout,
+        std::time::Duration::from_secs(180)
+    );
+    assert_eq!(cfg.config_map_name, "teraslice-worker");
+}
+
+#[test]
+fn a_bad_unschedulable_timeout_names_the_key() {
+    let yaml = format!("{BASE_CONFIG}  kubernetes_unschedulable_timeout: soon\n");
+    let err = K8sConfig::from_system(&system_config(&yaml)).expect_err("bad duration");
+    assert!(
+        err.to_string()
+            .contains("teraslice.kubernetes_unschedulable_timeout"),
+        "{err}"
+    );
+}

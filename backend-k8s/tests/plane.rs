@@ -4,6 +4,7 @@
 mod plane {
     pub mod support;
 
+    mod adopt;
     mod conformance;
     mod lifecycle;
     mod rbac;
