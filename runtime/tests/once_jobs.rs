@@ -141,3 +141,43 @@ async fn a_draining_worker_flushes_what_collect_still_holds() {
     );
     assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1870);
 }
+
+#[tokio::test]
+async fn a_fatal_op_error_is_reported_then_ends_the_worker() {
+    let fail = Fail {
+        fatal: true,
+        ..Fail::always()
+    };
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("fail", fail.clone());
+    let job =
+        job(json!({"max_retries": 3, "operations": [{"_op": "test-reader"}, {"_op": "fail"}]}));
+    let t = teraslice_runtime::RuntimeTimeouts {
+        worker_disconnect_timeout: std::time::Duration::from_millis(200),
+        ..timeouts()
+    };
+    let h = Harness::start(job, registry, t).await;
+    let (_, worker) = h.worker("w");
+    let err = match worker.await {
+        Ok(r) => r.err().map(|e| e.to_string()).unwrap_or_default(),
+        Err(e) => panic!("worker task: {e}"),
+    };
+    assert_eq!(
+        err,
+        "a fatal slice error ended the worker: operations[1] (fail): boom on call 1"
+    );
+    assert_eq!(fail.calls(), 1, "a fatal error is not retried");
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let records = slices(&store, &ex_id).await;
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.state == SliceState::Error)
+            .count(),
+        1,
+        "reported before exiting"
+    );
+}

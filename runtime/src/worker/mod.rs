@@ -141,7 +141,7 @@ impl Worker {
     }
 
     async fn serve(&mut self, pipeline: &mut Pipeline) -> Result<WorkerExit, RuntimeError> {
-        let mut unreported: Option<(SliceReport, bool)> = None;
+        let mut unreported: Option<(SliceReport, Option<String>)> = None;
         let mut draining = false;
         loop {
             let mut conn = match self.connect().await {
@@ -154,10 +154,8 @@ impl Worker {
                     unreported = Some((report, fatal));
                     continue;
                 }
-                if fatal {
-                    return Err(RuntimeError::Op(crate::ops::OpError::fatal(
-                        "a fatal slice error ended the worker",
-                    )));
+                if let Some(reason) = fatal {
+                    return Err(fatal_error(&reason));
                 }
             }
             if draining || self.shutdown_requested() {
@@ -179,7 +177,7 @@ impl Worker {
         &mut self,
         conn: &mut EcConnection,
         pipeline: &mut Pipeline,
-        unreported: &mut Option<(SliceReport, bool)>,
+        unreported: &mut Option<(SliceReport, Option<String>)>,
         draining: &mut bool,
     ) -> Result<Step, RuntimeError> {
         let mut shutdown = self.shutdown.subscribe();
@@ -219,7 +217,12 @@ impl Worker {
             let (run, connected, ec_shutdown) =
                 run_watching(conn, pipeline, &slice, &mut shutdown).await;
             *draining |= ec_shutdown;
-            let fatal = run.result.as_ref().is_err_and(|e| e.fatal);
+            let fatal = run
+                .result
+                .as_ref()
+                .err()
+                .filter(|e| e.fatal)
+                .map(|e| e.to_string());
             let report = self.make_report(slice, run);
             if !connected {
                 *unreported = Some((report, fatal));
@@ -229,10 +232,8 @@ impl Worker {
                 *unreported = Some((report, fatal));
                 return Ok(Step::Reconnect);
             }
-            if fatal {
-                return Err(RuntimeError::Op(crate::ops::OpError::fatal(
-                    "a fatal slice error ended the worker",
-                )));
+            if let Some(reason) = fatal {
+                return Err(fatal_error(&reason));
             }
             if *draining {
                 let _ = conn.peer.send(Message::ClientShutdown).await;
@@ -335,6 +336,12 @@ impl Worker {
             .await
             .is_ok_and(|ex| ex.status.is_terminal())
     }
+}
+
+fn fatal_error(reason: &str) -> RuntimeError {
+    RuntimeError::Op(crate::ops::OpError::fatal(format!(
+        "a fatal slice error ended the worker: {reason}"
+    )))
 }
 
 /// The connection failed: a `shutdown` the EC sent just before closing may still be queued.

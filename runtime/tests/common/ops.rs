@@ -79,6 +79,8 @@ pub struct Fail {
     pub every: u32,
     /// Only calls up to this number may fail.
     pub until: u32,
+    /// Fail with `OpError::fatal` (the worker gives up).
+    pub fatal: bool,
 }
 
 impl Fail {
@@ -87,6 +89,7 @@ impl Fail {
             calls: Arc::default(),
             every: 1,
             until: u32::MAX,
+            fatal: false,
         }
     }
     pub fn every(n: u32) -> Self {
@@ -94,6 +97,7 @@ impl Fail {
             calls: Arc::default(),
             every: n,
             until: u32::MAX,
+            fatal: false,
         }
     }
     /// Fails the first `n` calls only.
@@ -102,6 +106,7 @@ impl Fail {
             calls: Arc::default(),
             every: 1,
             until: n,
+            fatal: false,
         }
     }
     pub fn calls(&self) -> u32 {
@@ -124,7 +129,12 @@ impl BatchProcessor for FailProcessor {
     async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError> {
         let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if n <= self.0.until && n.is_multiple_of(self.0.every) {
-            return Err(OpError::new(format!("boom on call {n}")));
+            let message = format!("boom on call {n}");
+            return Err(if self.0.fatal {
+                OpError::fatal(message)
+            } else {
+                OpError::new(message)
+            });
         }
         Ok(batch)
     }
