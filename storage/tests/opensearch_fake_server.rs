@@ -267,3 +267,24 @@ async fn a_create_whose_answer_was_lost_is_not_reported_as_a_duplicate() {
         "a different job under the same id is still refused"
     );
 }
+
+#[tokio::test]
+async fn a_ca_certificate_that_is_not_pem_is_refused_naming_the_key() {
+    let connection = ConnectionConfig::from_connector(
+        "terafoundation.connectors.elasticsearch-next.default",
+        &json!({"node": "https://127.0.0.1:9", "caCertificate": "not a certificate"}),
+    )
+    .expect("connector parses");
+    let config = ElasticsearchConfig {
+        cluster_name: "fake".into(),
+        connection,
+        index_settings: Default::default(),
+        rollover: Default::default(),
+    };
+    let err = ElasticsearchStore::open(config).await.expect_err("bad PEM");
+    let text = err.to_string();
+    assert!(
+        text.contains("terafoundation.connectors.elasticsearch-next.default.caCertificate"),
+        "{text}"
+    );
+}

@@ -83,6 +83,12 @@ impl EsClient {
                     config.source
                 )
             })?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "{}.caCertificate holds no certificate; give one or more PEM blocks (-----BEGIN CERTIFICATE-----)",
+                    config.source
+                ));
+            }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
