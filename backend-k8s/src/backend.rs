@@ -8,6 +8,7 @@ use teraslice_core::backend::{
     BackendEvent, Capabilities, ClusterBackend, ClusterState, ControllerAddress, Readiness,
     StopOptions, WorkerChange,
 };
+use teraslice_core::backend_factory::{BackendFactory, BackendFuture};
 use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::{BackendError, ExecutionRecord};
 use tokio::sync::broadcast;
@@ -176,4 +177,16 @@ impl ClusterBackend for KubernetesBackend {
     fn subscribe(&self) -> broadcast::Receiver<BackendEvent> {
         self.events.subscribe()
     }
+}
+
+/// Registers [`KubernetesBackend::from_config`] for `cluster_manager_type: kubernetes`
+/// (alias `kubernetesV2`) in the master's backend factory.
+pub fn register(factory: &mut BackendFactory) {
+    factory.register(ClusterManagerType::Kubernetes, |config: &SystemConfig| {
+        let config = config.clone();
+        Box::pin(async move {
+            let backend: Arc<dyn ClusterBackend> = KubernetesBackend::from_config(&config).await?;
+            Ok(backend)
+        }) as BackendFuture
+    });
 }

@@ -17,7 +17,7 @@ mod retry;
 mod scale;
 mod stop;
 
-pub use backend::KubernetesBackend;
+pub use backend::{register, KubernetesBackend};
 pub use config::K8sConfig;
 pub use error::K8sError;
 pub mod watch;

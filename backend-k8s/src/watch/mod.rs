@@ -102,7 +102,14 @@ impl PodWatch {
             }
             watcher::Event::InitDone => {
                 self.synced.store(true, Ordering::Relaxed);
-                Vec::new()
+                let pods = self.store.state();
+                let present = pods.iter().map(|p| pod_info::key(p)).collect();
+                let count = |ex_id: &str| {
+                    pods.iter()
+                        .filter(|p| pod_info::ex_id(p) == Some(ex_id))
+                        .count()
+                };
+                lock(&self.tracker).resync(&present, count)
             }
             watcher::Event::Init => Vec::new(),
         };

@@ -28,7 +28,8 @@ struct ExecutionTrack {
 /// Remembers what was already reported so each event is sent once.
 pub struct Tracker {
     unschedulable_timeout: Duration,
-    running: HashSet<String>,
+    /// Running pods reported as started: key → (ex_id, role, pod name).
+    running: HashMap<String, (String, Assignment, String)>,
     exited: HashSet<String>,
     /// pod key → (ex_id, pod name, first seen unschedulable, scheduler message)
     unschedulable: HashMap<String, (String, String, Instant, String)>,
@@ -46,7 +47,7 @@ impl Tracker {
     pub fn new(unschedulable_timeout: Duration) -> Self {
         Tracker {
             unschedulable_timeout,
-            running: HashSet::new(),
+            running: HashMap::new(),
             exited: HashSet::new(),
             unschedulable: HashMap::new(),
             executions: HashMap::new(),
@@ -62,7 +63,10 @@ impl Tracker {
         let key = info::key(pod);
         let mut out = Vec::new();
         match info::phase(pod) {
-            Some("Running") if self.running.insert(key.clone()) => {
+            Some("Running") if !self.running.contains_key(&key) => {
+                let name = info::name(pod).to_string();
+                self.running
+                    .insert(key.clone(), (ex_id.clone(), role, name));
                 self.unschedulable.remove(&key);
                 self.started(&ex_id, role, info::name(pod), &mut out);
             }
@@ -95,7 +99,7 @@ impl Tracker {
         };
         let key = info::key(pod);
         self.unschedulable.remove(&key);
-        let was_running = self.running.remove(&key);
+        let was_running = self.running.remove(&key).is_some();
         let had_exited = self.exited.remove(&key);
         let mut out = Vec::new();
         if was_running && !had_exited {
@@ -107,6 +111,48 @@ impl Tracker {
             if let Some(track) = self.executions.remove(ex_id) {
                 if track.stopping {
                     out.push(event(ex_id, EventKind::Stopped));
+                }
+            }
+        }
+        out
+    }
+
+    /// After a re-list: pods that vanished while the watch was down get their exit reported.
+    /// `present` holds the keys of listed pods, `count` the pods left per execution.
+    pub fn resync(
+        &mut self,
+        present: &HashSet<String>,
+        count: impl Fn(&str) -> usize,
+    ) -> Vec<BackendEvent> {
+        self.unschedulable.retain(|k, _| present.contains(k));
+        self.exited.retain(|k| present.contains(k));
+        let gone: Vec<_> = self
+            .running
+            .iter()
+            .filter(|(k, _)| !present.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for (key, (ex_id, role, name)) in gone {
+            self.running.remove(&key);
+            let reason =
+                format!("pod {name} is gone (deleted while the pod watch was reconnecting)");
+            let kind = match role {
+                Assignment::ExecutionController => {
+                    EventKind::ControllerExited { code: None, reason }
+                }
+                Assignment::Worker => EventKind::WorkerExited {
+                    worker_id: name,
+                    code: None,
+                    reason,
+                },
+            };
+            out.push(event(&ex_id, kind));
+            if count(&ex_id) == 0 {
+                if let Some(track) = self.executions.remove(&ex_id) {
+                    if track.stopping {
+                        out.push(event(&ex_id, EventKind::Stopped));
+                    }
                 }
             }
         }

@@ -182,3 +182,23 @@ fn stopped_follows_the_last_pod_of_a_stopping_execution() {
         "{got:?}"
     );
 }
+
+#[test]
+fn a_running_pod_missing_from_a_relist_is_reported_as_exited() {
+    let mut t = Tracker::new(Duration::from_secs(60));
+    let now = Instant::now();
+    t.applied(
+        &pod("ec", "execution_controller", json!({"phase": "Running"})),
+        now,
+    );
+    t.applied(&pod("w1", "worker", json!({"phase": "Running"})), now);
+    let present: std::collections::HashSet<String> = ["uid-w1".to_string()].into();
+    let got = kinds(t.resync(&present, |_| 1));
+    match got.as_slice() {
+        [EventKind::ControllerExited { code: None, reason }] => {
+            assert!(reason.contains("pod ec is gone"), "{reason}")
+        }
+        other => panic!("expected the EC's exit, got {other:?}"),
+    }
+    assert_eq!(kinds(t.resync(&present, |_| 1)), vec![]);
+}
