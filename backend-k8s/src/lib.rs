@@ -11,6 +11,8 @@ mod client;
 pub mod config;
 pub mod error;
 pub mod manifests;
+#[cfg(test)]
+mod mock_api;
 pub mod names;
 mod objects;
 mod retry;

@@ -131,3 +131,75 @@ mod tests {
         assert!(new_count(ScaleOp::Set, 3, 0, "ex").is_err());
     }
 }
+
+#[cfg(test)]
+mod api_tests {
+    use serde_json::json;
+
+    use super::{scale, ScaleOp};
+    use crate::mock_api::{client, seen, status};
+    use crate::objects::Objects;
+
+    fn deployment_list(replicas: i32) -> serde_json::Value {
+        json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {}, "items": [{
+            "metadata": {"name": "ts-wkr-x", "namespace": "default", "resourceVersion": "7"},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}}
+        }]})
+    }
+
+    #[tokio::test]
+    async fn busy_or_failing_answers_are_retried_and_the_scale_applies() {
+        let (c, s) = client(vec![
+            status(503, "ServiceUnavailable"),
+            (200, deployment_list(2)),
+            status(429, "TooManyRequests"),
+            (
+                200,
+                json!({"metadata": {"name": "ts-wkr-x"}, "spec": {"replicas": 5, "selector": {}, "template": {}}}),
+            ),
+        ]);
+        let change = scale(&Objects::new(c, "default"), "ex1", ScaleOp::Add, 3)
+            .await
+            .expect("scaled after retries");
+        assert_eq!((change.action.as_str(), change.worker_num), ("add", 3));
+        let path = "/apis/apps/v1/namespaces/default/deployments";
+        assert_eq!(
+            seen(&s),
+            vec![
+                format!("GET {path}"),
+                format!("GET {path}"),
+                format!("PATCH {path}/ts-wkr-x"),
+                format!("PATCH {path}/ts-wkr-x"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_not_retried_and_the_error_names_the_object() {
+        let (c, s) = client(vec![status(403, "Forbidden")]);
+        let err = scale(&Objects::new(c, "ts-dev1"), "ex1", ScaleOp::Set, 2)
+            .await
+            .expect_err("forbidden");
+        assert_eq!(seen(&s).len(), 1);
+        let msg = err.to_string();
+        assert!(msg.contains("list Deployment"), "{msg}");
+        assert!(msg.contains("ts-dev1"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_writer_makes_the_scale_read_again() {
+        let (c, s) = client(vec![
+            (200, deployment_list(2)),
+            status(409, "Conflict"),
+            (200, deployment_list(4)),
+            (
+                200,
+                json!({"metadata": {"name": "ts-wkr-x"}, "spec": {"selector": {}, "template": {}}}),
+            ),
+        ]);
+        scale(&Objects::new(c, "default"), "ex1", ScaleOp::Remove, 1)
+            .await
+            .expect("second attempt");
+        assert_eq!(seen(&s).len(), 4);
+    }
+}

@@ -67,3 +67,50 @@ pub async fn stop(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod api_tests {
+    use serde_json::json;
+    use teraslice_core::backend::StopOptions;
+
+    use super::stop;
+    use crate::config::K8sConfig;
+    use crate::mock_api::{client, seen, status};
+    use crate::objects::Objects;
+
+    fn list(kind: &str, names: &[&str]) -> (u16, serde_json::Value) {
+        let items: Vec<_> = names
+            .iter()
+            .map(|n| json!({"metadata": {"name": n}}))
+            .collect();
+        (
+            200,
+            json!({"kind": kind, "apiVersion": "v1", "metadata": {}, "items": items}),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_object_already_gone_counts_as_deleted() {
+        let cfg = K8sConfig::from_system(&teraslice_core::config::SystemConfig::default())
+            .expect("config");
+        let (c, s) = client(vec![
+            list("DeploymentList", &[]),
+            list("JobList", &["ts-exc-x"]),
+            status(404, "NotFound"),
+            list("PodList", &[]),
+            list("PodList", &[]),
+        ]);
+        stop(
+            &Objects::new(c, "default"),
+            &cfg,
+            "ex1",
+            &StopOptions::default(),
+        )
+        .await
+        .expect("a 404 on delete is success");
+        assert_eq!(
+            seen(&s)[2],
+            "DELETE /apis/batch/v1/namespaces/default/jobs/ts-exc-x"
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! A scripted API server for unit tests: answers requests in order and records them.
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use kube::client::Body;
+use kube::Client;
+use serde_json::{json, Value};
+
+pub type Seen = Arc<Mutex<Vec<String>>>;
+
+/// A Status body as the API server sends with an error code.
+pub fn status(code: u16, reason: &str) -> (u16, Value) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+               "message": format!("scripted {reason}"), "reason": reason, "code": code}),
+    )
+}
+
+/// A client whose requests get `answers` in order (500 once they run out); `"METHOD path"` of
+/// each request is recorded.
+pub fn client(answers: Vec<(u16, Value)>) -> (Client, Seen) {
+    let seen: Seen = Arc::default();
+    let queue = Arc::new(Mutex::new(VecDeque::from(answers)));
+    let recorded = seen.clone();
+    let service = tower::service_fn(move |req: Request<Body>| {
+        let (seen, queue) = (recorded.clone(), queue.clone());
+        async move {
+            let line = format!("{} {}", req.method(), req.uri().path());
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let (code, body) = next.unwrap_or_else(|| status(500, "NoMoreAnswers"));
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let response = Response::builder()
+                .status(code)
+                .header("content-type", "application/json")
+                .body(Body::from(bytes));
+            Ok::<_, Infallible>(response.unwrap_or_else(|_| Response::new(Body::empty())))
+        }
+    });
+    (Client::new(service, "default"), seen)
+}
+
+pub fn seen(s: &Seen) -> Vec<String> {
+    s.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
