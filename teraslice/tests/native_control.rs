@@ -61,6 +61,32 @@ async fn stop_with_a_timeout_drains_in_flight_slices_and_ends_every_process() {
     );
 }
 
+#[tokio::test]
+async fn stop_with_a_timeout_shorter_than_the_slice_ends_the_execution_anyway() {
+    let m = NativeMaster::start();
+    let spec = json!({
+        "name": "stuck", "lifecycle": "persistent", "workers": 1,
+        "operations": [
+            {"_op": "data_generator", "size": 10},
+            {"_op": "delay", "ms": 600000},
+            {"_op": "noop"}
+        ]
+    });
+    let ex_id = m.submit(&spec).await;
+    m.wait_workers(&ex_id, 1).await;
+    let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
+
+    // The worker is ten minutes into its slice: the stop must not wait for it.
+    let body = m.post(&format!("/ex/{ex_id}/_stop?timeout=1000")).await;
+    assert_eq!(body["status"], "stopped", "{body}");
+    wait_gone(&pids).await;
+    assert_eq!(
+        m.children(),
+        Vec::<u32>::new(),
+        "the slow worker was killed"
+    );
+}
+
 /// Polls the completed count until it stops moving across one second (in-flight slices done).
 async fn settled_count(m: &NativeMaster, ex_id: &str) -> u64 {
     let mut last = m.completed(ex_id).await;

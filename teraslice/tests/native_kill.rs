@@ -81,6 +81,37 @@ async fn a_worker_killed_mid_job_loses_no_slice_and_the_job_completes() {
 }
 
 #[tokio::test]
+async fn a_job_whose_workers_are_all_killed_fails_instead_of_hanging() {
+    let m = NativeMaster::start_with("  worker_disconnect_timeout: 3000\n");
+    let out = m.path().join("out");
+    let ex_id = m.submit(&slow_export(&out, "once")).await;
+    m.wait_workers(&ex_id, 2).await;
+    wait_for("a slice completed", || async {
+        m.completed(&ex_id).await >= 1
+    })
+    .await;
+    let workers = m.pids(&ex_id, "worker").await;
+    workers.iter().for_each(|&p| kill9(p));
+
+    m.wait_status(&ex_id, "failed").await;
+    let ex = m.execution(&ex_id).await;
+    let reason = ex["_failureReason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("workers"),
+        "the reason says the workers left: {ex}"
+    );
+    wait_for("the controller to exit", || async {
+        m.processes(&ex_id).await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        m.children(),
+        Vec::<u32>::new(),
+        "no process of the execution left"
+    );
+}
+
+#[tokio::test]
 async fn a_killed_execution_controller_fails_the_execution_and_its_workers_exit() {
     let m = NativeMaster::start();
     let out = m.path().join("out");

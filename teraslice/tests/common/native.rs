@@ -172,8 +172,13 @@ pub struct NativeMaster {
 
 impl NativeMaster {
     pub fn start() -> NativeMaster {
+        Self::start_with("")
+    }
+
+    /// `extra` is appended under `teraslice:` of the config (indent keys by two spaces).
+    pub fn start_with(extra: &str) -> NativeMaster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = write_config(dir.path(), "");
+        let config = write_config(dir.path(), extra);
         let mut child = Command::new(BIN)
             .args(["master", "--port", "0", "--bind", "127.0.0.1", "-c"])
             .arg(&config)
