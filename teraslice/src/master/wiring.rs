@@ -70,6 +70,7 @@ pub async fn build_backend(
             Ok(backend)
         }) as BackendFuture
     });
+    teraslice_backend_k8s::register(&mut factory);
     let backend = factory.build(&opts.config).await?;
     let mock = mock_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     let controllers: Arc<dyn ControllerClient> = match mock {
