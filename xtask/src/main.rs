@@ -1,4 +1,5 @@
 //! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench`.
+mod bench;
 mod k8s;
 mod opensearch;
 mod paths;
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run every test: brings up the Kubernetes control plane and OpenSearch the tests need.
     Test(test::TestArgs),
+    /// Measure the runtime, stores and master side by side; writes docs/benchmarks.md.
+    Bench(bench::BenchArgs),
     /// A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
     K8s {
         #[command(subcommand)]
@@ -42,6 +45,7 @@ pub enum ServiceAction {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test(args) => test::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::K8s { action } => k8s::run(action),
         Command::Opensearch { action } => opensearch::run(action),
     }

@@ -1,0 +1,249 @@
+//! Slice dispatch rate of the execution controller (noop job, 1-record slices, 4 workers) against
+//! a raw WebSocket request/response loop on loopback with messages of the same sizes; and
+//! records/s of data_generator → noop per worker.
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use teraslice_core::config::SystemConfig;
+use teraslice_core::job::validate_job;
+use teraslice_core::store::{MemoryStore, StateStore};
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use teraslice_runtime::ops::Slice;
+use teraslice_runtime::protocol::{Envelope, Message, SliceReport};
+use teraslice_runtime::{
+    ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
+};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::report::{ratio, Report};
+
+const WORKERS: usize = 4;
+
+pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
+    let slices = 5_000 * scale;
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let dir = tempfile::tempdir()?;
+    let sqlite: Arc<dyn StateStore> = Arc::new(teraslice_storage::SqliteStore::open(
+        dir.path().join("bench.sqlite"),
+    )?);
+    let (request, reply) = message_sizes()?;
+    let raw = raw_websocket_rate(slices, request, reply).await?;
+    let on_memory = execution_rate(
+        memory.clone(),
+        slices,
+        WORKERS,
+        json!({"_op": "noop", "size": 1}),
+    )
+    .await?;
+    let on_sqlite = execution_rate(
+        sqlite.clone(),
+        slices,
+        WORKERS,
+        json!({"_op": "noop", "size": 1}),
+    )
+    .await?;
+    let s = report.section(
+        "Slice dispatch (runtime)",
+        &format!(
+            "A `once` job data_generator → noop with 1-record slices ({slices} slices) on {WORKERS} in-process workers \
+             over loopback WebSockets, against a raw loop of {WORKERS} WebSocket clients doing one request/response \
+             each of the same sizes ({request} B request, {reply} B reply). One slice takes two request/response \
+             exchanges (ask for work → slice, report → recorded), so 0.5 of the raw rate is the ceiling of this \
+             protocol. Target: ≥ 0.5."
+        ),
+    );
+    s.row(
+        "slices/s, memory store",
+        format!("{on_memory:.0}"),
+        format!("{raw:.0} raw round trips/s"),
+        ratio(on_memory, raw),
+    );
+    s.row(
+        "slices/s, SQLite store",
+        format!("{on_sqlite:.0}"),
+        format!("{raw:.0} raw round trips/s"),
+        ratio(on_sqlite, raw),
+    );
+
+    let records = 50_000 * scale;
+    let one = records_rate(memory.clone(), records, 1).await?;
+    let four = records_rate(memory, records, WORKERS).await?;
+    let s = report.section(
+        "Records per second (runtime)",
+        &format!("data_generator → noop, {records} records in slices of 5,000, memory store; per worker, with 1 and {WORKERS} workers."),
+    );
+    s.row(
+        "records/s per worker, 1 worker",
+        format!("{one:.0}"),
+        format!("{one:.0}"),
+        "1.00".into(),
+    );
+    let per = four / WORKERS as f64;
+    s.row(
+        &format!("records/s per worker, {WORKERS} workers"),
+        format!("{per:.0}"),
+        format!("{one:.0} (1 worker)"),
+        ratio(per, one),
+    );
+    Ok(())
+}
+
+/// Serialized sizes of a slice handed out and of a slice report, as the protocol sends them.
+fn message_sizes() -> anyhow::Result<(usize, usize)> {
+    let slice = Slice::new(0, 1, json!({"count": 1, "processed": 1}));
+    let new = Envelope {
+        id: 1,
+        reply_to: None,
+        message: Message::SliceNew(slice.clone()),
+    };
+    let report = SliceReport {
+        slice,
+        analytics: None,
+        error: None,
+        retry_count: 0,
+    };
+    let done = Envelope {
+        id: 2,
+        reply_to: None,
+        message: Message::SliceComplete(report),
+    };
+    Ok((
+        serde_json::to_vec(&done)?.len(),
+        serde_json::to_vec(&new)?.len(),
+    ))
+}
+
+fn job(
+    slices_of: Value,
+    records: u64,
+    workers: usize,
+) -> anyhow::Result<teraslice_core::JobConfig> {
+    let registry: Arc<dyn teraslice_core::job::validate::OpCatalog> =
+        Arc::new(OpRegistry::with_builtins());
+    let ctx = SystemConfig::default().validation_context(Some(registry));
+    let spec = json!({
+        "name": "bench", "workers": workers, "analytics": false,
+        "operations": [{"_op": "data_generator", "size": records}, slices_of]
+    });
+    validate_job(&spec, &ctx).map_err(|e| anyhow::anyhow!("bench job: {e}"))
+}
+
+fn timeouts() -> RuntimeTimeouts {
+    RuntimeTimeouts {
+        slicer_timeout: std::time::Duration::from_secs(60),
+        ..RuntimeTimeouts::default()
+    }
+}
+
+/// Runs one execution in-process; returns slices/s from the EC's start to its end.
+async fn execution_rate(
+    store: Arc<dyn StateStore>,
+    slices: u64,
+    workers: usize,
+    last_op: Value,
+) -> anyhow::Result<f64> {
+    let ex = ExecutionRecord::new("bench", job(last_op, slices, workers)?);
+    let (elapsed, status) = run_execution(store, ex, workers).await?;
+    if status != ExecutionStatus::Completed {
+        bail!("bench execution ended {status}");
+    }
+    Ok(slices as f64 / elapsed)
+}
+
+async fn records_rate(
+    store: Arc<dyn StateStore>,
+    records: u64,
+    workers: usize,
+) -> anyhow::Result<f64> {
+    let ex = ExecutionRecord::new(
+        "bench",
+        job(json!({"_op": "noop", "size": 5000}), records, workers)?,
+    );
+    let (elapsed, status) = run_execution(store, ex, workers).await?;
+    if status != ExecutionStatus::Completed {
+        bail!("bench execution ended {status}");
+    }
+    Ok(records as f64 / elapsed)
+}
+
+async fn run_execution(
+    store: Arc<dyn StateStore>,
+    ex: ExecutionRecord,
+    workers: usize,
+) -> anyhow::Result<(f64, ExecutionStatus)> {
+    store.create_execution(&ex).await?;
+    let registry = Arc::new(OpRegistry::with_builtins());
+    let opts = ControllerOptions {
+        registry: registry.clone(),
+        timeouts: timeouts(),
+        bind_host: "127.0.0.1".into(),
+    };
+    let ec = ExecutionController::new(ex.clone(), store.clone(), opts).await?;
+    let addr = ec.local_addr().to_string();
+    let started = Instant::now();
+    let ec_task = tokio::spawn(ec.run());
+    let mut tasks = Vec::new();
+    for i in 0..workers {
+        let opts = WorkerOptions {
+            registry: registry.clone(),
+            timeouts: timeouts(),
+        };
+        let worker = Worker::new(ex.clone(), store.clone(), &addr, format!("bench-{i}"), opts);
+        tasks.push(tokio::spawn(worker.run()));
+    }
+    let outcome = ec_task.await.context("EC task")??;
+    let elapsed = started.elapsed().as_secs_f64();
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok((elapsed, outcome.status))
+}
+
+/// `WORKERS` clients, each sending `request`-byte text frames and awaiting a `reply`-byte answer.
+async fn raw_websocket_rate(total: u64, request: usize, reply: usize) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let answer = "r".repeat(reply);
+    let server = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() && ws.send(WsMessage::text(answer.clone())).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let per_client = total / WORKERS as u64;
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for _ in 0..WORKERS {
+        let body = "q".repeat(request);
+        clients.push(tokio::spawn(async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+            for _ in 0..per_client {
+                ws.send(WsMessage::text(body.clone())).await?;
+                match ws.next().await {
+                    Some(Ok(_)) => {}
+                    other => anyhow::bail!("raw loop: no answer: {other:?}"),
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for c in clients {
+        c.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    server.abort();
+    Ok((per_client * WORKERS as u64) as f64 / elapsed)
+}
