@@ -8,7 +8,8 @@ use kube::client::Body;
 use kube::Client;
 use serde_json::{json, Value};
 
-pub type Seen = Arc<Mutex<Vec<String>>>;
+/// `("METHOD path", body)` of each request.
+pub type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A Status body as the API server sends with an error code.
 pub fn status(code: u16, reason: &str) -> (u16, Value) {
@@ -29,7 +30,11 @@ pub fn client(answers: Vec<(u16, Value)>) -> (Client, Seen) {
         let (seen, queue) = (recorded.clone(), queue.clone());
         async move {
             let line = format!("{} {}", req.method(), req.uri().path());
-            seen.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            let body = req.into_body().collect_bytes().await.unwrap_or_default();
+            let body = String::from_utf8_lossy(&body).into_owned();
+            seen.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((line, body));
             let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
             let (code, body) = next.unwrap_or_else(|| status(500, "NoMoreAnswers"));
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
@@ -44,5 +49,15 @@ pub fn client(answers: Vec<(u16, Value)>) -> (Client, Seen) {
 }
 
 pub fn seen(s: &Seen) -> Vec<String> {
-    s.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    let all = s.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    all.into_iter().map(|(line, _)| line).collect()
+}
+
+/// Bodies of the requests whose line starts with `prefix`, parsed as JSON.
+pub fn bodies(s: &Seen, prefix: &str) -> Vec<Value> {
+    let all = s.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    all.into_iter()
+        .filter(|(line, _)| line.starts_with(prefix))
+        .map(|(_, body)| serde_json::from_str(&body).unwrap_or(Value::Null))
+        .collect()
 }

@@ -137,7 +137,7 @@ mod api_tests {
     use serde_json::json;
 
     use super::{scale, ScaleOp};
-    use crate::mock_api::{client, seen, status};
+    use crate::mock_api::{bodies, client, seen, status};
     use crate::objects::Objects;
 
     fn deployment_list(replicas: i32) -> serde_json::Value {
@@ -172,6 +172,10 @@ mod api_tests {
                 format!("PATCH {path}/ts-wkr-x"),
             ]
         );
+        // 2 + 3, guarded by the version that was read.
+        let patch = &bodies(&s, "PATCH")[1];
+        assert_eq!(patch["spec"]["replicas"], 5);
+        assert_eq!(patch["metadata"]["resourceVersion"], "7");
     }
 
     #[tokio::test]

@@ -75,7 +75,7 @@ mod api_tests {
 
     use super::stop;
     use crate::config::K8sConfig;
-    use crate::mock_api::{client, seen, status};
+    use crate::mock_api::{bodies, client, seen, status};
     use crate::objects::Objects;
 
     fn list(kind: &str, names: &[&str]) -> (u16, serde_json::Value) {
@@ -89,10 +89,95 @@ mod api_tests {
         )
     }
 
+    fn config() -> K8sConfig {
+        K8sConfig::from_system(&teraslice_core::config::SystemConfig::default()).expect("config")
+    }
+
+    #[tokio::test]
+    async fn a_graceful_stop_gives_pods_the_stop_timeout_and_lets_the_gc_cascade() {
+        let (c, s) = client(vec![
+            list("DeploymentList", &["ts-wkr-x"]),
+            (200, json!({})),
+            list("JobList", &["ts-exc-x"]),
+            (200, json!({})),
+            list("PodList", &["w1"]),
+            (200, json!({})),
+            list("PodList", &["ec"]),
+            (200, json!({})),
+        ]);
+        let opts = StopOptions {
+            timeout_ms: Some(2500),
+            ..Default::default()
+        };
+        stop(&Objects::new(c, "default"), &config(), "ex1", &opts)
+            .await
+            .expect("stop");
+        let deletes: Vec<_> = seen(&s)
+            .into_iter()
+            .filter(|l| l.starts_with("DELETE"))
+            .collect();
+        assert_eq!(
+            deletes,
+            vec![
+                "DELETE /apis/apps/v1/namespaces/default/deployments/ts-wkr-x",
+                "DELETE /apis/batch/v1/namespaces/default/jobs/ts-exc-x",
+                "DELETE /api/v1/namespaces/default/pods/w1",
+                "DELETE /api/v1/namespaces/default/pods/ec",
+            ]
+        );
+        for body in bodies(&s, "DELETE") {
+            assert_eq!(body["gracePeriodSeconds"], 3, "2500 ms rounds up: {body}");
+            assert_eq!(body["propagationPolicy"], "Background", "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_force_stop_deletes_every_kind_at_once_owners_first() {
+        let (c, s) = client(vec![
+            list("DeploymentList", &["d"]),
+            (200, json!({})),
+            list("ReplicaSetList", &["rs"]),
+            (200, json!({})),
+            list("JobList", &["j"]),
+            (200, json!({})),
+            list("ServiceList", &["svc"]),
+            (200, json!({})),
+            list("PodList", &["w1"]),
+            (200, json!({})),
+            list("PodList", &["ec"]),
+            (200, json!({})),
+        ]);
+        let opts = StopOptions {
+            force: true,
+            ..Default::default()
+        };
+        stop(&Objects::new(c, "default"), &config(), "ex1", &opts)
+            .await
+            .expect("stop");
+        let kinds: Vec<String> = seen(&s)
+            .into_iter()
+            .filter(|l| l.starts_with("DELETE"))
+            .filter_map(|l| l.rsplit('/').nth(1).map(str::to_string))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "deployments",
+                "replicasets",
+                "jobs",
+                "services",
+                "pods",
+                "pods"
+            ]
+        );
+        for body in bodies(&s, "DELETE") {
+            assert_eq!(body["gracePeriodSeconds"], 0, "{body}");
+        }
+    }
+
     #[tokio::test]
     async fn an_object_already_gone_counts_as_deleted() {
-        let cfg = K8sConfig::from_system(&teraslice_core::config::SystemConfig::default())
-            .expect("config");
+        let cfg = config();
         let (c, s) = client(vec![
             list("DeploymentList", &[]),
             list("JobList", &["ts-exc-x"]),
