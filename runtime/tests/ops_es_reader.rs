@@ -1,0 +1,298 @@
+//! `elasticsearch_reader` against a real OpenSearch (teraslice-assets.md §3): slices on fixed data
+//! never read a record twice or miss one (auto interval, subslicing, several slicers, fixed
+//! intervals), recovery resumes without gaps, and records carry their metadata.
+mod ops_es_support;
+
+use std::collections::BTreeSet;
+
+use ops_es_support::{dated_docs, fetch, ms, slices, slices_from, valid, TestIndex};
+use serde_json::{json, Value};
+use teraslice_core::JobConfig;
+use teraslice_runtime::ops::{OpError, SliceRequest, SlicerRecoveryData};
+
+fn reader_job(index: &str, extra: Value, slicers: u32) -> JobConfig {
+    let mut op =
+        json!({"_op": "elasticsearch_reader", "index": index, "date_field_name": "created"});
+    if let (Some(o), Some(e)) = (op.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    valid(json!({"name": "read", "slicers": slicers, "operations": [op, {"_op": "noop"}]}))
+}
+
+fn count_of(r: &SliceRequest) -> u64 {
+    r.get("count").and_then(Value::as_u64).unwrap_or(u64::MAX)
+}
+
+/// Fetches every slice; asserts each returns exactly its count; returns all ids read.
+async fn read_ids(job: &JobConfig, reqs: &[SliceRequest]) -> Result<Vec<String>, OpError> {
+    let batches = fetch(job, reqs).await?;
+    let mut ids = Vec::new();
+    for (req, batch) in reqs.iter().zip(&batches) {
+        assert_eq!(
+            batch.len() as u64,
+            count_of(req),
+            "slice {req} returned {} records",
+            batch.len()
+        );
+        ids.extend(batch.iter().filter_map(|r| r.key().map(str::to_string)));
+    }
+    Ok(ids)
+}
+
+fn assert_exactly_once(ids: &[String], expected: usize) {
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "some record was read twice");
+    assert_eq!(ids.len(), expected, "some record was missed");
+}
+
+/// 600 docs spread over an hour plus a burst of 400 within 2 seconds: auto interval and splitting.
+async fn bursty_index() -> TestIndex {
+    let idx = TestIndex::new("reader").await;
+    let t0 = ms("2024-05-01T10:00:00Z");
+    let mut docs = dated_docs(600, t0, 3_600_000);
+    for (i, (id, doc)) in dated_docs(400, t0 + 1_800_000, 2_000)
+        .into_iter()
+        .enumerate()
+    {
+        let mut doc = doc;
+        doc["n"] = json!(10_000 + i);
+        docs.push((format!("burst-{id}"), doc));
+    }
+    idx.load(&docs).await;
+    idx
+}
+
+#[tokio::test]
+async fn auto_interval_and_subslicing_read_every_record_once() -> Result<(), OpError> {
+    let idx = bursty_index().await;
+    let job = reader_job(&idx.name, json!({"size": 100}), 1);
+    let reqs = slices(&job).await?.concat();
+    assert!(
+        reqs.len() >= 10,
+        "1000 docs at size 100 need at least 10 slices, got {}",
+        reqs.len()
+    );
+    let total: u64 = reqs.iter().map(count_of).sum();
+    assert_eq!(total, 1000);
+    // The burst is 200 docs per second: with second resolution only a slice ending in it may
+    // stay over size (empty time before it is merged into it).
+    let burst = (ms("2024-05-01T10:30:00Z"), ms("2024-05-01T10:30:02Z"));
+    for r in &reqs {
+        let (s, e) = (
+            r["start"].as_str().unwrap_or(""),
+            r["end"].as_str().unwrap_or(""),
+        );
+        let in_burst = ms(e) > burst.0 && ms(e) <= burst.1 + 1000;
+        assert!(
+            count_of(r) <= 100 || in_burst,
+            "oversized slice that could be split: {r}"
+        );
+        assert!(
+            s.ends_with(".000Z"),
+            "second resolution drops milliseconds: {s}"
+        );
+    }
+    // Slices are contiguous: each starts where the previous ended.
+    for w in reqs.windows(2) {
+        assert!(ms(w[0]["end"].as_str().unwrap_or("")) <= ms(w[1]["start"].as_str().unwrap_or("")));
+    }
+    assert_exactly_once(&read_ids(&job, &reqs).await?, 1000);
+    Ok(())
+}
+
+#[tokio::test]
+async fn millisecond_resolution_splits_the_burst_finer() -> Result<(), OpError> {
+    let idx = bursty_index().await;
+    let job = reader_job(&idx.name, json!({"size": 100, "time_resolution": "ms"}), 1);
+    let reqs = slices(&job).await?.concat();
+    assert!(
+        reqs.iter().all(|r| count_of(r) <= 100),
+        "every slice fits size in ms resolution"
+    );
+    assert_exactly_once(&read_ids(&job, &reqs).await?, 1000);
+    Ok(())
+}
+
+#[tokio::test]
+async fn several_slicers_and_fixed_intervals_cover_the_range() -> Result<(), OpError> {
+    let idx = bursty_index().await;
+    for extra in [
+        json!({"size": 150}),
+        json!({"size": 300, "interval": "5m"}),
+        json!({"size": 1000, "interval": "1d"}),
+    ] {
+        let job = reader_job(&idx.name, extra.clone(), 3);
+        let per_slicer = slices(&job).await?;
+        assert_eq!(per_slicer.len(), 3);
+        let reqs = per_slicer.concat();
+        assert_eq!(reqs.iter().map(count_of).sum::<u64>(), 1000, "{extra}");
+        assert_exactly_once(&read_ids(&job, &reqs).await?, 1000);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn start_and_end_bound_the_range_end_exclusive() -> Result<(), OpError> {
+    let idx = TestIndex::new("bounds").await;
+    let t0 = ms("2024-05-01T00:00:00Z");
+    idx.load(&dated_docs(120, t0, 120_000)).await; // one doc per second
+    let job = reader_job(
+        &idx.name,
+        json!({"start": "2024-05-01T00:00:10Z", "end": "2024-05-01T00:00:40Z", "size": 7}),
+        1,
+    );
+    let reqs = slices(&job).await?.concat();
+    let ids = read_ids(&job, &reqs).await?;
+    assert_exactly_once(&ids, 30);
+    Ok(())
+}
+
+#[tokio::test]
+async fn recovery_resumes_after_the_last_completed_slice_without_gaps() -> Result<(), OpError> {
+    let idx = bursty_index().await;
+    for slicers in [1usize, 2] {
+        let job = reader_job(&idx.name, json!({"size": 100}), slicers as u32);
+        let first = slices(&job).await?;
+        // Each stream "completed" its first 3 slices before the execution stopped.
+        let done: Vec<Vec<SliceRequest>> = first
+            .iter()
+            .map(|s| s.iter().take(3).cloned().collect())
+            .collect();
+        let recovery: Vec<Option<SlicerRecoveryData>> = done
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Some(SlicerRecoveryData {
+                    slicer_id: i as u32,
+                    last_slice: d.last().cloned(),
+                })
+            })
+            .collect();
+        let resumed = slices_from(&job, &recovery, 100_000).await?.concat();
+        let mut ids = read_ids(&job, &done.concat()).await?;
+        ids.extend(read_ids(&job, &resumed).await?);
+        assert_exactly_once(&ids, 1000);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn query_fields_and_record_metadata() -> Result<(), OpError> {
+    let idx = TestIndex::new("meta").await;
+    let t0 = ms("2024-05-01T00:00:00Z");
+    let docs: Vec<(String, Value)> = dated_docs(50, t0, 50_000)
+        .into_iter()
+        .map(|(id, mut d)| {
+            d["tag"] = json!(if d["n"].as_u64().unwrap_or(0) % 2 == 0 {
+                "even"
+            } else {
+                "odd"
+            });
+            (id, d)
+        })
+        .collect();
+    idx.load(&docs).await;
+    let job = reader_job(
+        &idx.name,
+        json!({"query": "tag:even", "fields": ["n", "tag"]}),
+        1,
+    );
+    let reqs = slices(&job).await?.concat();
+    let records = fetch(&job, &reqs).await?.concat();
+    assert_eq!(records.len(), 25);
+    let by_id: std::collections::BTreeMap<&str, &Value> =
+        docs.iter().map(|(k, d)| (k.as_str(), d)).collect();
+    for r in &records {
+        let key = r.key().unwrap_or_default();
+        let source = by_id.get(key).copied().cloned().unwrap_or_default();
+        assert_eq!(
+            r.data,
+            json!({"n": source["n"], "tag": "even"}),
+            "only the asked fields"
+        );
+        assert_eq!(r.get_metadata("_index"), Some(&json!(idx.name)));
+        for k in ["_createTime", "_processTime", "_ingestTime", "_eventTime"] {
+            assert!(
+                r.get_metadata(k).and_then(Value::as_i64).is_some(),
+                "{k} on {:?}",
+                r.metadata
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn geo_box_limits_the_records() -> Result<(), OpError> {
+    let idx = TestIndex::new("geo").await;
+    let t0 = ms("2024-05-01T00:00:00Z");
+    let docs: Vec<(String, Value)> = dated_docs(40, t0, 40_000)
+        .into_iter()
+        .map(|(id, mut d)| {
+            let inside = d["n"].as_u64().unwrap_or(0) < 10;
+            d["loc"] = if inside {
+                json!({"lat": 10.0, "lon": 10.0})
+            } else {
+                json!({"lat": -40.0, "lon": 100.0})
+            };
+            (id, d)
+        })
+        .collect();
+    idx.load(&docs).await;
+    let job = reader_job(
+        &idx.name,
+        json!({"geo_field": "loc", "geo_box_top_left": "20,0", "geo_box_bottom_right": "0,20"}),
+        1,
+    );
+    let records = fetch(&job, &slices(&job).await?.concat()).await?.concat();
+    assert_eq!(records.len(), 10);
+    let job = reader_job(
+        &idx.name,
+        json!({"geo_field": "loc", "geo_point": "10,10", "geo_distance": "100km"}),
+        1,
+    );
+    let records = fetch(&job, &slices(&job).await?.concat()).await?.concat();
+    assert_eq!(records.len(), 10);
+    Ok(())
+}
+
+#[tokio::test]
+async fn empty_or_missing_index() -> Result<(), OpError> {
+    let idx = TestIndex::new("empty").await;
+    let job = reader_job(&idx.name, json!({}), 2);
+    assert!(
+        slices(&job).await?.concat().is_empty(),
+        "no data: no slices"
+    );
+    let job = reader_job(&format!("{}-missing", idx.name), json!({}), 1);
+    let err = match slices(&job).await {
+        Err(e) => e,
+        Ok(s) => panic!("a missing index must fail, got {s:?}"),
+    };
+    assert!(err.message.contains("does not exist"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn persistent_reader_reads_the_window_behind_the_delay() -> Result<(), OpError> {
+    let idx = TestIndex::new("persist").await;
+    let now = chrono::Utc::now().timestamp_millis();
+    // 20 docs 33-37 s ago: inside the first window [now-40s, now-30s); 5 docs too recent.
+    let mut docs = dated_docs(20, now - 37_000, 4_000);
+    docs.extend(
+        dated_docs(5, now - 5_000, 1_000)
+            .into_iter()
+            .map(|(id, d)| (format!("recent-{id}"), d)),
+    );
+    idx.load(&docs).await;
+    let mut job = json!({"name": "p", "lifecycle": "persistent", "operations": [
+        {"_op": "elasticsearch_reader", "index": idx.name, "date_field_name": "created", "interval": "10s", "delay": "30s"},
+        {"_op": "noop"}]});
+    job["slicers"] = json!(1);
+    let job = valid(job);
+    // One window is ready; the next is not until 10 s later, so the stream answers "nothing now".
+    let reqs = slices_from(&job, &[], 50).await?.concat();
+    assert_eq!(reqs.iter().map(count_of).sum::<u64>(), 20, "{reqs:?}");
+    assert_exactly_once(&read_ids(&job, &reqs).await?, 20);
+    Ok(())
+}
