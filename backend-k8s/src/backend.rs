@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::config::K8sConfig;
+use crate::error::K8sError;
 use crate::objects::Objects;
 use crate::scale::ScaleOp;
 use crate::watch::PodWatch;
@@ -141,7 +142,13 @@ impl ClusterBackend for KubernetesBackend {
         ex: &ExecutionRecord,
         workers: u32,
     ) -> Result<(), BackendError> {
-        Ok(allocate::workers(&self.objects, &self.cfg, ex, workers).await?)
+        allocate::workers(&self.objects, &self.cfg, ex, workers)
+            .await
+            .map_err(|e| match e {
+                // Keep the hint ("allocate the execution controller first") in the message.
+                K8sError::Missing { .. } => BackendError::Allocation(e.to_string()),
+                e => e.into(),
+            })
     }
 
     async fn add_workers(
