@@ -120,7 +120,11 @@ pub fn ensure_built() -> Result<Binaries> {
             failed.join(", ")
         );
     }
-    Ok(binaries())
+    let bins = binaries();
+    if !bins.kwok_stages.exists() {
+        write_kwok_stages(&bins.kwok_stages, &build_dir("kwok", KWOK_VERSION))?;
+    }
+    Ok(bins)
 }
 
 /// `$GO`, else `go` from PATH, else the usual install location (CI's PATH may lack it).
@@ -186,12 +190,17 @@ fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
 }
 
 fn go_output(work: &Path, args: &[&str]) -> Result<String> {
+    go_output_with(work, args, &[])
+}
+
+fn go_output_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<String> {
     let out = Command::new(go_bin())
         .args(args)
         .current_dir(work)
         .env("GOTOOLCHAIN", "auto")
         .env("GOFLAGS", "-mod=mod")
         .env("GOWORK", "off")
+        .envs(envs.iter().copied())
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("running go {}", args.join(" ")))?;
@@ -302,23 +311,36 @@ fn build_kwok(bin: &Path, work: &Path) -> Result<()> {
         work,
         &["install", "-trimpath", "-ldflags", "-s -w", &pkg],
         &[("GOBIN", &gobin), ("GOFLAGS", "")],
-    )?;
-    write_kwok_stages(bin, work)
+    )
 }
 
-/// kwok's "fast" stages (what its docs call the default), as shipped in the module.
-const KWOK_STAGES: [&str; 5] = [
+/// kwok's "fast" stages (what its docs call the default), as shipped in the module, except
+/// `pod/fast/pod-complete.yaml`: it finishes every Job's pod at once, and Teraslice's execution
+/// controller (a Job) must stay Running until it is stopped.
+const KWOK_STAGES: [&str; 4] = [
     "node/fast/node-initialize.yaml",
     "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
     "pod/fast/pod-ready.yaml",
-    "pod/fast/pod-complete.yaml",
     "pod/fast/pod-delete.yaml",
 ];
+/// Bump when KWOK_STAGES changes: names the stages file, so the next `up` writes and uses the new one.
+pub const KWOK_STAGES_REV: &str = "2";
 
 /// kwok v0.8 refuses to start without stages: copy them next to the binary as one config file.
-fn write_kwok_stages(bin: &Path, work: &Path) -> Result<()> {
-    let modcache = go_output(work, &["env", "GOMODCACHE"])?;
-    let dir = Path::new(&modcache).join(format!("sigs.k8s.io/kwok@{KWOK_VERSION}/kustomize/stage"));
+fn write_kwok_stages(path: &Path, work: &Path) -> Result<()> {
+    fs::create_dir_all(work).context("creating the kwok build folder")?;
+    let module = format!("sigs.k8s.io/kwok@{KWOK_VERSION}");
+    // Downloads the module if the cache lost it; prints its folder.
+    let json = go_output_with(
+        work,
+        &["mod", "download", "-json", &module],
+        &[("GOFLAGS", "")],
+    )?;
+    let module_dir = json
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"Dir\": \"")?.strip_suffix("\","))
+        .with_context(|| format!("no Dir in `go mod download -json {module}`: {json}"))?;
+    let dir = Path::new(module_dir).join("kustomize/stage");
     let mut config = String::new();
     for stage in KWOK_STAGES {
         let path = dir.join(stage);
@@ -330,11 +352,11 @@ fn write_kwok_stages(bin: &Path, work: &Path) -> Result<()> {
             config.push('\n');
         }
     }
-    fs::write(kwok_stages(bin), config).context("writing the kwok stages")
+    fs::write(path, config).context("writing the kwok stages")
 }
 
 pub fn kwok_stages(bin_dir: &Path) -> PathBuf {
-    bin_dir.join("stages.yaml")
+    bin_dir.join(format!("stages-{KWOK_STAGES_REV}.yaml"))
 }
 
 #[cfg(test)]

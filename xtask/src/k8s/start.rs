@@ -16,7 +16,10 @@ use super::{
 };
 
 fn versions() -> String {
-    format!("kubernetes={KUBERNETES_VERSION} etcd={ETCD_VERSION} kwok={KWOK_VERSION}\n")
+    format!(
+        "kubernetes={KUBERNETES_VERSION} etcd={ETCD_VERSION} kwok={KWOK_VERSION} kwok-stages={}\n",
+        super::build::KWOK_STAGES_REV
+    )
 }
 
 /// Components in start order; `down` stops them in reverse.
