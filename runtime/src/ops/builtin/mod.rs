@@ -8,6 +8,7 @@ mod file_exporter;
 mod file_format;
 mod file_reader;
 mod noop;
+pub mod standard;
 mod stdout;
 mod test_reader;
 
@@ -31,4 +32,6 @@ pub fn register_builtins(registry: &mut OpRegistry) {
     file_exporter::register(registry);
     // Without connectors until the registry is built `with_connectors`.
     elasticsearch::register(registry, Default::default());
+    // Last: routed_sender sends through the sender ops registered above.
+    standard::register(registry);
 }
