@@ -28,11 +28,13 @@ async fn teraslice_config_opens_the_opensearch_store() {
     let name = cluster_name();
     let cleanup = Cleanup::default();
     cleanup.add(&name);
+    // YAML takes the connector as inline JSON; credentials come from the env, if the server wants them.
+    let mut connector = opensearch_support::credentials();
+    connector["node"] = serde_json::json!([opensearch_url()]);
     let yaml = format!(
-        "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default:\n        node: [\"{}\"]\n\
+        "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default: {connector}\n\
          teraslice:\n  name: {name}\n  state:\n    connection: default\n    connection_type: elasticsearch-next\n\
-         \x20 index_settings:\n    jobs: {{number_of_shards: 1, number_of_replicas: 0}}\n    execution: {{number_of_shards: 1, number_of_replicas: 0}}\n    assets: {{number_of_shards: 1, number_of_replicas: 0}}\n",
-        opensearch_url()
+         \x20 index_settings:\n    jobs: {{number_of_shards: 1, number_of_replicas: 0}}\n    execution: {{number_of_shards: 1, number_of_replicas: 0}}\n    assets: {{number_of_shards: 1, number_of_replicas: 0}}\n"
     );
     let config = SystemConfig::from_yaml_str(&yaml).expect("config parses");
     assert_eq!(

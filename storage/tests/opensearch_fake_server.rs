@@ -20,6 +20,7 @@ struct Seen {
     method: Method,
     path: String,
     content_type: String,
+    authorization: String,
     body: String,
 }
 
@@ -52,6 +53,11 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = String::from_utf8_lossy(&body).into_owned();
     let bulk_calls = {
         let mut seen = fake.seen.lock().expect("log");
@@ -59,6 +65,7 @@ async fn handle(
             method: method.clone(),
             path: path.clone(),
             content_type,
+            authorization,
             body: body.clone(),
         });
         seen.iter().filter(|s| s.path == "/_bulk").count()
@@ -118,6 +125,14 @@ async fn handle(
 }
 
 async fn start(root: Value, bulk_script: Vec<BulkAnswer>) -> (Arc<Fake>, ElasticsearchStore) {
+    start_with(root, bulk_script, json!({})).await
+}
+
+async fn start_with(
+    root: Value,
+    bulk_script: Vec<BulkAnswer>,
+    extra: Value,
+) -> (Arc<Fake>, ElasticsearchStore) {
     let fake = Arc::new(Fake {
         root,
         bulk_script,
@@ -132,9 +147,13 @@ async fn start(root: Value, bulk_script: Vec<BulkAnswer>) -> (Arc<Fake>, Elastic
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
+    let mut connector = json!({"node": format!("http://{addr}"), "maxRetries": 2});
+    if let (Some(c), Some(e)) = (connector.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
     let connection = ConnectionConfig::from_connector(
         "terafoundation.connectors.elasticsearch-next.default",
-        &json!({"node": format!("http://{addr}"), "maxRetries": 2}),
+        &connector,
     )
     .expect("connector");
     let config = ElasticsearchConfig {
@@ -286,5 +305,28 @@ async fn a_ca_certificate_that_is_not_pem_is_refused_naming_the_key() {
     assert!(
         text.contains("terafoundation.connectors.elasticsearch-next.default.caCertificate"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_go_on_every_request() {
+    let (fake, _store) = start_with(
+        OPENSEARCH(),
+        vec![],
+        json!({"auth": {"username": "admin", "password": "pw"}}),
+    )
+    .await;
+    let log = seen(&fake);
+    assert!(!log.is_empty());
+    // base64("admin:pw")
+    assert!(
+        log.iter().all(|s| s.authorization == "Basic YWRtaW46cHc="),
+        "{log:?}"
+    );
+    let (fake, _store) = start_with(OPENSEARCH(), vec![], json!({"apiKey": "aWQ6a2V5"})).await;
+    let log = seen(&fake);
+    assert!(
+        log.iter().all(|s| s.authorization == "ApiKey aWQ6a2V5"),
+        "{log:?}"
     );
 }

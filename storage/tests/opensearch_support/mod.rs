@@ -42,8 +42,24 @@ pub fn small_indices() -> IndexSettingsConfig {
     }
 }
 
+/// Optional credentials for a server with security on: `OPENSEARCH_USERNAME`/`OPENSEARCH_PASSWORD`
+/// (also used by [`raw`]), or `OPENSEARCH_API_KEY` for the store.
+pub fn credentials() -> Value {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (var("OPENSEARCH_API_KEY"), var("OPENSEARCH_USERNAME")) {
+        (Some(key), _) => json!({"apiKey": key}),
+        (None, Some(user)) => {
+            json!({"username": user, "password": var("OPENSEARCH_PASSWORD").unwrap_or_default()})
+        }
+        (None, None) => json!({}),
+    }
+}
+
 pub fn connection(nodes: Value, extra: Value) -> ConnectionConfig {
     let mut connector = json!({"node": nodes, "startupTimeout": "30 seconds"});
+    if let (Some(c), Some(e)) = (connector.as_object_mut(), credentials().as_object()) {
+        c.extend(e.clone());
+    }
     if let (Some(c), Some(e)) = (connector.as_object_mut(), extra.as_object()) {
         c.extend(e.clone());
     }
@@ -73,6 +89,9 @@ pub async fn open(cluster: &str) -> ElasticsearchStore {
 pub async fn raw(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}/{}", opensearch_url().trim_end_matches('/'), path);
     let mut req = reqwest::Client::new().request(method, &url);
+    if let Ok(user) = std::env::var("OPENSEARCH_USERNAME") {
+        req = req.basic_auth(user, std::env::var("OPENSEARCH_PASSWORD").ok());
+    }
     if let Some(b) = body {
         req = req
             .header("content-type", "application/json")
