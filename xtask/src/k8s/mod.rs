@@ -71,7 +71,17 @@ pub fn run(action: ServiceAction) -> Result<()> {
 
 fn print_env() {
     for (key, value) in env_vars() {
-        println!("export {key}={value}");
+        println!("export {key}={}", shell_quote(&value));
+    }
+}
+
+/// Single-quotes a value for a POSIX shell unless it is plainly safe (keeps the usual output unquoted).
+fn shell_quote(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
     }
 }
 
@@ -146,4 +156,18 @@ pub fn ensure_up() -> Result<Plane> {
     }
     users::register()?;
     Ok(Plane { keep: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quotes_only_what_a_shell_would_split() {
+        assert_eq!(
+            shell_quote("/root/.cache/x.kubeconfig"),
+            "/root/.cache/x.kubeconfig"
+        );
+        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
 }
