@@ -18,6 +18,20 @@ async fn sigterm_terminates_running_executions_and_restart_runs_the_queued_ones(
         "pending",
         "no room for a second execution"
     );
+    // The allocator records its reason once it has looked at the new execution.
+    let mut waiting = serde_json::Value::Null;
+    for _ in 0..200 {
+        waiting = m.get(&format!("/ex/{queued}")).await.1;
+        if waiting.get("_pending_reason").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let reason = waiting["_pending_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("slots free"),
+        "says why it waits: {waiting}"
+    );
 
     let m = m.restart();
     let (status, ex) = m.get(&format!("/ex/{running}")).await;

@@ -72,7 +72,20 @@ pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<Query>)
 }
 
 pub async fn get_one(State(s): State<AppState>, Path(ex_id): Path<String>) -> ApiResult {
-    Ok(ok(&load(&s, &ex_id).await?))
+    let ex = load(&s, &ex_id).await?;
+    Ok(ok(&with_pending_reason(&s, ex)))
+}
+
+/// The execution document; a `pending` one also says why it waits (`_pending_reason`, ours).
+pub fn with_pending_reason(s: &AppState, ex: ExecutionRecord) -> Value {
+    let pending = ex.status == ExecutionStatus::Pending;
+    let mut doc = serde_json::to_value(ex).unwrap_or(Value::Null);
+    if let (true, Some(reason), Value::Object(m)) =
+        (pending, s.scheduler.pending_reason(), &mut doc)
+    {
+        m.insert("_pending_reason".into(), Value::String(reason));
+    }
+    doc
 }
 
 pub async fn load(s: &AppState, ex_id: &str) -> Result<ExecutionRecord, ApiError> {

@@ -100,7 +100,8 @@ pub async fn remove(State(s): State<AppState>, Path(job_id): Path<String>) -> Ap
 }
 
 pub async fn latest_ex(State(s): State<AppState>, Path(job_id): Path<String>) -> ApiResult {
-    Ok(ok(&latest(&s, &job_id).await?))
+    let ex = latest(&s, &job_id).await?;
+    Ok(ok(&ex::with_pending_reason(&s, ex)))
 }
 
 /// The job's latest execution; 404 for an unknown job or one never run.
