@@ -11,7 +11,7 @@ use teraslice_core::ExecutionRecord;
 use teraslice_runtime::{
     ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::master::{shutdown, wiring};
 
@@ -67,6 +67,28 @@ fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
     Ok(ex)
 }
 
+/// SIGTERM/SIGINT, or the parent process (the master or `teraslice run` that started this one)
+/// is gone: a native master killed with SIGKILL cannot stop its children, and orphans would go
+/// on processing slices that no master knows about.
+async fn stop_requested() {
+    tokio::select! {
+        _ = shutdown::signal() => {}
+        _ = parent_exited() => warn!("the parent process exited; stopping"),
+    }
+}
+
+/// Resolves when this process is re-parented (its parent died). Never for a process whose parent
+/// is the container runtime or init (Kubernetes pods), as that parent does not change.
+async fn parent_exited() {
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
+}
+
 pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
     let ex = execution_from_env()?;
@@ -79,7 +101,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
     let ec = ExecutionController::new(ex, store, opts).await?;
     let handle = ec.handle();
     tokio::spawn(async move {
-        shutdown::signal().await;
+        stop_requested().await;
         info!("stop signal received; draining in-flight slices");
         let _ = handle.stop().await;
     });
@@ -105,7 +127,7 @@ pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);
     let handle = worker.handle();
     tokio::spawn(async move {
-        shutdown::signal().await;
+        stop_requested().await;
         info!("stop signal received; finishing the current slice");
         handle.shutdown();
     });

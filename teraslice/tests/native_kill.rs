@@ -140,3 +140,17 @@ async fn a_killed_execution_controller_fails_the_execution_and_its_workers_exit(
     .await;
     assert!(workers.iter().all(|&p| !alive(p)));
 }
+
+#[tokio::test]
+async fn the_processes_of_a_master_killed_with_sigkill_do_not_outlive_it() {
+    let mut m = NativeMaster::start();
+    let out = m.path().join("out");
+    let ex_id = m.submit(&slow_export(&out, "persistent")).await;
+    m.wait_workers(&ex_id, 2).await;
+    let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
+    assert_eq!(pids.len(), 3, "controller and two workers");
+
+    m.kill_master();
+    // Orphans would go on writing slices no master knows about.
+    wait_gone(&pids).await;
+}

@@ -206,6 +206,12 @@ impl NativeMaster {
         }
     }
 
+    /// SIGKILL to the master (no chance to clean up), and waits for it to be gone.
+    pub fn kill_master(&mut self) {
+        self.child.kill().expect("SIGKILL the master");
+        self.child.wait().expect("reap the master");
+    }
+
     /// Live processes in the master's directory other than the master: its ECs and workers.
     pub fn children(&self) -> Vec<u32> {
         let master = self.child.id();
