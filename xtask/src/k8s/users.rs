@@ -39,8 +39,8 @@ pub fn lock() -> Result<Lock> {
                     .ok()
                     .and_then(|s| s.trim().parse::<u32>().ok());
                 match holder {
-                    // The holder died without cleaning up: take over.
-                    Some(pid) if !alive(pid) => {
+                    // The holder died without cleaning up (or its pid now runs something else): take over.
+                    Some(pid) if !is_xtask(pid) => {
                         let _ = fs::remove_file(&path);
                     }
                     // Just created, pid not written yet, or a live holder: wait.
@@ -62,6 +62,16 @@ pub fn lock() -> Result<Lock> {
             Err(err) => return Err(err).with_context(|| format!("creating {}", path.display())),
         }
     }
+}
+
+/// A live process running an xtask binary (a recycled pid runs something else).
+fn is_xtask(pid: u32) -> bool {
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let name = exe
+        .as_deref()
+        .and_then(|e| e.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    alive(pid) && name.is_some_and(|n| n.starts_with("xtask"))
 }
 
 fn users_dir() -> PathBuf {
@@ -108,6 +118,6 @@ pub fn others() -> usize {
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me && alive(pid))
+        .filter(|&pid| pid != me && is_xtask(pid))
         .count()
 }
