@@ -4,7 +4,6 @@ mod pod_info;
 mod state;
 mod tracker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,8 @@ pub struct PodWatch {
     store: Store<Pod>,
     tracker: Arc<Mutex<Tracker>>,
     last_error: Arc<Mutex<Option<String>>>,
-    synced: Arc<AtomicBool>,
+    /// Set once the first complete list has been handled (not just cached).
+    synced: Arc<tokio::sync::watch::Sender<bool>>,
     events: broadcast::Sender<BackendEvent>,
 }
 
@@ -52,7 +52,7 @@ impl PodWatch {
             store,
             tracker: Arc::new(Mutex::new(Tracker::new(unschedulable_timeout))),
             last_error: Arc::default(),
-            synced: Arc::default(),
+            synced: Arc::new(tokio::sync::watch::Sender::new(false)),
             events,
         };
         let config = watcher::Config::default().labels(selector);
@@ -101,7 +101,7 @@ impl PodWatch {
                 lock(&self.tracker).deleted(pod, remaining)
             }
             watcher::Event::InitDone => {
-                self.synced.store(true, Ordering::Relaxed);
+                self.synced.send_replace(true);
                 let pods = self.store.state();
                 let present = pods.iter().map(|p| pod_info::key(p)).collect();
                 let count = |ex_id: &str| {
@@ -147,8 +147,10 @@ impl PodWatch {
 
     /// Waits for the first complete list of pods.
     pub async fn wait_synced(&self, timeout: Duration) -> Result<(), String> {
-        match tokio::time::timeout(timeout, self.store.wait_until_ready()).await {
-            Ok(Ok(())) => Ok(()),
+        let mut synced = self.synced.subscribe();
+        let first_list = async { synced.wait_for(|s| *s).await.map(|_| ()) };
+        match tokio::time::timeout(timeout, first_list).await {
+            Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err("the pod watch ended before its first list".into()),
             Err(_) => Err(self
                 .last_error()
@@ -158,7 +160,7 @@ impl PodWatch {
 
     /// Whether the first complete pod list has arrived.
     pub fn is_synced(&self) -> bool {
-        self.synced.load(Ordering::Relaxed)
+        *self.synced.borrow()
     }
 
     pub fn last_error(&self) -> Option<String> {
