@@ -67,6 +67,17 @@ pub trait OpCatalog: Send + Sync {
     ) -> Vec<ValidationError>;
     /// Validates one `apis[]` entry by its `_name`, if the runtime knows that API.
     fn validate_api(&self, api: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError>;
+    /// The assets whose ops the runtime has built in; a job's `assets` (and `_op: "name@asset"`)
+    /// may name only these, with any version. Empty (the default) leaves assets unchecked.
+    fn asset_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The asset name of an `assets` entry or `@asset` suffix: `standard:1.2.0` and
+/// `standard@1.2.0` → `standard`.
+pub fn asset_name(entry: &str) -> &str {
+    entry.split([':', '@']).next().unwrap_or(entry).trim()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +186,7 @@ pub fn validate_job(
         ),
         active: f.bool("active", true),
         analytics: f.bool("analytics", true),
-        assets: assets(&mut f),
+        assets: assets(&mut f, ctx),
         autorecover: f.bool("autorecover", false),
         max_retries: f.nat("max_retries", 3),
         operations,
@@ -252,8 +263,14 @@ fn warn_about(job: &JobConfig) {
     }
 }
 
-/// `assets`: null or an array of asset ids / names / `name:version` strings.
-fn assets(f: &mut Fields) -> Option<Vec<String>> {
+/// `assets`: null or an array of asset ids / names / `name:version` strings; with a catalog,
+/// only the runtime's built-in assets (uploaded assets are not run).
+fn assets(f: &mut Fields, ctx: &JobValidationContext) -> Option<Vec<String>> {
+    let builtin = ctx
+        .ops
+        .as_ref()
+        .map(|c| c.asset_names())
+        .unwrap_or_default();
     if matches!(f.raw("assets"), None | Some(Value::Null)) {
         return None;
     }
@@ -261,6 +278,17 @@ fn assets(f: &mut Fields) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match item {
+            Value::String(s)
+                if !builtin.is_empty() && !builtin.iter().any(|b| b == asset_name(s)) =>
+            {
+                f.problems.add(
+                    format!("assets[{i}]"),
+                    format!(
+                        "asset \"{s}\" is not available: only the built-in assets {} can be used (with any version, e.g. \"standard:2.1.2\"); uploaded assets are not run, so remove it and use built-in ops",
+                        builtin.join(", ")
+                    ),
+                );
+            }
             Value::String(s) if !s.is_empty() => out.push(s.clone()),
             other => f.problems.add(
                 format!("assets[{i}]"),

@@ -239,6 +239,11 @@ impl OpCatalog for OpRegistry {
         errors
     }
 
+    fn asset_names(&self) -> Vec<String> {
+        let assets = super::builtin::standard::assets::BUILTIN_ASSETS;
+        assets.iter().map(|a| a.name.to_string()).collect()
+    }
+
     fn validate_api(&self, api: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
         let name = api
             .get("_name")

@@ -90,6 +90,14 @@ pub(super) fn apis(f: &mut Fields, ctx: &JobValidationContext, job: &Value) -> V
     out
 }
 
+/// The asset of `name@asset[:version]` when the catalog has built-in assets and not that one.
+fn unknown_asset(catalog: &dyn super::OpCatalog, full_name: &str) -> Option<String> {
+    let (_, asset) = full_name.split_once('@')?;
+    let builtin = catalog.asset_names();
+    let asset = super::asset_name(asset);
+    (!builtin.is_empty() && !builtin.iter().any(|b| b == asset)).then(|| asset.to_string())
+}
+
 /// `operations`: a reader then at least one processor.
 pub(super) fn operations(
     f: &mut Fields,
@@ -164,6 +172,14 @@ pub(super) fn operations(
             let bare = full_name.split('@').next().unwrap_or_default();
             if full_name.is_empty() {
                 // Already reported as missing `_op`.
+            } else if let Some(asset) = unknown_asset(catalog.as_ref(), &full_name) {
+                o.fail(
+                    "_op",
+                    format!(
+                        "\"{full_name}\" names the asset \"{asset}\", which is not available: the built-in assets are {} (uploaded assets are not run)",
+                        list(&catalog.asset_names())
+                    ),
+                );
             } else if !known.iter().any(|k| k == bare) {
                 o.fail(
                     "_op",

@@ -44,10 +44,20 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Cuts (does not round) a number to `places` decimals.
+/// Cuts (does not round) a number to `places` decimals, on its decimal text so `33.12` stays
+/// `33.12` (`33.12 * 100` is `3311.99…` in binary).
 fn cut(n: f64, places: u32) -> f64 {
-    let f = 10f64.powi(i32::try_from(places).unwrap_or(i32::MAX));
-    (n * f).trunc() / f
+    let text = n.to_string();
+    let Some(dot) = text.find('.') else {
+        return n;
+    };
+    let end = (dot + 1 + places as usize).min(text.len());
+    let kept = if places == 0 {
+        &text[..dot]
+    } else {
+        &text[..end]
+    };
+    kept.parse().unwrap_or(n)
 }
 
 fn cut_value(v: &Value, places: u32) -> Value {
