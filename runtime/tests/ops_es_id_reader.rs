@@ -45,7 +45,7 @@ async fn index_of(n: usize) -> TestIndex {
 
 #[tokio::test]
 async fn every_id_is_read_exactly_once() -> Result<(), OpError> {
-    let idx = index_of(1500).await;
+    let idx = index_of(800).await;
     for (slicers, extra) in [
         (1, json!({"size": 40})),
         (3, json!({"size": 40})),
@@ -66,7 +66,7 @@ async fn every_id_is_read_exactly_once() -> Result<(), OpError> {
             );
             assert_eq!(r["keys"].as_array().map(Vec::len), Some(1), "{r}");
         }
-        exactly_once(&ids_of(&job, &reqs).await?, 1500);
+        exactly_once(&ids_of(&job, &reqs).await?, 800);
         if extra.get("starting_key_depth").is_some() {
             assert!(
                 reqs.iter()

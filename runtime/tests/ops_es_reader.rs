@@ -114,6 +114,31 @@ async fn millisecond_resolution_splits_the_burst_finer() -> Result<(), OpError> 
 }
 
 #[tokio::test]
+async fn subslice_by_key_splits_the_dense_second_by_id_prefix() -> Result<(), OpError> {
+    let idx = bursty_index().await;
+    let extra = json!({"size": 100, "subslice_by_key": true, "subslice_key_threshold": 150, "id_field_name": "key"});
+    let job = reader_job(&idx.name, extra, 1);
+    let reqs = slices(&job).await?.concat();
+    assert!(
+        reqs.iter().all(|r| count_of(r) <= 100),
+        "key sub-slices bring every slice under size"
+    );
+    let keyed: Vec<&SliceRequest> = reqs.iter().filter(|r| r.get("keys").is_some()).collect();
+    assert!(
+        !keyed.is_empty(),
+        "the 200-docs-per-second burst is sub-sliced by key"
+    );
+    assert!(
+        keyed
+            .iter()
+            .all(|r| r.get("start").is_some() && r.get("end").is_some()),
+        "sub-slices keep their date range"
+    );
+    assert_exactly_once(&read_ids(&job, &reqs).await?, 1000);
+    Ok(())
+}
+
+#[tokio::test]
 async fn several_slicers_and_fixed_intervals_cover_the_range() -> Result<(), OpError> {
     let idx = bursty_index().await;
     for extra in [
