@@ -249,8 +249,7 @@ pub async fn require_long_running_job_pods(client: &Client, ns: &str) {
         phase == "Running" && later.as_deref() == Some("Running"),
         "the test plane finished a Job's pod on its own (phase {phase}, then {later:?}): kwok's \
          `pod/fast/pod-complete` stage completes every Job pod at once, so no execution \
-         controller can be seen running. Drop that stage from the kwok stages of \
-         `cargo xtask k8s up` (xtask/src/k8s/build.rs KWOK_STAGES) and restart the plane \
-         (`cargo xtask k8s down && cargo xtask k8s up`)."
+         controller can be seen running. Current `cargo xtask k8s up` leaves that stage out: \
+         restart the plane (`cargo xtask k8s down && cargo xtask k8s up`)."
     );
 }
