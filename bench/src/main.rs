@@ -3,6 +3,7 @@
 //! Absolute numbers depend on the machine; the ratios are what to compare between runs.
 mod dispatch;
 mod master;
+mod native;
 mod report;
 mod store;
 
@@ -32,6 +33,8 @@ async fn main() -> anyhow::Result<()> {
     dispatch::run(&mut report, scale).await?;
     eprintln!("bench: state stores");
     store::run(&mut report, scale).await?;
+    eprintln!("bench: native backend");
+    native::run(&mut report, &args.teraslice).await?;
     eprintln!("bench: master");
     master::run(&mut report, &args.teraslice, scale).await?;
     std::fs::write(&args.out, report.markdown())?;
