@@ -34,6 +34,14 @@ pub enum RuntimeError {
         after: Duration,
         last_error: String,
     },
+    #[error("execution {ex_id} ended {status} but that status could not be written to the state store ({source}); reason: {reason}")]
+    StatusNotWritten {
+        ex_id: String,
+        status: ExecutionStatus,
+        reason: String,
+        #[source]
+        source: StoreError,
+    },
     #[error("EC-worker transport: {0}")]
     Transport(#[from] TransportError),
 }

@@ -16,6 +16,13 @@ pub struct RuntimeTimeouts {
     pub shutdown_timeout: Duration,
     /// EC: fail once every worker has been gone this long. Default 5 min.
     pub worker_disconnect_timeout: Duration,
+    /// EC: how long slice-state, analytics and status writes stay buffered and retried while
+    /// the store is unreachable before the execution fails (`teraslice.state.write_retry_timeout`).
+    /// Default 5 min.
+    pub state_write_retry_timeout: Duration,
+    /// EC: most records buffered for an unreachable store; more fails the execution
+    /// (`teraslice.state.write_buffer_limit`). Default 100000.
+    pub state_write_buffer_limit: usize,
 }
 
 impl Default for RuntimeTimeouts {
@@ -26,6 +33,8 @@ impl Default for RuntimeTimeouts {
             slicer_timeout: Duration::from_secs(180),
             shutdown_timeout: Duration::from_secs(60),
             worker_disconnect_timeout: Duration::from_secs(300),
+            state_write_retry_timeout: Duration::from_secs(300),
+            state_write_buffer_limit: 100_000,
         }
     }
 }

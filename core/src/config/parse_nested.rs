@@ -17,7 +17,17 @@ fn nested<'a>(f: &mut Fields<'a, '_>, key: &str) -> &'a Map<String, Value> {
 
 pub(super) fn state(f: &mut Fields, tf: &TerafoundationConfig, kubernetes: bool) -> StateConfig {
     let obj = nested(f, "state");
-    warn_unknown(obj, "teraslice.state.", &["connection", "connection_type"]);
+    warn_unknown(
+        obj,
+        "teraslice.state.",
+        &[
+            "connection",
+            "connection_type",
+            "write_retry_timeout",
+            "write_buffer_limit",
+        ],
+    );
+    let d = StateConfig::default();
     let mut s = Fields::new(obj, "teraslice.state.", f.problems).null_is_default();
     let connection = s.required_string("connection", "default");
     let connection_type = s.one_of(
@@ -50,9 +60,13 @@ pub(super) fn state(f: &mut Fields, tf: &TerafoundationConfig, kubernetes: bool)
             &connection,
         );
     }
+    let write_retry_timeout_ms = s.duration_ms("write_retry_timeout", d.write_retry_timeout_ms);
+    let write_buffer_limit = s.positive_int("write_buffer_limit", d.write_buffer_limit);
     StateConfig {
         connection,
         connection_type,
+        write_retry_timeout_ms,
+        write_buffer_limit,
     }
 }
 

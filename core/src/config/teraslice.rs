@@ -211,6 +211,12 @@ pub struct StateConfig {
     /// with `cluster_manager_type: kubernetes` the default is `elasticsearch-next` (or
     /// `elasticsearch`) when that connector type is configured, so Teraslice configs keep working.
     pub connection_type: StateConnectionType,
+    /// Ours: how long slice-state, analytics and status writes are buffered and retried while
+    /// the store is unreachable before the execution fails (ms). Default 5 minutes.
+    pub write_retry_timeout_ms: u64,
+    /// Ours: most slice-state and analytics records held in memory while the store is
+    /// unreachable; more fails the execution. Default 100000.
+    pub write_buffer_limit: u32,
 }
 
 impl Default for StateConfig {
@@ -218,7 +224,15 @@ impl Default for StateConfig {
         Self {
             connection: "default".into(),
             connection_type: StateConnectionType::Sqlite,
+            write_retry_timeout_ms: 300_000,
+            write_buffer_limit: 100_000,
         }
+    }
+}
+
+impl StateConfig {
+    pub fn write_retry_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.write_retry_timeout_ms)
     }
 }
 

@@ -264,3 +264,29 @@ fn the_validation_context_carries_what_jobs_are_checked_against() {
     ]});
     assert!(crate::job::validate_job(&job, &ctx).is_ok());
 }
+
+#[test]
+fn state_write_buffer_keys_have_defaults_and_are_checked() {
+    let c = SystemConfig::default();
+    assert_eq!(
+        c.teraslice.state.write_retry_timeout(),
+        Duration::from_secs(300)
+    );
+    assert_eq!(c.teraslice.state.write_buffer_limit, 100_000);
+    let c = SystemConfig::from_yaml_str(
+        "teraslice:\n  state:\n    write_retry_timeout: 10 seconds\n    write_buffer_limit: 50\n",
+    )
+    .unwrap_or_else(|e| panic!("valid config refused: {e}"));
+    assert_eq!(
+        c.teraslice.state.write_retry_timeout(),
+        Duration::from_secs(10)
+    );
+    assert_eq!(c.teraslice.state.write_buffer_limit, 50);
+    let found = problems("teraslice:\n  state:\n    write_buffer_limit: 0\n");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("teraslice.state.write_buffer_limit: must be an integer >= 1")),
+        "{found:#?}"
+    );
+}

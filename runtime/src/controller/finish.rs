@@ -71,9 +71,13 @@ impl Engine {
 
     async fn completion_status(&mut self) -> (ExecutionStatus, Option<String>) {
         let count = |state| {
-            let store = self.store.clone();
+            let (store, retry) = (self.store.clone(), self.retry.clone());
             let ex_id = self.ex.ex_id.clone();
-            async move { store.count_slice_states(&ex_id, Some(state)).await }
+            async move {
+                let what = format!("counting the {state:?} slices of execution {ex_id}");
+                let op = || store.count_slice_states(&ex_id, Some(state));
+                retry.run(&what, op, || None).await
+            }
         };
         let (errors, started, pending) = match (
             count(SliceState::Error).await,

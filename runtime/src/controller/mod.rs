@@ -10,6 +10,7 @@ mod http;
 mod recovery;
 mod slicers;
 mod state_writer;
+mod store_retry;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use connection::Shared;
 use engine::{DeferredStreams, Engine, Event};
 use slicers::{Gate, StreamContext};
 use state_writer::StateWriter;
+use store_retry::StoreRetry;
 
 /// How the EC runs.
 #[derive(Clone)]
@@ -222,12 +224,19 @@ async fn run_execution(
     }
 
     let (fail_tx, mut fail_rx) = mpsc::unbounded_channel();
-    let (writer, _writer_task) = StateWriter::spawn(store.clone(), fail_tx);
+    let retry = Arc::new(StoreRetry::new(opts.timeouts.state_write_retry_timeout));
+    let (writer, _writer_task) = StateWriter::spawn(
+        store.clone(),
+        retry.clone(),
+        opts.timeouts.state_write_buffer_limit,
+        fail_tx,
+    );
     let (gate_tx, gate_rx) = watch::channel(Gate::Run);
     let mut engine = Engine::new(
         ex.clone(),
         store.clone(),
         writer.clone(),
+        retry,
         opts.timeouts.clone(),
         events_tx.clone(),
         gate_tx,
@@ -256,6 +265,16 @@ async fn run_execution(
     engine.stop_streams().await;
     let outcome = engine.finish().await;
     engine.shutdown_workers().await;
+    if let Some(source) = engine.unwritten_status.take() {
+        // The master learns the outcome from this process's exit instead.
+        tracing::error!(ex_id = %outcome.ex_id, status = %outcome.status, reason = ?outcome.failure_reason, error = %source, "the final status could not be written");
+        return Err(RuntimeError::StatusNotWritten {
+            ex_id: outcome.ex_id,
+            status: outcome.status,
+            reason: outcome.failure_reason.unwrap_or_default(),
+            source,
+        });
+    }
     tracing::info!(ex_id = %outcome.ex_id, status = %outcome.status, processed = outcome.stats.processed, failed = outcome.stats.failed, "execution finished");
     Ok(outcome)
 }

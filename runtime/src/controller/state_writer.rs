@@ -1,14 +1,17 @@
 //! The EC's only path to the store for slice state and analytics: one task that writes in
 //! batches (every record queued while a write was in flight goes into the next one), keeps
-//! each slice's updates in order, and retries a failing store before giving up.
+//! each slice's updates in order, and keeps what it could not write buffered and retried while
+//! the store is unreachable, up to `teraslice.state.write_retry_timeout` and
+//! `write_buffer_limit` records.
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use teraslice_core::store::{AnalyticsRecord, SliceStateRecord, StateStore, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+use super::store_retry::StoreRetry;
+
 const MAX_BATCH: usize = 1000;
-const ATTEMPTS: u32 = 6;
 
 enum Command {
     States(
@@ -23,36 +26,65 @@ enum Command {
 #[derive(Clone)]
 pub struct StateWriter {
     tx: mpsc::UnboundedSender<Command>,
+    /// Records sent and not yet written or given up on.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// What the writer task shares with its handles.
+struct Limits {
+    retry: Arc<StoreRetry>,
+    buffer_limit: usize,
+    waiting: Arc<AtomicUsize>,
 }
 
 impl StateWriter {
     /// Starts the writer; a write that fails for good is reported on `failures`.
     pub fn spawn(
         store: Arc<dyn StateStore>,
+        retry: Arc<StoreRetry>,
+        buffer_limit: usize,
         failures: mpsc::UnboundedSender<StoreError>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(store, rx, failures));
-        (StateWriter { tx }, task)
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let limits = Limits {
+            retry,
+            buffer_limit,
+            waiting: waiting.clone(),
+        };
+        let task = tokio::spawn(run(store, rx, failures, limits));
+        (StateWriter { tx, waiting }, task)
+    }
+
+    fn send(&self, cmd: Command, records: usize) -> bool {
+        self.waiting.fetch_add(records, Ordering::Relaxed);
+        let sent = self.tx.send(cmd).is_ok();
+        if !sent {
+            self.waiting.fetch_sub(records, Ordering::Relaxed);
+        }
+        sent
     }
 
     /// Queues records; failures are reported on the failure channel.
     pub fn write(&self, records: Vec<SliceStateRecord>) {
-        let _ = self.tx.send(Command::States(records, None));
+        let n = records.len();
+        self.send(Command::States(records, None), n);
     }
 
     /// Writes records and waits until they are stored.
     pub async fn write_and_wait(&self, records: Vec<SliceStateRecord>) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::States(records, Some(tx)))
-            .map_err(|_| StoreError::Unavailable("the state writer has stopped".into()))?;
+        let n = records.len();
+        self.send(Command::States(records, Some(tx)), n)
+            .then_some(())
+            .ok_or_else(|| StoreError::Unavailable("the state writer has stopped".into()))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the state writer has stopped".into()))?
     }
 
     pub fn write_analytics(&self, records: Vec<AnalyticsRecord>) {
-        let _ = self.tx.send(Command::Analytics(records));
+        let n = records.len();
+        self.send(Command::Analytics(records), n);
     }
 
     /// Waits until everything queued before this call is written (or given up on).
@@ -68,7 +100,17 @@ async fn run(
     store: Arc<dyn StateStore>,
     mut rx: mpsc::UnboundedReceiver<Command>,
     failures: mpsc::UnboundedSender<StoreError>,
+    limits: Limits,
 ) {
+    let over_buffer = || {
+        let waiting = limits.waiting.load(Ordering::Relaxed);
+        (waiting > limits.buffer_limit).then(|| {
+            format!(
+                "{waiting} records are waiting for the state store, more than teraslice.state.write_buffer_limit ({})",
+                limits.buffer_limit
+            )
+        })
+    };
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -81,13 +123,18 @@ async fn run(
         let mut acks = Vec::new();
         let mut analytics = Vec::new();
         let mut flushes = Vec::new();
+        let mut taken = 0;
         for cmd in batch {
             match cmd {
                 Command::States(records, ack) => {
+                    taken += records.len();
                     states.extend(records);
                     acks.extend(ack);
                 }
-                Command::Analytics(records) => analytics.extend(records),
+                Command::Analytics(records) => {
+                    taken += records.len();
+                    analytics.extend(records);
+                }
                 Command::Flush(done) => flushes.push(done),
             }
         }
@@ -102,7 +149,9 @@ async fn run(
         let state_result = if deduped.is_empty() {
             Ok(())
         } else {
-            with_retries(|| store.write_slice_states(&deduped)).await
+            let what = format!("{} slice state record(s)", deduped.len());
+            let write = || store.write_slice_states(&deduped);
+            limits.retry.run(&what, write, over_buffer).await
         };
         if let Err(e) = &state_result {
             if acks.is_empty() {
@@ -113,34 +162,16 @@ async fn run(
             let _ = ack.send(state_result.clone());
         }
         if !analytics.is_empty() {
-            if let Err(e) = with_retries(|| store.write_analytics(&analytics)).await {
+            let what = format!("{} analytics record(s)", analytics.len());
+            let write = || store.write_analytics(&analytics);
+            if let Err(e) = limits.retry.run(&what, write, over_buffer).await {
                 // Analytics are best effort, as in Teraslice; losing them must not fail the job.
                 tracing::warn!(error = %e, count = analytics.len(), "analytics records were not written");
             }
         }
+        limits.waiting.fetch_sub(taken, Ordering::Relaxed);
         for done in flushes {
             let _ = done.send(());
-        }
-    }
-}
-
-async fn with_retries<'a, F, Fut>(mut op: F) -> Result<(), StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), StoreError>> + 'a,
-{
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 1;
-    loop {
-        match op().await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt < ATTEMPTS && matches!(e, StoreError::Unavailable(_)) => {
-                tracing::warn!(error = %e, attempt, "slice state write failed, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
         }
     }
 }
@@ -150,6 +181,10 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use teraslice_core::store::{MemoryStore, MockStateStore, SliceQuery, SliceState};
+
+    fn retry() -> Arc<StoreRetry> {
+        Arc::new(StoreRetry::new(std::time::Duration::from_secs(60)))
+    }
 
     fn record(id: &str, state: SliceState) -> SliceStateRecord {
         SliceStateRecord {
@@ -170,7 +205,7 @@ mod tests {
     async fn later_updates_of_a_slice_win_and_flush_waits_for_them() {
         let store = Arc::new(MemoryStore::new());
         let (failures, _rx) = mpsc::unbounded_channel();
-        let (writer, _task) = StateWriter::spawn(store.clone(), failures);
+        let (writer, _task) = StateWriter::spawn(store.clone(), retry(), 100, failures);
         writer.write(vec![record("a", SliceState::Pending)]);
         writer.write(vec![record("a", SliceState::Start)]);
         writer.write(vec![record("a", SliceState::Completed)]);
@@ -192,7 +227,7 @@ mod tests {
             .times(2)
             .returning(|_| Err(StoreError::Data("mapping conflict".into())));
         let (failures, mut rx) = mpsc::unbounded_channel();
-        let (writer, _task) = StateWriter::spawn(Arc::new(store), failures);
+        let (writer, _task) = StateWriter::spawn(Arc::new(store), retry(), 100, failures);
         writer.write(vec![record("a", SliceState::Start)]);
         assert_eq!(
             rx.recv().await,

@@ -48,6 +48,7 @@ pub fn timeouts() -> RuntimeTimeouts {
         slicer_timeout: Duration::from_secs(20),
         shutdown_timeout: Duration::from_secs(20),
         worker_disconnect_timeout: Duration::from_secs(20),
+        ..RuntimeTimeouts::default()
     }
 }
 

@@ -16,6 +16,7 @@ use super::analytics::{ExecutionAnalytics, OpStats};
 use super::handle::Control;
 use super::slicers::{spawn_streams, Gate, QueuedSlice, StreamContext};
 use super::state_writer::StateWriter;
+use super::store_retry::StoreRetry;
 use crate::ops::{Slicer, SlicerRecoveryData};
 use crate::protocol::{Message, Peer, SliceReport};
 use crate::timeouts::RuntimeTimeouts;
@@ -88,6 +89,11 @@ pub struct Engine {
     pub ex: ExecutionRecord,
     pub store: Arc<dyn StateStore>,
     pub writer: StateWriter,
+    /// The outage clock shared with the writer; dispatch waits while the store is down.
+    pub retry: Arc<StoreRetry>,
+    store_down: watch::Receiver<bool>,
+    /// The last status write failed for good: the EC exits with this error.
+    pub unwritten_status: Option<StoreError>,
     pub timeouts: RuntimeTimeouts,
     pub events_tx: mpsc::Sender<Event>,
     pub gate: watch::Sender<Gate>,
@@ -138,6 +144,7 @@ impl Engine {
         ex: ExecutionRecord,
         store: Arc<dyn StateStore>,
         writer: StateWriter,
+        retry: Arc<StoreRetry>,
         timeouts: RuntimeTimeouts,
         events_tx: mpsc::Sender<Event>,
         gate: watch::Sender<Gate>,
@@ -147,6 +154,9 @@ impl Engine {
             ex,
             store,
             writer,
+            store_down: retry.subscribe(),
+            retry,
+            unwritten_status: None,
             timeouts,
             events_tx,
             gate,
@@ -235,6 +245,10 @@ impl Engine {
                     self.terminal_error(format!("All workers from {ex_id} have disconnected")).await;
                 }
                 _ = sleep_until_opt(probation_at) => self.check_probation().await,
+                Ok(()) = self.store_down.changed() => {
+                    let down = *self.store_down.borrow_and_update();
+                    tracing::info!(ex_id = %self.ex.ex_id, store_down = down, "dispatch {} while the state store is unreachable", if down { "paused" } else { "resumed" });
+                }
                 _ = sleep_until_opt(self.drain_deadline) => {
                     tracing::warn!(ex_id = %self.ex.ex_id, in_flight = self.in_flight.len(), "shutdown_timeout reached with slices still in flight");
                     return;
@@ -411,14 +425,19 @@ impl Engine {
             slicer_stats: Some(self.stats.to_map()),
             ..Default::default()
         };
-        match self
-            .store
-            .set_execution_status(&self.ex.ex_id, status, &update)
-            .await
-        {
-            Ok(ex) => self.status = ex.status,
+        let (store, ex_id) = (self.store.clone(), self.ex.ex_id.clone());
+        let write = || store.set_execution_status(&ex_id, status, &update);
+        let what = format!("execution {ex_id} status {status}");
+        match self.retry.run(&what, write, || None).await {
+            Ok(ex) => {
+                self.status = ex.status;
+                self.unwritten_status = None;
+            }
             Err(e) => {
-                tracing::warn!(ex_id = %self.ex.ex_id, status = %status, error = %e, "status not written")
+                tracing::warn!(ex_id = %self.ex.ex_id, status = %status, error = %e, "status not written");
+                if matches!(e, StoreError::Unavailable(_)) {
+                    self.unwritten_status = Some(e);
+                }
             }
         }
     }

@@ -105,7 +105,7 @@ impl Engine {
     }
 
     pub(super) fn dispatch(&mut self) {
-        if self.paused || self.ending.is_some() {
+        if self.paused || self.ending.is_some() || self.retry.is_down() {
             return;
         }
         while !self.queue.is_empty() {
