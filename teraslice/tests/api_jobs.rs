@@ -228,7 +228,11 @@ async fn a_running_job_cannot_be_started_again_or_deleted() {
     let (_, gone) = m.get("/jobs?deleted=true").await;
     assert_eq!(gone[0]["job_id"], job_id);
     let (_, live_ex) = m.get("/ex").await;
-    assert_eq!(live_ex, json!([]), "a deleted job's executions are hidden too");
+    assert_eq!(
+        live_ex,
+        json!([]),
+        "a deleted job's executions are hidden too"
+    );
     let (_, deleted_ex) = m.get("/ex?deleted=true").await;
     assert_eq!(deleted_ex[0]["ex_id"], ex_id);
     let (status, body) = m.get("/jobs?deleted=maybe").await;

@@ -79,6 +79,10 @@ pub fn json_routes() -> Vec<Route> {
         route(Method::GET, "/jobs/{job_id}/controller", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/slicer", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/errors", jobs::errors),
+        route(Method::GET, "/assets", cluster::no_assets),
+        route(Method::POST, "/assets", cluster::no_assets),
+        route(Method::GET, "/assets/{*asset}", cluster::no_assets),
+        route(Method::DELETE, "/assets/{*asset}", cluster::no_assets),
         route(Method::GET, "/ex", ex::list),
         route(Method::GET, "/ex/errors", ex::all_errors),
         route(Method::GET, "/ex/{ex_id}", ex::get_one),
@@ -103,6 +107,8 @@ pub fn txt_routes() -> Vec<Route> {
         route(Method::GET, "/txt/nodes", txt::nodes),
         route(Method::GET, "/txt/controllers", txt::controllers),
         route(Method::GET, "/txt/slicers", txt::controllers),
+        route(Method::GET, "/txt/assets", cluster::no_assets),
+        route(Method::GET, "/txt/assets/{*asset}", cluster::no_assets),
         route(Method::GET, "/openapi.json", openapi::document),
     ]
 }
