@@ -316,3 +316,23 @@ fn bulk_bad_values_are_named() {
         assert!(has(&errs, path, needle), "{path} ~ {needle}: {errs:#?}");
     }
 }
+
+#[test]
+fn a_legacy_connection_must_name_a_connector() {
+    let errs = errors(legacy(
+        json!({"_op": "elasticsearch_reader", "index": "x", "date_field_name": "d", "connection": "nope"}),
+        json!({"_op": "elasticsearch_bulk", "index": "o", "connection": "gone"}),
+    ));
+    assert!(
+        has(&errs, "operations[0].connection", "no connector \"nope\""),
+        "{errs:#?}"
+    );
+    assert!(
+        has(
+            &errs,
+            "operations[1].connection",
+            "configured: [default, other]"
+        ),
+        "{errs:#?}"
+    );
+}

@@ -36,6 +36,9 @@ fn settings(op: &Map<String, Value>, job: &Value) -> Result<Resolved, Vec<Valida
 
 impl ProcessorFactory for EsBulk {
     fn validate(&self, config: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
+        if let Some(e) = super::connection::check_legacy(&self.connectors, config) {
+            return vec![e];
+        }
         match settings(config, job) {
             Ok((_, None, map)) => {
                 for (k, v) in map {

@@ -171,6 +171,28 @@ impl Connection {
     }
 }
 
+/// A legacy op-level `connection` naming no connector (core checks only `_connection`); skipped
+/// when the registry has no connectors (e.g. the master validating without them).
+pub fn check_legacy(
+    connectors: &Map<String, Value>,
+    op: &Map<String, Value>,
+) -> Option<teraslice_core::job::ValidationError> {
+    let name = op.get("connection")?;
+    if connectors.is_empty() {
+        return None;
+    }
+    let problem = match name.as_str() {
+        Some(n) => Connection::find(connectors, n).err()?.to_string(),
+        None => format!(
+            "must name a connector of terafoundation.connectors.elasticsearch-next, got {name}"
+        ),
+    };
+    Some(teraslice_core::job::ValidationError {
+        path: "connection".into(),
+        message: problem,
+    })
+}
+
 fn parse_node(raw: &str) -> Result<Url, String> {
     let trimmed = raw.trim();
     let with_scheme = if trimmed.contains("://") {

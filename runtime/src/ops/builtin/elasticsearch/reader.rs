@@ -124,6 +124,9 @@ impl EsReader {
 
 impl ReaderFactory for EsReader {
     fn validate(&self, config: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
+        if let Some(e) = super::connection::check_legacy(&self.connectors, config) {
+            return vec![e];
+        }
         match self.settings(config, job, false) {
             // Legacy layout: the op shows its full settings with defaults.
             Ok((_, map)) if config.get("_api_name").or(config.get("api_name")).is_none() => {
