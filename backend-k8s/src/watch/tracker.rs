@@ -8,6 +8,12 @@ use teraslice_core::backend::{Assignment, BackendEvent, EventKind};
 
 use super::pod_info as info;
 
+/// The container cannot be created as specified (a missing Secret or ConfigMap key, a bad command).
+const START_FAILURE_REASONS: [&str; 3] = [
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
 const IMAGE_PULL_REASONS: [&str; 4] = [
     "ErrImagePull",
     "ImagePullBackOff",
@@ -245,6 +251,8 @@ fn waiting_failure(pod: &Pod) -> Option<EventKind> {
         );
         if IMAGE_PULL_REASONS.contains(&reason) {
             Some(EventKind::ImagePullFailed { reason: detail })
+        } else if START_FAILURE_REASONS.contains(&reason) {
+            Some(EventKind::Unschedulable { reason: detail })
         } else if reason == "CrashLoopBackOff" {
             let detail = format!("{detail} (restarted {} times)", c.restart_count);
             Some(EventKind::CrashLooping { reason: detail })

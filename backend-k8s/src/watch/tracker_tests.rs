@@ -202,3 +202,25 @@ fn a_running_pod_missing_from_a_relist_is_reported_as_exited() {
     }
     assert_eq!(kinds(t.resync(&present, |_| 1)), vec![]);
 }
+
+#[test]
+fn a_container_that_cannot_be_created_fails_the_execution() {
+    let mut t = Tracker::new(Duration::from_secs(60));
+    let p = pod(
+        "ec",
+        "execution_controller",
+        json!({"phase": "Pending", "containerStatuses": [{
+            "name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"waiting": {"reason": "CreateContainerConfigError",
+                                  "message": "secret \"es-creds\" not found"}}
+        }]}),
+    );
+    let got = kinds(t.applied(&p, Instant::now()));
+    match got.as_slice() {
+        [kind @ EventKind::Unschedulable { reason }] => {
+            assert!(reason.contains("es-creds"), "{reason}");
+            assert!(kind.fatal_reason().is_some());
+        }
+        other => panic!("expected a start failure, got {other:?}"),
+    }
+}
