@@ -2,7 +2,7 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use teraslice_core::backend::Assignment;
 
-use crate::manifests::labels::{COMPONENT, EX_ID, JOB_ID};
+use crate::manifests::labels::{COMPONENT, EX_ID, JOB_ID, RELOCATABLE};
 
 /// The role a pod plays, from its component label; the master and others are `None`.
 pub fn role(pod: &Pod) -> Option<Assignment> {
@@ -15,6 +15,11 @@ pub fn role(pod: &Pod) -> Option<Assignment> {
 
 pub fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
     pod.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+/// An EC pod whose slicer can move to another pod (`job.teraslice.terascope.io/relocatable`).
+pub fn relocatable(pod: &Pod) -> bool {
+    label(pod, RELOCATABLE) == Some("true")
 }
 
 pub fn ex_id(pod: &Pod) -> Option<&str> {

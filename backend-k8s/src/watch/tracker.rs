@@ -34,8 +34,8 @@ struct ExecutionTrack {
 /// Remembers what was already reported so each event is sent once.
 pub struct Tracker {
     unschedulable_timeout: Duration,
-    /// Running pods reported as started: key → (ex_id, role, pod name).
-    running: HashMap<String, (String, Assignment, String)>,
+    /// Running pods reported as started: key → (ex_id, role, pod name, relocatable EC).
+    running: HashMap<String, (String, Assignment, String, bool)>,
     exited: HashSet<String>,
     /// pod key → (ex_id, pod name, first seen unschedulable, scheduler message)
     unschedulable: HashMap<String, (String, String, Instant, String)>,
@@ -71,8 +71,9 @@ impl Tracker {
         match info::phase(pod) {
             Some("Running") if !self.running.contains_key(&key) => {
                 let name = info::name(pod).to_string();
+                let relocates = info::relocatable(pod);
                 self.running
-                    .insert(key.clone(), (ex_id.clone(), role, name));
+                    .insert(key.clone(), (ex_id.clone(), role, name, relocates));
                 self.unschedulable.remove(&key);
                 self.started(&ex_id, role, info::name(pod), &mut out);
             }
@@ -108,7 +109,7 @@ impl Tracker {
         let was_running = self.running.remove(&key).is_some();
         let had_exited = self.exited.remove(&key);
         let mut out = Vec::new();
-        if was_running && !had_exited {
+        if was_running && !had_exited && !self.relocates(ex_id, info::relocatable(pod)) {
             let (code, reason) = info::termination(pod);
             let reason = format!("{reason} (pod deleted)");
             out.push(event(ex_id, exited(role, pod, code, reason)));
@@ -139,8 +140,11 @@ impl Tracker {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut out = Vec::new();
-        for (key, (ex_id, role, name)) in gone {
+        for (key, (ex_id, role, name, relocatable)) in gone {
             self.running.remove(&key);
+            if self.relocates(&ex_id, relocatable) {
+                continue;
+            }
             let reason =
                 format!("pod {name} is gone (deleted while the pod watch was reconnecting)");
             let kind = match role {
@@ -163,6 +167,12 @@ impl Tracker {
             }
         }
         out
+    }
+
+    /// A relocatable EC whose pod was removed (drain, eviction, lost node) is re-created by its
+    /// Job and picks the execution up again: not an exit, unless we are stopping it.
+    fn relocates(&self, ex_id: &str, relocatable: bool) -> bool {
+        relocatable && !self.executions.get(ex_id).is_some_and(|t| t.stopping)
     }
 
     /// Marks a stop; `Stopped` follows when the execution's last pod is gone.

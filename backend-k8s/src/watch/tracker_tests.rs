@@ -224,3 +224,38 @@ fn a_container_that_cannot_be_created_fails_the_execution() {
         other => panic!("expected a start failure, got {other:?}"),
     }
 }
+
+#[test]
+fn a_relocatable_controller_pod_that_is_deleted_is_not_an_exit() {
+    let mut t = Tracker::new(Duration::from_secs(60));
+    let mut ec = pod("ec", "execution_controller", json!({"phase": "Running"}));
+    if let Some(l) = ec.metadata.labels.as_mut() {
+        l.insert(
+            "job.teraslice.terascope.io/relocatable".into(),
+            "true".into(),
+        );
+    }
+    t.applied(&ec, Instant::now());
+    assert_eq!(
+        kinds(t.deleted(&ec, 0)),
+        vec![],
+        "the Job re-creates the EC elsewhere"
+    );
+    // Its replacement reports a new start.
+    let mut moved = ec.clone();
+    moved.metadata.uid = Some("uid-ec2".into());
+    assert_eq!(
+        kinds(t.applied(&moved, Instant::now())),
+        vec![EventKind::ControllerStarted]
+    );
+    // While stopping, the same deletion is the end of the EC.
+    t.stopping("ex1");
+    let got = kinds(t.deleted(&moved, 0));
+    assert!(
+        matches!(
+            got.as_slice(),
+            [EventKind::ControllerExited { .. }, EventKind::Stopped]
+        ),
+        "{got:?}"
+    );
+}
