@@ -154,3 +154,21 @@ async fn the_processes_of_a_master_killed_with_sigkill_do_not_outlive_it() {
     // Orphans would go on writing slices no master knows about.
     wait_gone(&pids).await;
 }
+
+/// Product bug (backend-native): Teraslice's node master re-forks a crashed worker (runtime
+/// reference §3.6); here a killed worker is never replaced, so a persistent job runs short.
+#[tokio::test]
+#[ignore = "product bug: the native backend does not replace a crashed worker"]
+async fn a_killed_worker_of_a_persistent_job_is_replaced() {
+    let m = NativeMaster::start();
+    let out = m.path().join("out");
+    let ex_id = m.submit(&slow_export(&out, "persistent")).await;
+    m.wait_workers(&ex_id, 2).await;
+    let victim = m.pids(&ex_id, "worker").await[0];
+    kill9(victim);
+    wait_for("a new worker in place of the killed one", || async {
+        let pids = m.pids(&ex_id, "worker").await;
+        pids.len() == 2 && !pids.contains(&victim) && pids.iter().all(|&p| alive(p))
+    })
+    .await;
+}
