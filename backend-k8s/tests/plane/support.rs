@@ -78,10 +78,18 @@ impl Drop for TestNamespace {
     fn drop(&mut self) {
         let api = Api::<Namespace>::all(self.client.clone());
         let name = self.name.clone();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = api.delete(&name, &DeleteParams::default()).await;
-            });
+        let delete = async move {
+            // Best effort: the namespace controller finishes the cleanup in the background.
+            let _ = api.delete(&name, &DeleteParams::default()).await;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A task spawned here would die with the test's runtime: wait for the request instead.
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| handle.block_on(delete));
+        } else {
+            handle.spawn(delete);
         }
     }
 }
