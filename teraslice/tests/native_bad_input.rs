@@ -2,7 +2,7 @@
 //! a non-zero exit, nothing stored or started, and no process left behind.
 mod common;
 
-use common::native::{processes_in, run_job, store_in, text, NativeMaster};
+use common::native::{processes_in, run_in, run_job, store_in, text, NativeMaster};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use teraslice_core::store::{ExecutionQuery, ListQuery};
@@ -79,6 +79,37 @@ async fn an_unreadable_input_file_fails_the_run_naming_the_path() {
     let path = missing.display().to_string();
     assert!(stderr.contains(&path), "names {path}: {stderr}");
     assert!(stderr.contains("ended failed"), "{stderr}");
+}
+
+#[test]
+fn a_job_file_that_is_not_json_and_a_bad_config_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("broken.json"), "{\"name\": ").expect("write job");
+    let out = run_in(dir.path(), &["run".as_ref(), "broken.json".as_ref()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.json is not valid JSON"), "{stderr}");
+
+    std::fs::write(
+        dir.path().join("job.json"),
+        job(json!([{"_op": "noop"}])).to_string(),
+    )
+    .expect("write job");
+    let yaml = "teraslice:\n  cluster_manager_type: nope\n";
+    std::fs::write(dir.path().join("bad.yaml"), yaml).expect("write config");
+    let args = ["run", "job.json", "-c", "bad.yaml"].map(std::ffi::OsStr::new);
+    let out = run_in(dir.path(), &args);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cluster_manager_type") && stderr.contains("native"),
+        "names the key and the valid types: {stderr}"
+    );
+    assert_eq!(
+        processes_in(dir.path()),
+        Vec::<u32>::new(),
+        "no process left running"
+    );
 }
 
 #[tokio::test]

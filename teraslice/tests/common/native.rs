@@ -67,12 +67,22 @@ pub fn run_job(dir: &Path, job: &Value) -> Output {
     let config = write_config(dir, "");
     let job_path = dir.join("job.json");
     std::fs::write(&job_path, job.to_string()).expect("write job.json");
+    run_in(
+        dir,
+        &[
+            "run".as_ref(),
+            job_path.as_os_str(),
+            "-c".as_ref(),
+            config.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    )
+}
+
+/// `teraslice <args>` with `dir` as the working directory, quiet logs, no backtraces.
+pub fn run_in(dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
     Command::new(BIN)
-        .arg("run")
-        .arg(&job_path)
-        .arg("-c")
-        .arg(&config)
-        .arg("--quiet")
+        .args(args)
         .current_dir(dir)
         .env("TERASLICE_LOG", "warn")
         .env("RUST_BACKTRACE", "0")
