@@ -6,6 +6,7 @@ mod plane {
 
     mod adopt;
     mod conformance;
+    mod factory;
     mod lifecycle;
     mod rbac;
     mod unschedulable;
