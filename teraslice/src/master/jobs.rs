@@ -4,111 +4,17 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use teraslice_core::backend::check_capabilities;
 use teraslice_core::job::{validate_job, JobValidationContext, ValidationError, ValidationErrors};
-use teraslice_core::scheduler::SchedulerError;
 use teraslice_core::store::{ExecutionQuery, ListQuery};
 use teraslice_core::{
-    BackendError, ExecutionRecord, ExecutionStatus, JobConfig, JobRecord, Scheduler, StateStore,
-    StoreError,
+    ExecutionRecord, ExecutionStatus, JobConfig, JobRecord, Scheduler, StateStore, StoreError,
 };
 use teraslice_runtime::ops::OpRegistry;
 
-/// What a jobs request can fail with; the API maps each to a status code.
-#[derive(Debug, thiserror::Error)]
-pub enum JobsError {
-    /// 400: the body is not a job object.
-    #[error("No job was posted: the body must be a job JSON object with `operations`, got {0}")]
-    NoJob(&'static str),
-    /// 422.
-    #[error("Job cannot include a job_id on submit: remove `job_id`, the master assigns it")]
-    JobIdOnSubmit,
-    /// 400, every problem with its path.
-    #[error(transparent)]
-    Invalid(#[from] ValidationErrors),
-    /// 400: the job asks for something the configured backend cannot do.
-    #[error(transparent)]
-    Unsupported(BackendError),
-    /// 400.
-    #[error("no data was provided to update job {0}: send the full job spec as a JSON object")]
-    EmptyUpdate(String),
-    /// 404.
-    #[error("job {0} not found")]
-    JobNotFound(String),
-    /// 410.
-    #[error("Job {0} has been deleted")]
-    Deleted(String),
-    /// 410.
-    #[error("Job {0} has already been deleted.")]
-    AlreadyDeleted(String),
-    /// 404.
-    #[error("No execution was found for job {0}")]
-    NoExecution(String),
-    /// 404.
-    #[error("execution {0} not found")]
-    ExecutionNotFound(String),
-    /// 404.
-    #[error("Job {0} is missing an execution to recover from")]
-    NothingToRecover(String),
-    /// 409.
-    #[error("Job {job_id} is currently running, cannot have the same job concurrently running: execution {ex_id} is {status}; stop it first")]
-    Running {
-        job_id: String,
-        ex_id: String,
-        status: ExecutionStatus,
-    },
-    /// 409.
-    #[error("Job {job_id} is currently running, cannot delete a running job.: execution {ex_id} is {status}; stop it first")]
-    RunningDelete {
-        job_id: String,
-        ex_id: String,
-        status: ExecutionStatus,
-    },
-    #[error(transparent)]
-    Scheduler(#[from] SchedulerError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-pub type JobsResult<T> = Result<T, JobsError>;
-
-/// `{job_id, ex_id?}` of submit, start and recover.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Started {
-    pub job_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ex_id: Option<String>,
-}
-
-/// `recovered_slice_type`: which slices of the old execution a recovery re-runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CleanupType {
-    All,
-    Errors,
-    Pending,
-}
-
-impl CleanupType {
-    pub const ALLOWED: &'static str = "all, errors, pending";
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "all" => Some(Self::All),
-            "errors" => Some(Self::Errors),
-            "pending" => Some(Self::Pending),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Errors => "errors",
-            Self::Pending => "pending",
-        }
-    }
-}
+pub use super::job_docs::{job_doc, kind_of, pick, CleanupType, Started};
+pub use super::jobs_error::{JobsError, JobsResult};
 
 pub struct JobsService {
     store: Arc<dyn StateStore>,
@@ -361,35 +267,4 @@ impl JobsService {
         self.store.update_job(&record).await?;
         Ok(record)
     }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A job record as the API shows it, with `_deleted` always present.
-pub fn job_doc(job: &JobRecord) -> Value {
-    let mut v = serde_json::to_value(job).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.entry("_deleted").or_insert(Value::Bool(false));
-    }
-    v
-}
-
-/// Keeps only `fields` of a document (Teraslice's `ex=` field list).
-pub fn pick(doc: &Value, fields: &[&str]) -> Value {
-    let mut out = Map::new();
-    for f in fields {
-        if let Some(v) = doc.get(*f) {
-            out.insert((*f).to_string(), v.clone());
-        }
-    }
-    Value::Object(out)
 }

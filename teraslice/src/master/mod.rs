@@ -3,7 +3,9 @@
 //! and returns a handle, so `teraslice run` and the tests reuse it in-process.
 mod controller_http;
 mod error;
+mod job_docs;
 pub mod jobs;
+mod jobs_error;
 pub mod search;
 pub(crate) mod shutdown;
 pub(crate) mod wiring;
