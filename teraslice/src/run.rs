@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use teraslice_core::backend::StopOptions;
 use teraslice_core::config::SystemConfig;
-use teraslice_core::store::SliceState;
+use teraslice_core::store::{SliceState, StoreError};
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
 use tracing::info;
 
@@ -77,8 +77,27 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
     let bar = progress_bar(args.quiet);
     let begun = Instant::now();
     let mut interrupted = false;
+    // The EC rides out a store outage for write_retry_timeout, then retries its final status as
+    // long again: polling waits as long before giving up.
+    let outage_limit = 2 * services.config.teraslice.state.write_retry_timeout();
+    let mut unreachable_since: Option<Instant> = None;
     let ex = loop {
-        let ex = services.store.get_execution(&ex_id).await?;
+        let ex = match services.store.get_execution(&ex_id).await {
+            Ok(ex) => {
+                unreachable_since = None;
+                ex
+            }
+            Err(e @ StoreError::Unavailable(_)) => {
+                let since = *unreachable_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > outage_limit {
+                    bail!("execution {ex_id}: the state store has been unreachable for longer than 2 × teraslice.state.write_retry_timeout ({} s): {e}", outage_limit.as_secs());
+                }
+                tracing::warn!(%ex_id, error = %e, "state store unreachable; waiting for it to return");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if ex.status.is_terminal() {
             break ex;
         }

@@ -23,6 +23,12 @@ impl Engine {
     pub async fn finish(&mut self) -> ExecutionOutcome {
         self.stats.job_duration = self.started_at.elapsed().as_secs().max(1);
         self.writer.flush().await;
+        if self.retry.is_down() {
+            // The final status gets its own full retry window, even after the buffer gave up.
+            self.retry = std::sync::Arc::new(super::store_retry::StoreRetry::new(
+                self.timeouts.state_write_retry_timeout,
+            ));
+        }
         tracing::info!(ex_id = %self.ex.ex_id, op_stats = ?self.op_stats, "execution analytics per op");
         let (status, reason) = match self.ending.clone() {
             Some(Ending::Terminal(reason)) => {
