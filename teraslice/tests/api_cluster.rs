@@ -160,27 +160,3 @@ async fn openapi_document_is_served() {
         json!(["error", "message"])
     );
 }
-
-#[tokio::test]
-async fn assets_routes_say_they_are_not_available_yet() {
-    let m = TestMaster::start("").await;
-    for (method, path) in [
-        (reqwest::Method::GET, "/assets"),
-        (reqwest::Method::POST, "/v1/assets"),
-        (reqwest::Method::GET, "/assets/standard/1.0.0"),
-        (reqwest::Method::DELETE, "/v1/assets/abc"),
-        (reqwest::Method::GET, "/txt/assets"),
-    ] {
-        let (status, body) = m.call(method, path, None).await;
-        assert_error(
-            status,
-            &body,
-            StatusCode::NOT_IMPLEMENTED,
-            "assets are not available",
-        );
-        assert!(
-            body["message"].as_str().unwrap().contains("data_generator"),
-            "{body}"
-        );
-    }
-}

@@ -71,14 +71,3 @@ pub async fn controller_list(s: &AppState) -> Result<Vec<Value>, ApiError> {
 pub async fn controllers(State(s): State<AppState>) -> ApiResult {
     Ok(ok(&controller_list(&s).await?))
 }
-
-/// `/assets…`: Teraslice's assets service is not part of this master yet; say so plainly.
-pub async fn no_assets() -> ApiError {
-    use teraslice_core::job::validate::OpCatalog;
-    let ops = teraslice_runtime::OpRegistry::with_builtins().op_names();
-    ApiError::NotImplemented(format!(
-        "assets are not available on this master yet: jobs can use the built-in operations ({}); \
-         \"assets\" in a job is accepted for Teraslice compatibility",
-        ops.join(", ")
-    ))
-}

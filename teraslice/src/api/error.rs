@@ -32,9 +32,6 @@ pub enum ApiError {
     Body(String),
     #[error("{0}")]
     NotFound(String),
-    /// 501: a Teraslice feature this master does not have yet.
-    #[error("{0}")]
-    NotImplemented(String),
     #[error("cannot {method} endpoint {uri}")]
     NoRoute { method: String, uri: String },
 }
@@ -51,7 +48,6 @@ impl ApiError {
             ApiError::Backend(e) => backend_status(e),
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::NoRoute { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }

@@ -1,6 +1,7 @@
 //! The master's HTTP API: Teraslice's JSON routes (each also under `/v1`), the `/txt` tables,
 //! and `/openapi.json`. Routes are declared once in [`json_routes`] / [`txt_routes`]; the router
 //! and the OpenAPI sync test both read those tables.
+mod assets;
 mod body;
 mod cluster;
 mod error;
@@ -79,10 +80,6 @@ pub fn json_routes() -> Vec<Route> {
         route(Method::GET, "/jobs/{job_id}/controller", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/slicer", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/errors", jobs::errors),
-        route(Method::GET, "/assets", cluster::no_assets),
-        route(Method::POST, "/assets", cluster::no_assets),
-        route(Method::GET, "/assets/{*asset}", cluster::no_assets),
-        route(Method::DELETE, "/assets/{*asset}", cluster::no_assets),
         route(Method::GET, "/ex", ex::list),
         route(Method::GET, "/ex/errors", ex::all_errors),
         route(Method::GET, "/ex/{ex_id}", ex::get_one),
@@ -95,6 +92,11 @@ pub fn json_routes() -> Vec<Route> {
         route(Method::GET, "/ex/{ex_id}/controller", ex::controller),
         route(Method::GET, "/ex/{ex_id}/slicer", ex::controller),
         route(Method::GET, "/ex/{ex_id}/errors", ex::errors),
+        route(Method::GET, "/assets", assets::list),
+        route(Method::POST, "/assets", assets::upload),
+        route(Method::GET, "/assets/{name}", assets::by_name),
+        route(Method::DELETE, "/assets/{name}", assets::remove),
+        route(Method::GET, "/assets/{name}/{version}", assets::by_version),
     ]
 }
 
@@ -107,8 +109,13 @@ pub fn txt_routes() -> Vec<Route> {
         route(Method::GET, "/txt/nodes", txt::nodes),
         route(Method::GET, "/txt/controllers", txt::controllers),
         route(Method::GET, "/txt/slicers", txt::controllers),
-        route(Method::GET, "/txt/assets", cluster::no_assets),
-        route(Method::GET, "/txt/assets/{*asset}", cluster::no_assets),
+        route(Method::GET, "/txt/assets", assets::txt_list),
+        route(Method::GET, "/txt/assets/{name}", assets::txt_by_name),
+        route(
+            Method::GET,
+            "/txt/assets/{name}/{version}",
+            assets::txt_by_version,
+        ),
         route(Method::GET, "/openapi.json", openapi::document),
     ]
 }

@@ -57,6 +57,15 @@ pub const BUILTIN_ASSETS: &[BuiltinAsset] = &[
     },
 ];
 
+impl BuiltinAsset {
+    /// A stable 40-hex id, as Teraslice asset ids are (sha1 of the name and version here).
+    pub fn id(&self) -> String {
+        use sha1::Digest;
+        let digest = sha1::Sha1::digest(format!("teraslice-rs:{}:{}", self.name, self.version));
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// The built-in asset a job's `assets` entry names (`standard`, `standard:1.2.0`,
 /// `standard@1.2.0`: any version is served by the built-in ops).
 pub fn find(entry: &str) -> Option<&'static BuiltinAsset> {
