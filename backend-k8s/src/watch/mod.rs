@@ -11,7 +11,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
-use kube::Api;
+use kube::{Api, ResourceExt};
 use teraslice_core::backend::{BackendEvent, ClusterState};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -56,7 +56,11 @@ impl PodWatch {
             events,
         };
         let config = watcher::Config::default().labels(selector);
-        let stream = watcher(pods, config).default_backoff().reflect(writer);
+        let stream = watcher(pods, config)
+            .default_backoff()
+            // managedFields are most of a pod's size and nothing here reads them.
+            .modify(|pod: &mut Pod| pod.managed_fields_mut().clear())
+            .reflect(writer);
         let task = tokio::spawn(watch.clone().run(stream.boxed()));
         (watch, task)
     }
