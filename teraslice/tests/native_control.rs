@@ -76,7 +76,7 @@ async fn stop_with_a_timeout_shorter_than_the_slice_ends_the_execution_anyway() 
     m.wait_workers(&ex_id, 1).await;
     let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
 
-    // The worker is ten minutes into its slice: the stop must not wait for it.
+    // Each slice takes ten minutes: the stop must not wait for the one in flight.
     let body = m.post(&format!("/ex/{ex_id}/_stop?timeout=1000")).await;
     assert_eq!(body["status"], "stopped", "{body}");
     wait_gone(&pids).await;
