@@ -59,12 +59,16 @@ const KEYS: &[&str] = &[
     "mock",
 ];
 
+/// Our keys that other crates read from `TerasliceConfig::extra` (so they are not warned about):
+/// the Kubernetes backend's unschedulable timeout and the API's body limit.
+const EXTENSION_KEYS: &[&str] = &["kubernetes_unschedulable_timeout", "api_payload_limit"];
+
 pub(super) fn teraslice(
     obj: &Map<String, Value>,
     tf: &TerafoundationConfig,
     problems: &mut crate::job::validate::fields::Problems,
 ) -> TerasliceConfig {
-    warn_unknown(obj, "teraslice.", KEYS);
+    warn_unknown(obj, "teraslice.", &[KEYS, EXTENSION_KEYS].concat());
     let d = TerasliceConfig::default();
     let mut f = Fields::new(obj, "teraslice.", problems).null_is_default();
     let name = cluster_name(&mut f);
