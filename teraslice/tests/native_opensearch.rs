@@ -36,7 +36,10 @@ fn cluster_name() -> String {
 /// Native backend, state on `node` under `name`; `state_extra` is appended under `state:`.
 fn write_config(dir: &Path, node: &str, name: &str, state_extra: &str) -> std::path::PathBuf {
     let one = "{number_of_shards: 1, number_of_replicas: 0}";
-    let start = 30000 + (std::process::id() % 500) * 12 + (name.len() as u32 % 7);
+    // Tests of this file run at once: each config gets its own slicer ports.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let start = 30000 + (std::process::id().wrapping_mul(7).wrapping_add(n) % 800) * 12;
     let yaml = format!(
         "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default:\n        node: [\"{node}\"]\n        maxRetries: 1\n\
          teraslice:\n  name: {name}\n  cluster_manager_type: native\n  workers: 8\n  shutdown_timeout: 10000\n\
@@ -253,9 +256,14 @@ async fn a_store_outage_of_a_few_seconds_mid_job_loses_no_slice() {
     let relay = Relay::start(&os.url).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), &relay.url(), &os.name, "");
-    let child = spawn_run(dir.path(), &config, &job(6000, 100, 150));
+    let child = spawn_run(dir.path(), &config, &job(12000, 100, 150));
     wait_completed(&os, 5).await;
     relay.cut().await;
+    let before = os.state_docs("state:completed").await.len();
+    assert!(
+        before < 120,
+        "the cut came after the job ended: make the job longer"
+    );
     // How long the store stays away: below the default write_retry_timeout (5 min).
     tokio::time::sleep(Duration::from_secs(5)).await;
     relay.restore().await;
@@ -267,8 +275,35 @@ async fn a_store_outage_of_a_few_seconds_mid_job_loses_no_slice() {
         text(&out.stderr)
     );
     let ex_id = ex_id_of(&out);
-    assert_eq!(assert_every_slice_completed_once(&os, &ex_id).await, 60);
-    assert_eq!(lines_below(&dir.path().join("out")), 6000);
+    assert_eq!(assert_every_slice_completed_once(&os, &ex_id).await, 120);
+    assert_eq!(lines_below(&dir.path().join("out")), 12000);
+    os.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_master_started_while_the_store_is_unreachable_waits_for_it_then_serves() {
+    let os = os();
+    let relay = Relay::start(&os.url).await;
+    relay.cut().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), &relay.url(), &os.name, "");
+    let child = spawn_run(dir.path(), &config, &job(1000, 100, 0));
+    // Below the connector's startupTimeout (2 minutes by default).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    relay.restore().await;
+    let out = wait_output(child).await;
+    let stderr = text(&out.stderr);
+    assert!(
+        out.status.success(),
+        "run failed: {}{stderr}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.contains("state store not reachable yet; retrying"),
+        "each failed try is logged with its reason: {stderr}"
+    );
+    let ex_id = ex_id_of(&out);
+    assert_eq!(assert_every_slice_completed_once(&os, &ex_id).await, 10);
     os.cleanup().await;
 }
 
