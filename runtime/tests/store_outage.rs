@@ -150,7 +150,7 @@ async fn start(retry_timeout: Duration) -> (Run, tempfile::NamedTempFile) {
             timeouts: t.clone(),
         };
         let reader: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-        let w = Worker::new(ex.clone(), reader, &addr, &format!("w{i}"), opts);
+        let w = Worker::new(ex.clone(), reader, &addr, format!("w{i}"), opts);
         tokio::spawn(w.run());
     }
     let run = Run {
