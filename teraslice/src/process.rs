@@ -72,17 +72,17 @@ fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
 /// SIGTERM/SIGINT, or the parent process (the master or `teraslice run` that started this one)
 /// is gone: a native master killed with SIGKILL cannot stop its children, and orphans would go
 /// on processing slices that no master knows about.
-async fn stop_requested() {
+async fn stop_requested(parent: u32) {
     tokio::select! {
         _ = shutdown::signal() => {}
-        _ = parent_exited() => warn!("the parent process exited; stopping"),
+        _ = parent_exited(parent) => warn!("the parent process exited; stopping"),
     }
 }
 
-/// Resolves when this process is re-parented (its parent died). Never for a process whose parent
-/// is the container runtime or init (Kubernetes pods), as that parent does not change.
-async fn parent_exited() {
-    let parent = std::os::unix::process::parent_id();
+/// Resolves when this process is re-parented, i.e. `parent` (read first thing at startup, so a
+/// parent that dies while the config and store are opened is noticed too) died. Never for a
+/// process whose parent is the container runtime or init (Kubernetes pods): it does not change.
+async fn parent_exited(parent: u32) {
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         if std::os::unix::process::parent_id() != parent {
@@ -92,6 +92,7 @@ async fn parent_exited() {
 }
 
 pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
+    let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
     let ex = execution_from_env()?;
     let store = wiring::open_state_store(&config).await?;
@@ -103,7 +104,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
     let ec = ExecutionController::new(ex, store, opts).await?;
     let handle = ec.handle();
     tokio::spawn(async move {
-        stop_requested().await;
+        stop_requested(parent).await;
         info!("stop signal received; draining in-flight slices");
         let _ = handle.stop().await;
     });
@@ -113,6 +114,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
 }
 
 pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
+    let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
     let ex = execution_from_env()?;
     let (Some(host), Some(port)) = (ex.slicer_hostname.clone(), ex.slicer_port) else {
@@ -129,7 +131,7 @@ pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);
     let handle = worker.handle();
     tokio::spawn(async move {
-        stop_requested().await;
+        stop_requested(parent).await;
         info!("stop signal received; finishing the current slice");
         handle.shutdown();
     });

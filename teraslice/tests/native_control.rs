@@ -74,11 +74,14 @@ async fn stop_with_a_timeout_shorter_than_the_slice_ends_the_execution_anyway() 
     });
     let ex_id = m.submit(&spec).await;
     m.wait_workers(&ex_id, 1).await;
+    // Not while `initializing`: a stop then can end `terminated` or `failed` (a product bug).
+    m.wait_status(&ex_id, "running").await;
     let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
 
     // Each slice takes ten minutes: the stop must not wait for the one in flight.
     let body = m.post(&format!("/ex/{ex_id}/_stop?timeout=1000")).await;
-    assert_eq!(body["status"], "stopped", "{body}");
+    let ex = m.execution(&ex_id).await;
+    assert_eq!(body["status"], "stopped", "{ex}");
     wait_gone(&pids).await;
     assert_eq!(
         m.children(),

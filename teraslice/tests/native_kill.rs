@@ -149,6 +149,21 @@ async fn the_processes_of_a_master_killed_with_sigkill_do_not_outlive_it() {
     m.wait_workers(&ex_id, 2).await;
     let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
     assert_eq!(pids.len(), 3, "controller and two workers");
+    // Both workers are past their startup: each has written a slice (`<node>__<pid>.<n>`).
+    let workers = m.pids(&ex_id, "worker").await;
+    wait_for("a slice written by each worker", || async {
+        let names: Vec<String> = std::fs::read_dir(&out)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        workers
+            .iter()
+            .all(|w| names.iter().any(|n| n.contains(&format!("__{w}."))))
+    })
+    .await;
 
     m.kill_master();
     // Orphans would go on writing slices no master knows about.
