@@ -3,105 +3,16 @@
 //! cannot land, the EC ends with an error that carries the status and the reason.
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::*;
 use serde_json::json;
-use teraslice_core::execution::StatusUpdate;
-use teraslice_core::store::{
-    AnalyticsRecord, ExecutionQuery, ListQuery, MemoryStore, SliceQuery, SliceState,
-    SliceStateRecord, StateStore, StoreError, StoreResult,
-};
-use teraslice_core::{ExecutionRecord, ExecutionStatus, JobRecord};
+use teraslice_core::store::{MemoryStore, SliceState, StateStore};
+use teraslice_core::testing::OutageStore;
+use teraslice_core::{ExecutionRecord, ExecutionStatus};
 use teraslice_runtime::controller::ControllerOptions;
 use teraslice_runtime::{ExecutionController, OpRegistry, RuntimeError, Worker, WorkerOptions};
-
-/// Forwards to a MemoryStore, or answers `Unavailable` to everything while `down`.
-struct OutageStore {
-    inner: MemoryStore,
-    down: AtomicBool,
-}
-
-impl OutageStore {
-    fn check(&self) -> StoreResult<()> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("connection refused".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl StateStore for OutageStore {
-    async fn create_job(&self, job: &JobRecord) -> StoreResult<()> {
-        self.check()?;
-        self.inner.create_job(job).await
-    }
-    async fn get_job(&self, job_id: &str) -> StoreResult<JobRecord> {
-        self.check()?;
-        self.inner.get_job(job_id).await
-    }
-    async fn update_job(&self, job: &JobRecord) -> StoreResult<()> {
-        self.check()?;
-        self.inner.update_job(job).await
-    }
-    async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {
-        self.check()?;
-        self.inner.list_jobs(query).await
-    }
-    async fn create_execution(&self, ex: &ExecutionRecord) -> StoreResult<()> {
-        self.check()?;
-        self.inner.create_execution(ex).await
-    }
-    async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord> {
-        self.check()?;
-        self.inner.get_execution(ex_id).await
-    }
-    async fn list_executions(&self, query: &ExecutionQuery) -> StoreResult<Vec<ExecutionRecord>> {
-        self.check()?;
-        self.inner.list_executions(query).await
-    }
-    async fn set_execution_status(
-        &self,
-        ex_id: &str,
-        status: ExecutionStatus,
-        update: &StatusUpdate,
-    ) -> StoreResult<ExecutionRecord> {
-        self.check()?;
-        self.inner.set_execution_status(ex_id, status, update).await
-    }
-    async fn update_execution_metadata(
-        &self,
-        ex_id: &str,
-        metadata: &serde_json::Map<String, serde_json::Value>,
-    ) -> StoreResult<()> {
-        self.check()?;
-        self.inner.update_execution_metadata(ex_id, metadata).await
-    }
-    async fn write_slice_states(&self, records: &[SliceStateRecord]) -> StoreResult<()> {
-        self.check()?;
-        self.inner.write_slice_states(records).await
-    }
-    async fn list_slice_states(&self, query: &SliceQuery) -> StoreResult<Vec<SliceStateRecord>> {
-        self.check()?;
-        self.inner.list_slice_states(query).await
-    }
-    async fn count_slice_states(&self, ex_id: &str, state: Option<SliceState>) -> StoreResult<u64> {
-        self.check()?;
-        self.inner.count_slice_states(ex_id, state).await
-    }
-    async fn write_analytics(&self, records: &[AnalyticsRecord]) -> StoreResult<()> {
-        self.check()?;
-        self.inner.write_analytics(records).await
-    }
-    async fn list_analytics(&self, ex_id: &str) -> StoreResult<Vec<AnalyticsRecord>> {
-        self.check()?;
-        self.inner.list_analytics(ex_id).await
-    }
-}
 
 struct Run {
     store: Arc<OutageStore>,
@@ -120,10 +31,7 @@ async fn start(retry_timeout: Duration) -> (Run, tempfile::NamedTempFile) {
             {"_op": "delay", "ms": 50}
         ]
     }));
-    let store = Arc::new(OutageStore {
-        inner: MemoryStore::new(),
-        down: AtomicBool::new(false),
-    });
+    let store = Arc::new(OutageStore::new());
     let ex = ExecutionRecord::new("job-1", job);
     if let Err(e) = store.create_execution(&ex).await {
         panic!("create execution: {e}");
@@ -178,11 +86,11 @@ async fn an_outage_within_the_limit_loses_no_slice_state() {
         completed(&store, &ex_id).await >= 3
     })
     .await;
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let before = completed(&store, &ex_id).await;
     assert!(before < 40, "the outage came after the job ended");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    store.down.store(false, Ordering::SeqCst);
+    store.set_down(false);
     let outcome = match run.ec.await {
         Ok(Ok(o)) => o,
         other => panic!("EC did not end normally: {other:?}"),
@@ -207,7 +115,7 @@ async fn a_store_that_never_returns_ends_the_ec_with_the_unwritten_status_and_re
         completed(&store, &ex_id).await >= 3
     })
     .await;
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let err = match run.ec.await {
         Ok(Err(e)) => e,
         other => panic!("the EC should end with an error: {other:?}"),

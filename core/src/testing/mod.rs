@@ -1,7 +1,10 @@
 //! Conformance suites every `ClusterBackend` and `StateStore` implementation runs, and helpers to
 //! build test jobs and executions.
 pub mod backend;
+mod outage_store;
 pub mod store;
+
+pub use outage_store::OutageStore;
 
 use std::future::Future;
 use std::time::Duration;
