@@ -20,6 +20,22 @@ pub fn log_path(log_dir: &Path, ex_id: &str, name: &str) -> PathBuf {
     log_dir.join(ex_id).join(format!("{name}.log"))
 }
 
+/// The last `Error: …` line (how the `teraslice` binary reports a failed command) in the last
+/// 8 KiB of a process's log, without the prefix.
+pub(crate) fn last_error_line(log: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::File::open(log).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(8192))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    String::from_utf8_lossy(&tail)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("Error: "))
+        .map(|l| l.trim().to_string())
+}
+
 /// Starts `<program> <args_prefix…> <subcommand>` as the leader of a new process group.
 /// `name` is `ec` or `worker-N`; the error says what could not be done, for the event reason.
 pub(crate) fn spawn(
@@ -121,6 +137,19 @@ pub(crate) fn describe_exit(status: ExitStatus) -> (Option<i32>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_error_line_of_a_log_is_the_exit_reason_detail() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("ec.log");
+        assert_eq!(last_error_line(&log), None, "no log, no detail");
+        let body = "INFO start\nError: first\nWARN x\nError: execution e1 ended failed but that status could not be written\n\nCaused by:\n    down\n";
+        fs::write(&log, body).expect("write log");
+        assert_eq!(
+            last_error_line(&log).as_deref(),
+            Some("execution e1 ended failed but that status could not be written")
+        );
+    }
 
     #[test]
     fn exit_reasons_name_code_or_signal() {

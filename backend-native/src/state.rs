@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::NativeConfig;
 use crate::ports::PortPool;
-use crate::process::{describe_exit, signal_group, spawn};
+use crate::process::{describe_exit, last_error_line, log_path, signal_group, spawn};
 
 /// One live child (the leader of its own process group, so `pid` is also its group id).
 #[derive(Debug)]
@@ -247,6 +247,15 @@ impl Shared {
                 };
                 if p.stopping {
                     reason.push_str(" after a stop request");
+                }
+                if code.is_some_and(|c| c != 0)
+                    && p.info.assignment == Assignment::ExecutionController
+                {
+                    // The EC's own error says why (e.g. its final status could not be written).
+                    let log = log_path(&self.cfg.log_dir, &p.info.ex_id, "ec");
+                    if let Some(line) = last_error_line(&log) {
+                        reason = format!("{reason}: {line}");
+                    }
                 }
                 tracing::info!(ex_id = p.info.ex_id, pid, reason, "native process exited");
                 let kind = match p.info.assignment {
