@@ -281,3 +281,14 @@ async fn field_router_joins_field_names_and_values() -> Result<(), OpError> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn debug_routes_passes_the_slice_through() -> Result<(), OpError> {
+    let batch = vec![
+        rec(json!({"a": 1}), json!({"standard:route": "x"})),
+        rec(json!({"a": 2}), json!({})),
+    ];
+    let out = run(json!({"_op": "debug_routes"}), batch.clone()).await?;
+    assert_eq!(out, batch);
+    Ok(())
+}

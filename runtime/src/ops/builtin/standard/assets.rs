@@ -25,6 +25,7 @@ pub const BUILTIN_ASSETS: &[BuiltinAsset] = &[
             "count_by_field",
             "data_generator",
             "date_router",
+            "debug_routes",
             "dedupe",
             "drop_field",
             "field_router",

@@ -7,6 +7,7 @@ pub mod assets;
 mod check;
 mod count_by_field;
 mod date_router;
+mod debug_routes;
 mod dedupe;
 mod drop_field;
 mod field_router;
@@ -50,6 +51,7 @@ pub fn register(registry: &mut OpRegistry) {
     registry.register_processor("add_key", add_key::AddKey);
     registry.register_processor("count_by_field", count_by_field::CountByField);
     registry.register_processor("date_router", date_router::DateRouter);
+    registry.register_processor("debug_routes", debug_routes::DebugRoutes);
     registry.register_processor("dedupe", dedupe::Dedupe);
     registry.register_processor("drop_field", drop_field::DropField);
     registry.register_processor("field_router", field_router::FieldRouter);
