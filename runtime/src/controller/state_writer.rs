@@ -241,4 +241,22 @@ mod tests {
             "the caller that waits gets the error itself"
         );
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn more_records_than_the_buffer_limit_while_the_store_is_down_fail_naming_the_key() {
+        let mut store = MockStateStore::new();
+        store
+            .expect_write_slice_states()
+            .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
+        let (failures, mut rx) = mpsc::unbounded_channel();
+        let (writer, _task) = StateWriter::spawn(Arc::new(store), retry(), 2, failures);
+        writer.write(vec![record("a", SliceState::Start)]);
+        writer.write(vec![record("b", SliceState::Start)]);
+        writer.write(vec![record("c", SliceState::Start)]);
+        let err = rx.recv().await.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("more than teraslice.state.write_buffer_limit (2)"),
+            "{err}"
+        );
+    }
 }
