@@ -321,3 +321,54 @@ async fn persistent_reader_reads_the_window_behind_the_delay() -> Result<(), OpE
     assert_exactly_once(&read_ids(&job, &reqs).await?, 20);
     Ok(())
 }
+
+#[tokio::test]
+async fn persistent_reader_moves_on_one_interval_at_a_time_without_gaps() -> Result<(), OpError> {
+    let idx = TestIndex::new("persist-next").await;
+    let job = valid(
+        json!({"name": "p", "lifecycle": "persistent", "slicers": 2, "operations": [
+        {"_op": "elasticsearch_reader", "index": idx.name, "date_field_name": "created", "interval": "2s", "delay": "1s"},
+        {"_op": "noop"}]}),
+    );
+    let reader = ops_es_support::registry().reader("elasticsearch_reader")?;
+    let mut streams = reader.slicers(&ops_es_support::ctx(&job, 0, None))?;
+    let mut windows: Vec<Vec<(i64, i64)>> = vec![Vec::new(); streams.len()];
+    for s in streams.iter_mut() {
+        s.initialize(None).await?;
+    }
+    // Polls until every stream has made three slices (persistent `None` = nothing yet); the
+    // bound only keeps a broken slicer from hanging the test.
+    for _ in 0..100 {
+        for (i, s) in streams.iter_mut().enumerate() {
+            if let Some(reqs) = s.slice_many().await? {
+                for r in reqs {
+                    assert_eq!(count_of(&r), 0, "the index is empty: {r}");
+                    windows[i].push((
+                        ms(r["start"].as_str().unwrap_or("")),
+                        ms(r["end"].as_str().unwrap_or("")),
+                    ));
+                }
+            }
+        }
+        if windows.iter().all(|w| w.len() >= 3) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    for w in &windows {
+        assert!(
+            w.len() >= 3,
+            "each stream keeps slicing as the clock moves: {windows:?}"
+        );
+        // Each stream owns one second of every 2 s window: its parts are one interval apart,
+        // never ahead of now - delay.
+        for pair in w.windows(2) {
+            assert_eq!(pair[1].0 - pair[0].0, 2000, "{w:?}");
+        }
+        assert!(w.iter().all(|(_, end)| *end <= now - 1000), "{w:?}");
+    }
+    // The two streams' parts of one window meet: together they cover it without a gap.
+    assert_eq!(windows[0][0].1, windows[1][0].0, "{windows:?}");
+    Ok(())
+}
