@@ -2,6 +2,7 @@
 //! side by side with a baseline in the same run, and writes the ratios to docs/benchmarks.md.
 //! Absolute numbers depend on the machine; the ratios are what to compare between runs.
 mod dispatch;
+mod k8s;
 mod master;
 mod native;
 mod report;
@@ -37,6 +38,8 @@ async fn main() -> anyhow::Result<()> {
     native::run(&mut report, &args.teraslice).await?;
     eprintln!("bench: master");
     master::run(&mut report, &args.teraslice, scale).await?;
+    eprintln!("bench: kubernetes backend");
+    k8s::run(&mut report, scale).await?;
     std::fs::write(&args.out, report.markdown())?;
     eprintln!("bench: wrote {}", args.out.display());
     Ok(())

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: builds the release binaries, starts OpenSearch (for the store figures),
-//! runs `teraslice-bench`, and writes docs/benchmarks.md. Ratios, never timed assertions.
+//! `cargo xtask bench`: builds the release binaries, starts OpenSearch (for the store figures) and
+//! the Kubernetes control plane (for the backend figures), runs `teraslice-bench`, and writes
+//! docs/benchmarks.md. Ratios, never timed assertions.
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -9,7 +10,7 @@ pub struct BenchArgs {
     /// Smaller workloads, for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Leave OpenSearch running afterwards.
+    /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
 }
@@ -33,6 +34,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bail!("cargo build --release failed ({built})");
     }
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
+    let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -43,7 +45,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .arg("--teraslice")
         .arg(release.join("teraslice"))
         .args(["--out", "docs/benchmarks.md"])
-        .envs(opensearch.env());
+        .envs(opensearch.env())
+        .envs(k8s.env());
     if args.quick {
         bench.arg("--quick");
     }
