@@ -22,6 +22,12 @@ pub struct ProcessArgs {
     pub config: Option<PathBuf>,
 }
 
+/// The built-in operations, with the Elasticsearch ops (and `routed_sender`'s Elasticsearch
+/// sender) connecting through `terafoundation.connectors`.
+pub fn op_registry(config: &SystemConfig) -> OpRegistry {
+    OpRegistry::with_builtins().with_connectors(config.terafoundation.connectors.clone())
+}
+
 /// The timeouts of `teraslice.*` the runtime uses.
 pub fn runtime_timeouts(config: &SystemConfig) -> RuntimeTimeouts {
     let t = &config.teraslice;
@@ -97,7 +103,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
     let ex = execution_from_env()?;
     let store = wiring::open_state_store(&config).await?;
     let opts = ControllerOptions {
-        registry: Arc::new(OpRegistry::with_builtins()),
+        registry: Arc::new(op_registry(&config)),
         timeouts: runtime_timeouts(&config),
         bind_host: "0.0.0.0".into(),
     };
@@ -125,7 +131,7 @@ pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
     // Teraslice's worker id: `<hostname>__<cluster worker id>`.
     let worker_id = format!("{node}__{}", std::process::id());
     let opts = WorkerOptions {
-        registry: Arc::new(OpRegistry::with_builtins()),
+        registry: Arc::new(op_registry(&config)),
         timeouts: runtime_timeouts(&config),
     };
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);

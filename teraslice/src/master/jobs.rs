@@ -11,7 +11,6 @@ use teraslice_core::store::{ExecutionQuery, ListQuery};
 use teraslice_core::{
     ExecutionRecord, ExecutionStatus, JobConfig, JobRecord, Scheduler, StateStore, StoreError,
 };
-use teraslice_runtime::ops::OpRegistry;
 
 pub use super::job_docs::{job_doc, kind_of, pick, CleanupType, Started};
 pub use super::jobs_error::{JobsError, JobsResult};
@@ -29,7 +28,7 @@ impl JobsService {
         scheduler: Arc<Scheduler>,
     ) -> Self {
         let ops: Arc<dyn teraslice_core::job::validate::OpCatalog> =
-            Arc::new(OpRegistry::with_builtins());
+            Arc::new(crate::process::op_registry(config));
         JobsService {
             store,
             scheduler,

@@ -54,6 +54,8 @@ impl OpRegistry {
     /// (`terafoundation.connectors` of the system config).
     pub fn with_connectors(mut self, connectors: Map<String, Value>) -> Self {
         register(&mut self, Arc::new(connectors));
+        // routed_sender holds the elasticsearch_bulk it sends through: give it the connected one.
+        crate::ops::builtin::standard::register_routed_sender(&mut self);
         self
     }
 }
