@@ -372,3 +372,50 @@ async fn persistent_reader_moves_on_one_interval_at_a_time_without_gaps() -> Res
     assert_eq!(windows[0][0].1, windows[1][0].0, "{windows:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn documents_added_after_the_count_are_still_fetched() -> Result<(), OpError> {
+    let idx = TestIndex::new("stale").await;
+    let t0 = ms("2024-05-01T00:00:00Z");
+    idx.load(&dated_docs(40, t0, 40_000)).await;
+    let job = reader_job(&idx.name, json!({}), 1);
+    // A slice counted 3 documents; 40 are there when it is fetched.
+    let stale =
+        json!({"start": "2024-05-01T00:00:00.000Z", "end": "2024-05-01T00:01:00.000Z", "count": 3});
+    let records = fetch(&job, &[stale]).await?.concat();
+    assert_eq!(records.len(), 40);
+    Ok(())
+}
+
+#[tokio::test]
+async fn size_above_max_result_window_is_refused() -> Result<(), OpError> {
+    let idx = TestIndex::new("window").await;
+    idx.load(&dated_docs(10, ms("2024-05-01T00:00:00Z"), 10_000))
+        .await;
+    let settings = json!({"index": {"max_result_window": 50}});
+    ops_es_support::call(
+        reqwest::Method::PUT,
+        &format!("{}/_settings", idx.name),
+        Some(settings),
+    )
+    .await;
+    let job = reader_job(&idx.name, json!({"size": 100}), 1);
+    let err = match slices(&job).await {
+        Err(e) => e,
+        Ok(s) => panic!("size 100 > window 50 must fail, got {s:?}"),
+    };
+    assert!(
+        err.message
+            .contains("larger than index.max_result_window 50"),
+        "{err}"
+    );
+    let job = reader_job(&idx.name, json!({"size": 50}), 1);
+    assert_eq!(
+        fetch(&job, &slices(&job).await?.concat())
+            .await?
+            .concat()
+            .len(),
+        10
+    );
+    Ok(())
+}

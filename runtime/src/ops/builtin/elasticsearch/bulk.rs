@@ -100,79 +100,6 @@ struct Item {
 }
 
 impl BulkSender {
-    fn items(&self, batch: &[Record]) -> Vec<Item> {
-        let cfg = &self.cfg;
-        let mut out = Vec::with_capacity(batch.len());
-        for (i, r) in batch.iter().enumerate() {
-            let mut meta = Map::new();
-            meta.insert("_index".into(), json!(cfg.index));
-            if let Some(key) = r.key().filter(|k| !k.is_empty()) {
-                meta.insert("_id".into(), json!(key));
-            }
-            if cfg.retry_on_conflict > 0 {
-                meta.insert("retry_on_conflict".into(), json!(cfg.retry_on_conflict));
-            }
-            let (action, body) = match cfg.action {
-                Action::Index => ("index", Some(r.data.clone())),
-                Action::Create => ("create", Some(r.data.clone())),
-                Action::Delete => ("delete", None),
-                Action::Update | Action::Upsert => {
-                    let mut body = self.update_body(&r.data);
-                    if let (Action::Upsert, Some(obj)) = (cfg.action, body.as_object_mut()) {
-                        obj.insert("upsert".into(), r.data.clone());
-                    }
-                    ("update", Some(body))
-                }
-            };
-            let mut lines = json!({ action: meta }).to_string();
-            lines.push('\n');
-            if let Some(b) = body {
-                lines.push_str(&b.to_string());
-                lines.push('\n');
-            }
-            out.push(Item { record: i, lines });
-            // Re-key and delete the old document in one pass.
-            if let Some(old) = r.get_metadata("_delete_id").and_then(Value::as_str) {
-                let line = json!({"delete": {"_index": cfg.index, "_id": old}});
-                out.push(Item {
-                    record: i,
-                    lines: format!("{line}\n"),
-                });
-            }
-        }
-        out
-    }
-
-    fn update_body(&self, data: &Value) -> Value {
-        let cfg = &self.cfg;
-        if !cfg.update_fields.is_empty() {
-            let doc: Map<String, Value> = cfg
-                .update_fields
-                .iter()
-                .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
-                .collect();
-            return json!({ "doc": doc });
-        }
-        if !cfg.script.is_empty() || !cfg.script_file.is_empty() {
-            // Every present value is passed, falsy ones (0, false, "") included.
-            let params: Map<String, Value> = cfg
-                .script_params
-                .iter()
-                .filter_map(|(p, f)| data.get(f).map(|v| (p.clone(), v.clone())))
-                .collect();
-            let mut script = json!({ "params": params });
-            if let Some(obj) = script.as_object_mut() {
-                if cfg.script.is_empty() {
-                    obj.insert("id".into(), json!(cfg.script_file));
-                } else {
-                    obj.insert("source".into(), json!(cfg.script));
-                }
-            }
-            return json!({ "script": script });
-        }
-        json!({ "doc": data })
-    }
-
     /// Sends `items`; returns the indices (into `items`) to re-send, or the first hard error.
     async fn send(&self, items: &[&Item], batch: &[Record]) -> Result<Vec<usize>, OpError> {
         let body: String = items.iter().map(|i| i.lines.as_str()).collect();
@@ -260,7 +187,7 @@ impl BatchProcessor for BulkSender {
         if batch.is_empty() {
             return Ok(batch);
         }
-        let items = self.items(&batch);
+        let items = items(&self.cfg, &batch);
         let size = usize::try_from(self.cfg.size).unwrap_or(usize::MAX).max(1);
         let sends = items
             .chunks(size)
@@ -270,5 +197,139 @@ impl BatchProcessor for BulkSender {
         }
         tracing::debug!(records = batch.len(), index = %self.cfg.index, "elasticsearch_records_written");
         Ok(batch)
+    }
+}
+
+/// The bulk actions of a batch, in order.
+fn items(cfg: &SenderConfig, batch: &[Record]) -> Vec<Item> {
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, r) in batch.iter().enumerate() {
+        let mut meta = Map::new();
+        meta.insert("_index".into(), json!(cfg.index));
+        if let Some(key) = r.key().filter(|k| !k.is_empty()) {
+            meta.insert("_id".into(), json!(key));
+        }
+        if cfg.retry_on_conflict > 0 {
+            meta.insert("retry_on_conflict".into(), json!(cfg.retry_on_conflict));
+        }
+        let (action, body) = match cfg.action {
+            Action::Index => ("index", Some(r.data.clone())),
+            Action::Create => ("create", Some(r.data.clone())),
+            Action::Delete => ("delete", None),
+            Action::Update | Action::Upsert => {
+                let mut body = update_body(cfg, &r.data);
+                if let (Action::Upsert, Some(obj)) = (cfg.action, body.as_object_mut()) {
+                    obj.insert("upsert".into(), r.data.clone());
+                }
+                ("update", Some(body))
+            }
+        };
+        let mut lines = json!({ action: meta }).to_string();
+        lines.push('\n');
+        if let Some(b) = body {
+            lines.push_str(&b.to_string());
+            lines.push('\n');
+        }
+        out.push(Item { record: i, lines });
+        // Re-key and delete the old document in one pass.
+        if let Some(old) = r.get_metadata("_delete_id").and_then(Value::as_str) {
+            let line = json!({"delete": {"_index": cfg.index, "_id": old}});
+            out.push(Item {
+                record: i,
+                lines: format!("{line}\n"),
+            });
+        }
+    }
+    out
+}
+
+fn update_body(cfg: &SenderConfig, data: &Value) -> Value {
+    if !cfg.update_fields.is_empty() {
+        let doc: Map<String, Value> = cfg
+            .update_fields
+            .iter()
+            .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
+            .collect();
+        return json!({ "doc": doc });
+    }
+    if !cfg.script.is_empty() || !cfg.script_file.is_empty() {
+        // Every present value is passed, falsy ones (0, false, "") included.
+        let params: Map<String, Value> = cfg
+            .script_params
+            .iter()
+            .filter_map(|(p, f)| data.get(f).map(|v| (p.clone(), v.clone())))
+            .collect();
+        let mut script = json!({ "params": params });
+        if let Some(obj) = script.as_object_mut() {
+            if cfg.script.is_empty() {
+                obj.insert("id".into(), json!(cfg.script_file));
+            } else {
+                obj.insert("source".into(), json!(cfg.script));
+            }
+        }
+        return json!({ "script": script });
+    }
+    json!({ "doc": data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(extra: Value, batch: &[Record]) -> Vec<Value> {
+        let mut cfg = json!({"index": "out"});
+        if let (Some(c), Some(e)) = (cfg.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        let mut map = cfg.as_object().cloned().unwrap_or_default();
+        let cfg = match SenderConfig::parse(&mut map) {
+            Ok(c) => c,
+            Err(e) => panic!("config: {e:?}"),
+        };
+        items(&cfg, batch)
+            .iter()
+            .flat_map(|i| {
+                i.lines
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn action_lines_follow_the_config() {
+        let r = Record::with_key(json!({"a": 1, "b": 0}), "k1");
+        assert_eq!(
+            lines(
+                json!({"upsert": true, "update_fields": ["b"], "update_retry_on_conflict": 3}),
+                &[r.clone()]
+            ),
+            [
+                json!({"update": {"_index": "out", "_id": "k1", "retry_on_conflict": 3}}),
+                json!({"doc": {"b": 0}, "upsert": {"a": 1, "b": 0}})
+            ]
+        );
+        assert_eq!(
+            lines(
+                json!({"update": true, "script_file": "stored", "script_params": {"x": "b"}}),
+                &[r.clone()]
+            )[1],
+            json!({"script": {"id": "stored", "params": {"x": 0}}})
+        );
+        let mut moved = Record::new(json!({"a": 2}));
+        moved.set_metadata("_delete_id", json!("old"));
+        assert_eq!(
+            lines(json!({"create": true}), &[moved]),
+            [
+                json!({"create": {"_index": "out"}}),
+                json!({"a": 2}),
+                json!({"delete": {"_index": "out", "_id": "old"}})
+            ]
+        );
+        assert_eq!(
+            lines(json!({"delete": true}), &[r]),
+            [json!({"delete": {"_index": "out", "_id": "k1"}})]
+        );
     }
 }
