@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(
             lines(
                 json!({"upsert": true, "update_fields": ["b"], "update_retry_on_conflict": 3}),
-                &[r.clone()]
+                std::slice::from_ref(&r)
             ),
             [
                 json!({"update": {"_index": "out", "_id": "k1", "retry_on_conflict": 3}}),
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(
             lines(
                 json!({"update": true, "script_file": "stored", "script_params": {"x": "b"}}),
-                &[r.clone()]
+                std::slice::from_ref(&r)
             )[1],
             json!({"script": {"id": "stored", "params": {"x": 0}}})
         );
