@@ -275,6 +275,18 @@ async fn a_store_outage_of_a_few_seconds_mid_job_loses_no_slice() {
         text(&out.stderr)
     );
     let ex_id = ex_id_of(&out);
+    let ec_log = std::fs::read_to_string(
+        dir.path()
+            .join("data")
+            .join("logs")
+            .join(&ex_id)
+            .join("ec.log"),
+    )
+    .unwrap_or_default();
+    assert!(
+        ec_log.contains("keeping the write buffered"),
+        "the EC met the outage: {ec_log}"
+    );
     assert_eq!(assert_every_slice_completed_once(&os, &ex_id).await, 120);
     assert_eq!(lines_below(&dir.path().join("out")), 12000);
     os.cleanup().await;
