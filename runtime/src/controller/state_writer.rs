@@ -124,10 +124,12 @@ async fn run(
         let mut analytics = Vec::new();
         let mut flushes = Vec::new();
         let mut taken = 0;
+        let mut unacked = false;
         for cmd in batch {
             match cmd {
                 Command::States(records, ack) => {
                     taken += records.len();
+                    unacked |= ack.is_none() && !records.is_empty();
                     states.extend(records);
                     acks.extend(ack);
                 }
@@ -154,7 +156,8 @@ async fn run(
             limits.retry.run(&what, write, over_buffer).await
         };
         if let Err(e) = &state_result {
-            if acks.is_empty() {
+            // Records nobody waits for (worker reports) are lost: that must fail the execution.
+            if unacked {
                 let _ = failures.send(e.clone());
             }
         }
@@ -257,6 +260,29 @@ mod tests {
         assert!(
             err.contains("more than teraslice.state.write_buffer_limit (2)"),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_mixing_reports_with_a_waiting_caller_still_reports_the_loss() {
+        let mut store = MockStateStore::new();
+        store
+            .expect_write_slice_states()
+            .returning(|_| Err(StoreError::Data("mapping conflict".into())));
+        let (failures, mut rx) = mpsc::unbounded_channel();
+        let (writer, _task) = StateWriter::spawn(Arc::new(store), retry(), 100, failures);
+        // Both are queued before the writer task runs, so they share one batch.
+        writer.write(vec![record("done", SliceState::Completed)]);
+        let waited = writer
+            .write_and_wait(vec![record("new", SliceState::Pending)])
+            .await;
+        assert!(waited.is_err());
+        // Generous: the report is sent before the waiting caller is answered.
+        let reported = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await;
+        assert_eq!(
+            reported.ok().flatten(),
+            Some(StoreError::Data("mapping conflict".into())),
+            "the completed record nobody waits for is reported lost"
         );
     }
 }
