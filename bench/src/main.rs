@@ -2,6 +2,7 @@
 //! side by side with a baseline in the same run, and writes the ratios to docs/benchmarks.md.
 //! Absolute numbers depend on the machine; the ratios are what to compare between runs.
 mod dispatch;
+mod es_asset;
 mod k8s;
 mod master;
 mod native;
@@ -34,6 +35,8 @@ async fn main() -> anyhow::Result<()> {
     dispatch::run(&mut report, scale).await?;
     eprintln!("bench: state stores");
     store::run(&mut report, scale).await?;
+    eprintln!("bench: elasticsearch asset");
+    es_asset::run(&mut report, scale).await?;
     eprintln!("bench: native backend");
     native::run(&mut report, &args.teraslice).await?;
     eprintln!("bench: master");
