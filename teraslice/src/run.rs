@@ -78,8 +78,9 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
     let begun = Instant::now();
     let mut interrupted = false;
     // The EC rides out a store outage for write_retry_timeout, then retries its final status as
-    // long again: polling waits as long before giving up.
-    let outage_limit = 2 * services.config.teraslice.state.write_retry_timeout();
+    // long again; a minute more lets the master record an EC that exited meanwhile.
+    let outage_limit =
+        2 * services.config.teraslice.state.write_retry_timeout() + Duration::from_secs(60);
     let mut unreachable_since: Option<Instant> = None;
     let ex = loop {
         let ex = match services.store.get_execution(&ex_id).await {
@@ -90,7 +91,7 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
             Err(e @ StoreError::Unavailable(_)) => {
                 let since = *unreachable_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > outage_limit {
-                    bail!("execution {ex_id}: the state store has been unreachable for longer than 2 × teraslice.state.write_retry_timeout ({} s): {e}", outage_limit.as_secs());
+                    bail!("execution {ex_id}: the state store has been unreachable for longer than 2 × teraslice.state.write_retry_timeout + 60 s ({} s): {e}", outage_limit.as_secs());
                 }
                 tracing::warn!(%ex_id, error = %e, "state store unreachable; waiting for it to return");
                 tokio::time::sleep(Duration::from_millis(500)).await;

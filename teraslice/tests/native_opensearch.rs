@@ -319,6 +319,24 @@ async fn a_master_started_while_the_store_is_unreachable_waits_for_it_then_serve
     os.cleanup().await;
 }
 
+/// Waits until some EC log below `dir` (`data/logs/<ex_id>/ec.log`) contains `text`.
+async fn wait_for_ec_log(dir: &Path, text: &str) {
+    let logs = dir.join("data").join("logs");
+    let start = Instant::now();
+    while start.elapsed() < PATIENCE {
+        let found = std::fs::read_dir(&logs).into_iter().flatten().any(|e| {
+            e.ok()
+                .and_then(|e| std::fs::read_to_string(e.path().join("ec.log")).ok())
+                .is_some_and(|log| log.contains(text))
+        });
+        if found {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no EC log says \"{text}\"");
+}
+
 #[tokio::test]
 async fn a_store_outage_past_write_retry_timeout_fails_the_execution_with_that_reason() {
     let os = os();
@@ -333,8 +351,8 @@ async fn a_store_outage_past_write_retry_timeout_fails_the_execution_with_that_r
     let child = spawn_run(dir.path(), &config, &job(20000, 100, 150));
     wait_completed(&os, 5).await;
     relay.cut().await;
-    // Past the 3 s limit, and back within the EC's second 3 s window for its final status.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    // Back once the EC has given up (past the 3 s limit), within its window for the final status.
+    wait_for_ec_log(dir.path(), "execution failed").await;
     relay.restore().await;
     let out = wait_output(child).await;
     assert!(!out.status.success(), "the run should fail");
