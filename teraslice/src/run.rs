@@ -77,6 +77,11 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
     let bar = progress_bar(args.quiet);
     let begun = Instant::now();
     let mut interrupted = false;
+    // One SIGINT stream for the whole wait: a Ctrl-C that arrives while the loop reads the store
+    // is kept for the next `select!` (a fresh `ctrl_c()` each pass lost it, and then, with the
+    // default action replaced, Ctrl-C did nothing at all).
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for Ctrl-C")?;
     // The EC rides out a store outage for write_retry_timeout, then retries its final status as
     // long again; a minute more lets the master record an EC that exited meanwhile.
     let outage_limit =
@@ -106,7 +111,10 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
         bar.set_message(progress.line(&ex, begun.elapsed()));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            _ = sigint.recv() => {
+                if interrupted {
+                    bail!("interrupted again: not waiting for execution {ex_id} to stop");
+                }
                 interrupted = true;
                 bar.println("interrupted: stopping the execution (Ctrl-C again to leave it)");
                 services.scheduler.stop(&ex_id, StopOptions::default()).await?;

@@ -3,6 +3,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::native::{count_slices, processes_in, store_in, text, wait_for, write_config, BIN};
 use serde_json::json;
@@ -54,6 +55,15 @@ async fn ctrl_c_stops_a_persistent_run_and_leaves_nothing_running() {
         .status()
         .expect("run kill");
     assert!(sent.success(), "SIGINT to teraslice run");
+    let mut child = child;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("poll teraslice run").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("teraslice run ignored Ctrl-C");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let out = child.wait_with_output().expect("teraslice run exits");
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
