@@ -36,7 +36,15 @@ pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             Some(text) = out_rx.recv() => {
-                if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                // Everything already queued goes out with one flush (one write on the socket).
+                let mut sent = sink.feed(WsMessage::Text(text.into())).await;
+                while sent.is_ok() {
+                    match out_rx.try_recv() {
+                        Ok(text) => sent = sink.feed(WsMessage::Text(text.into())).await,
+                        Err(_) => break,
+                    }
+                }
+                if sent.is_err() || sink.flush().await.is_err() {
                     break;
                 }
             }
@@ -124,6 +132,7 @@ async fn on_message(
         Message::SliceComplete(report) => {
             let report = Event::Report {
                 worker_id: id,
+                conn,
                 report,
                 request_id: env.id,
                 peer: peer.clone(),

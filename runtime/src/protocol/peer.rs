@@ -60,18 +60,54 @@ impl Peer {
         self.write(&env).await
     }
 
+    /// Queues a frame without waiting for room in the outgoing queue: now if there is room
+    /// (in order with the caller's other `*_now` frames), else from a task.
+    fn queue_now(&self, env: &Envelope) -> Result<(), TransportError> {
+        let event = env.message.event();
+        let text = serde_json::to_string(env)
+            .map_err(|e| TransportError::Unexpected(event, e.to_string()))?;
+        match self.out.try_send(text) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(text)) => {
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let _ = out.send(text).await;
+                });
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(TransportError::Closed(event)),
+        }
+    }
+
     /// Answers without waiting for room in the outgoing queue (so the caller, e.g. the EC's
     /// engine, never blocks on one slow worker): queued now if there is room, else from a task.
     pub fn reply_now(&self, request_id: u64, message: Message) {
         let env = self.envelope(message, Some(request_id));
-        let Ok(text) = serde_json::to_string(&env) else {
-            return;
-        };
-        if let Err(mpsc::error::TrySendError::Full(text)) = self.out.try_send(text) {
-            let out = self.out.clone();
-            tokio::spawn(async move {
-                let _ = out.send(text).await;
-            });
+        let _ = self.queue_now(&env);
+    }
+
+    /// Like [`Peer::request`], but the request is queued before this returns, without waiting
+    /// for room (see [`Peer::reply_now`]), so it goes out right behind frames the caller queued
+    /// just before; the returned future waits up to `timeout` for the reply.
+    pub fn request_now(
+        &self,
+        message: Message,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = Result<Message, TransportError>> + Send + 'static {
+        let event = message.event();
+        let env = self.envelope(message, None);
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(env.id, tx);
+        let queued = self.queue_now(&env);
+        let peer = self.clone();
+        let id = env.id;
+        async move {
+            let outcome = match queued {
+                Err(e) => Err(e),
+                Ok(()) => wait_reply(rx, timeout, event).await,
+            };
+            peer.lock().remove(&id);
+            outcome
         }
     }
 
@@ -87,14 +123,7 @@ impl Peer {
         self.lock().insert(env.id, tx);
         let outcome = async {
             self.write(&env).await?;
-            match tokio::time::timeout(timeout, rx).await {
-                Err(_) => Err(TransportError::Timeout(timeout, event)),
-                Ok(Err(_)) => Err(TransportError::Closed(event)),
-                Ok(Ok(Message::Error { message })) => {
-                    Err(TransportError::Remote { event, message })
-                }
-                Ok(Ok(reply)) => Ok(reply),
-            }
+            wait_reply(rx, timeout, event).await
         }
         .await;
         self.lock().remove(&env.id);
@@ -132,6 +161,20 @@ impl Peer {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Message>>> {
         // A poisoned map only means another thread panicked mid-insert; the map is still usable.
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Waits up to `timeout` for a reply; an `Error` reply becomes `Remote`.
+async fn wait_reply(
+    rx: oneshot::Receiver<Message>,
+    timeout: Duration,
+    event: &'static str,
+) -> Result<Message, TransportError> {
+    match tokio::time::timeout(timeout, rx).await {
+        Err(_) => Err(TransportError::Timeout(timeout, event)),
+        Ok(Err(_)) => Err(TransportError::Closed(event)),
+        Ok(Ok(Message::Error { message })) => Err(TransportError::Remote { event, message }),
+        Ok(Ok(reply)) => Ok(reply),
     }
 }
 

@@ -63,7 +63,15 @@ pub async fn connect_once(
             tokio::select! {
                 out = out_rx.recv() => match out {
                     Some(text) => {
-                        if sink.send(WsMessage::text(text)).await.is_err() {
+                        // Everything already queued goes out with one flush (one socket write).
+                        let mut sent = sink.feed(WsMessage::text(text)).await;
+                        while sent.is_ok() {
+                            match out_rx.try_recv() {
+                                Ok(text) => sent = sink.feed(WsMessage::text(text)).await,
+                                Err(_) => break,
+                            }
+                        }
+                        if sent.is_err() || sink.flush().await.is_err() {
                             break;
                         }
                     }

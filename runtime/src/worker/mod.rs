@@ -87,6 +87,16 @@ enum Step {
     Reconnect,
 }
 
+/// How a slice report went.
+enum Reported {
+    /// `slice:recorded`: the EC also counts the worker as idle now.
+    Recorded,
+    /// The EC answered `error`.
+    Refused,
+    /// Not delivered (connection lost or no answer): resend after reconnecting.
+    No(SliceReport),
+}
+
 impl Worker {
     /// `ec_address`: `host:port` of the EC (or a `ws://…` URL).
     pub fn new(
@@ -150,7 +160,7 @@ impl Worker {
                 Err(None) => return Ok(WorkerExit::ExecutionFinished),
             };
             if let Some((report, fatal)) = unreported.take() {
-                if let Some(report) = self.report(&conn, pipeline, report).await {
+                if let Reported::No(report) = self.report(&conn, pipeline, report).await {
                     unreported = Some((report, fatal));
                     continue;
                 }
@@ -172,7 +182,9 @@ impl Worker {
         }
     }
 
-    /// One connection's life: announce, take a slice, run it, report, repeat.
+    /// One connection's life: announce, take a slice, run it, report, repeat. `client:available`
+    /// goes out once per connection (before the first slice); after that every recorded report
+    /// also tells the EC the worker is idle, so the worker never asks twice (no double booking).
     async fn session(
         &mut self,
         conn: &mut EcConnection,
@@ -181,13 +193,17 @@ impl Worker {
         draining: &mut bool,
     ) -> Result<Step, RuntimeError> {
         let mut shutdown = self.shutdown.subscribe();
+        let mut ask = true;
         loop {
             if self.shutdown_requested() {
                 let _ = conn.peer.send(Message::ClientShutdown).await;
                 return Ok(Step::Exit(WorkerExit::ShutdownRequested));
             }
-            if conn.peer.send(Message::Available).await.is_err() {
-                return Ok(lost(conn));
+            if ask {
+                if conn.peer.send(Message::Available).await.is_err() {
+                    return Ok(lost(conn));
+                }
+                ask = false;
             }
             let env = tokio::select! {
                 env = conn.incoming.recv() => env,
@@ -228,9 +244,15 @@ impl Worker {
                 *unreported = Some((report, fatal));
                 return Ok(Step::Reconnect);
             }
-            if let Some(report) = self.report(conn, pipeline, report).await {
-                *unreported = Some((report, fatal));
-                return Ok(Step::Reconnect);
+            match self.report(conn, pipeline, report).await {
+                Reported::Recorded => {}
+                // The EC did not take the report, so it may not count it as `available` either;
+                // asking again is harmless (the EC ignores `available` from an idle worker).
+                Reported::Refused => ask = true,
+                Reported::No(report) => {
+                    *unreported = Some((report, fatal));
+                    return Ok(Step::Reconnect);
+                }
             }
             if let Some(reason) = fatal {
                 return Err(fatal_error(&reason));
@@ -273,7 +295,7 @@ impl Worker {
         conn: &EcConnection,
         pipeline: &mut Pipeline,
         report: SliceReport,
-    ) -> Option<SliceReport> {
+    ) -> Reported {
         let ok = report.error.is_none();
         let slice_id = report.slice.slice_id.clone();
         let timeout = self.opts.timeouts.request_timeout();
@@ -286,15 +308,15 @@ impl Worker {
                 if ok {
                     pipeline.finished(&slice_id).await;
                 }
-                None
+                Reported::Recorded
             }
             Err(TransportError::Remote { message, .. }) => {
                 tracing::warn!(slice_id = %slice_id, error = %message, "the EC refused the slice report");
-                None
+                Reported::Refused
             }
             Err(e) => {
                 tracing::warn!(slice_id = %slice_id, error = %e, "slice report not delivered; will resend after reconnecting");
-                Some(report)
+                Reported::No(report)
             }
         }
     }

@@ -45,9 +45,11 @@ pub enum Event {
         accepted: bool,
     },
     /// `worker:slice:complete`; the engine answers request `request_id` on `peer` itself so
-    /// the answer is queued before any later `shutdown`.
+    /// the answer is queued before any later `shutdown`. A report also means "and I am idle":
+    /// the worker does not send `client:available` after it.
     Report {
         worker_id: String,
+        conn: u64,
         report: SliceReport,
         request_id: u64,
         peer: Peer,
@@ -267,14 +269,9 @@ impl Engine {
             } => self.joined(worker_id, conn, peer),
             Event::Left { worker_id, conn } => self.left(&worker_id, conn),
             Event::Available { worker_id, conn } => {
-                if let Some(slot) = self.workers.get(&worker_id) {
-                    if slot.conn == conn
-                        && slot.busy_with.is_none()
-                        && !self.idle.contains(&worker_id)
-                    {
-                        self.idle.push_back(worker_id);
-                    }
-                }
+                // Idempotent: an `Available` from a worker that is already idle (or busy) is
+                // ignored, so it can never be booked twice.
+                self.mark_idle(worker_id, conn);
                 self.refresh_worker_stats();
             }
             Event::Dispatched {
@@ -285,6 +282,7 @@ impl Engine {
             } => self.dispatched(&worker_id, conn, &slice_id, accepted),
             Event::Report {
                 worker_id,
+                conn,
                 report,
                 request_id,
                 peer,
@@ -292,6 +290,9 @@ impl Engine {
                 let slice_id = report.slice.slice_id.clone();
                 self.report(&worker_id, report).await;
                 peer.reply_now(request_id, Message::SliceRecorded { slice_id });
+                // The report doubles as `client:available`; `run` dispatches right after.
+                self.mark_idle(worker_id, conn);
+                self.refresh_worker_stats();
             }
             Event::Slices(slices) => {
                 if self.ending.is_none() {

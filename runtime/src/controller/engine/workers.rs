@@ -74,6 +74,17 @@ impl Engine {
         self.stats.queued = self.queue.len() as u64;
     }
 
+    /// Queues the worker for the next slice if it is connected on `conn`, holds no slice and
+    /// is not queued already.
+    pub(super) fn mark_idle(&mut self, worker_id: String, conn: u64) {
+        let Some(slot) = self.workers.get(&worker_id) else {
+            return;
+        };
+        if slot.conn == conn && slot.busy_with.is_none() && !self.idle.contains(&worker_id) {
+            self.idle.push_back(worker_id);
+        }
+    }
+
     pub(super) fn dispatched(
         &mut self,
         worker_id: &str,
@@ -136,9 +147,12 @@ impl Engine {
             );
             let events = self.events_tx.clone();
             let timeout = self.timeouts.request_timeout();
+            let slice_id = slice.slice_id.clone();
+            // Queued now, right behind the `slice:recorded` of the report that freed the worker,
+            // so both usually leave in one write.
+            let request = peer.request_now(Message::SliceNew(slice), timeout);
             tokio::spawn(async move {
-                let slice_id = slice.slice_id.clone();
-                let accepted = match peer.request(Message::SliceNew(slice), timeout).await {
+                let accepted = match request.await {
                     Ok(Message::SliceAccepted { will_process }) => will_process,
                     Ok(other) => {
                         tracing::warn!(event = other.event(), "unexpected reply to a slice");
