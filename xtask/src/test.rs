@@ -19,7 +19,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
-        .args(["test", "--workspace", "--all-features"])
+        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .args(&args.cargo_args)
         .envs(k8s.env())
         .envs(opensearch.env())
