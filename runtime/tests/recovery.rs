@@ -132,9 +132,9 @@ async fn autorecover_reruns_unfinished_slices_then_resumes_each_slicer() {
         outcome.failure_reason
     );
     let records = slices(&store, &ex.ex_id).await;
-    // 4 recovered (error, pending, start of both slicers) + slicer 0 resumes at i=2 (3 new),
-    // slicer 1 at i=1 (4 new).
-    assert_eq!(records.len(), 11);
+    // 4 recovered (error, pending, start of both slicers); each slicer resumes after the last
+    // slice it made (completed or re-queued): slicer 0 after i=3 (1 new), slicer 1 after i=2 (2 new).
+    assert_eq!(records.len(), 7);
     assert!(records.iter().all(|r| r.state == SliceState::Completed));
     let recovered: Vec<_> = records
         .iter()
@@ -151,8 +151,8 @@ async fn autorecover_reruns_unfinished_slices_then_resumes_each_slicer() {
     assert_eq!(
         last,
         vec![
-            (0, Some(json!({"s": 0, "i": 1}))),
-            (1, Some(json!({"s": 1, "i": 0})))
+            (0, Some(json!({"s": 0, "i": 3}))),
+            (1, Some(json!({"s": 1, "i": 2})))
         ]
     );
 }

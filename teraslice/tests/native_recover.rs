@@ -73,11 +73,10 @@ async fn a_recovered_execution_finishes_the_input_of_one_whose_controller_was_ki
     );
 }
 
-/// Product bug (runtime/src/controller/recovery.rs): the slicer resumes after the last
-/// *completed* slice while the unfinished slices after it are also re-queued, so every slice
-/// that was queued but not finished at the kill is processed twice.
+/// Regression (runtime/src/controller/recovery.rs): the slicer used to resume after the last
+/// *completed* slice while the unfinished slices after it were also re-queued, so every slice
+/// queued but not finished at the kill was processed twice.
 #[tokio::test]
-#[ignore = "product bug: recovery re-slices the unfinished slices it also re-queues"]
 async fn a_recovered_execution_writes_only_the_in_flight_slices_twice() {
     let seen = killed_then_recovered().await;
     let twice = seen.values().filter(|&&n| n > 1).count();

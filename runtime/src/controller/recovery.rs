@@ -1,5 +1,6 @@
 //! Recovery of an earlier execution (`recovered_execution`): every unfinished slice of every
-//! slicer is queued again, and each slicer stream restarts after its last completed slice.
+//! slicer is queued again, and each slicer stream restarts after the last slice it made that is
+//! completed or queued again (so no slice is made twice).
 //! Fixed on purpose: Teraslice only recovered the first 5000 slices of slicer 0, and left the
 //! recovered records under the old `ex_id`; here they move to the new execution.
 use std::collections::BTreeMap;
@@ -64,6 +65,15 @@ pub async fn plan(
         })
         .await
         .map_err(fail)?;
+    // Each slicer resumes after the last slice it made that is either completed or queued again
+    // here, so a re-queued slice is not also made anew by the slicer.
+    let mut last: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+    for r in completed.iter().chain(unfinished.iter()) {
+        let entry = last.entry(r.slicer_id).or_insert((0, String::new()));
+        if r.slicer_order >= entry.0 {
+            *entry = (r.slicer_order, r.request.clone());
+        }
+    }
     let slices = unfinished
         .into_iter()
         .map(|mut record| {
@@ -85,13 +95,6 @@ pub async fn plan(
             }
         })
         .collect();
-    let mut last: BTreeMap<u32, (u64, String)> = BTreeMap::new();
-    for r in completed {
-        let entry = last.entry(r.slicer_id).or_insert((0, String::new()));
-        if r.slicer_order >= entry.0 {
-            *entry = (r.slicer_order, r.request);
-        }
-    }
     let starting_points = (0..old.job.slicers.max(1))
         .map(|slicer_id| SlicerRecoveryData {
             slicer_id,
