@@ -34,6 +34,15 @@ async fn a_once_job_runs_to_completed() {
     m.wait_status(&ex_id, "completed").await;
     let (_, ex) = m.get(&format!("/jobs/{job_id}/ex")).await;
     assert_eq!(ex["_has_errors"], false, "{ex}");
+    // The ended execution's slices count in the cluster stats since this master started.
+    let (_, stats) = m.get("/cluster/stats").await;
+    let processed = ex["_slicer_stats"]["processed"].as_u64().unwrap_or(0);
+    assert!(
+        processed > 0,
+        "the controller recorded its processed slices: {ex}"
+    );
+    assert_eq!(stats["controllers"]["processed"], processed, "{stats}");
+    assert_eq!(stats["controllers"]["workers_joined"], 1, "{stats}");
 }
 
 #[tokio::test]

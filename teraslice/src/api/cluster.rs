@@ -37,12 +37,52 @@ pub async fn state(State(s): State<AppState>) -> ApiResult {
     Ok(ok(&s.backend.cluster_state().await?))
 }
 
-/// Teraslice's cluster analytics counters; ECs do not push them to this master yet, so zeros.
-pub async fn stats(State(_s): State<AppState>) -> ApiResult {
-    let counters = json!({
-        "processed": 0, "failed": 0, "queued": 0, "job_duration": 0,
-        "workers_joined": 0, "workers_disconnected": 0, "workers_reconnected": 0,
-    });
+const COUNTERS: [&str; 7] = [
+    "processed",
+    "failed",
+    "queued",
+    "job_duration",
+    "workers_joined",
+    "workers_disconnected",
+    "workers_reconnected",
+];
+
+/// Teraslice's cluster analytics counters since this master started: the live stats of running
+/// controllers plus the final `_slicer_stats` of executions that ended since then.
+pub async fn stats(State(s): State<AppState>) -> ApiResult {
+    let query = ExecutionQuery {
+        job_id: None,
+        statuses: vec![],
+        page: ListQuery {
+            from: 0,
+            size: usize::MAX,
+        },
+    };
+    let mut totals = [0u64; COUNTERS.len()];
+    let mut add = |stats: &serde_json::Map<String, Value>| {
+        for (total, key) in totals.iter_mut().zip(COUNTERS) {
+            *total += stats.get(key).and_then(Value::as_u64).unwrap_or(0);
+        }
+    };
+    for ex in s.store.list_executions(&query).await? {
+        if ex.updated < s.started {
+            continue;
+        }
+        let live = if ex.status.is_running() {
+            controller_entry(&s, &ex).await
+        } else {
+            None
+        };
+        match live {
+            Some(Value::Object(stats)) => add(&stats),
+            _ => add(&ex.slicer_stats),
+        }
+    }
+    let counters: serde_json::Map<String, Value> = COUNTERS
+        .iter()
+        .zip(totals)
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     Ok(ok(&json!({ "controllers": counters, "slicer": counters })))
 }
 

@@ -68,6 +68,8 @@ pub struct MasterServices {
     pub backend: Arc<dyn ClusterBackend>,
     pub scheduler: Arc<Scheduler>,
     pub jobs: JobsService,
+    /// When this master started: `/cluster/stats` counts from here, as Teraslice's do.
+    pub started: chrono::DateTime<chrono::Utc>,
 }
 
 /// A running master: its address, its services, and a way to stop it.
@@ -99,6 +101,7 @@ impl Master {
         scheduler.start().await.map_err(MasterError::Scheduler)?;
         let jobs = JobsService::new(&config, store.clone(), scheduler.clone());
         let services = Arc::new(MasterServices {
+            started: chrono::Utc::now(),
             config: config.clone(),
             store,
             backend: built.backend,
