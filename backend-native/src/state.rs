@@ -34,6 +34,8 @@ pub(crate) struct Execution {
     pub record: ExecutionRecord,
     /// Workers started so far; names the next one `worker-<n+1>`.
     pub started_workers: u32,
+    /// Workers started again after they crashed (bounded, so a crash loop ends).
+    pub replaced_workers: u32,
 }
 
 #[derive(Debug)]
@@ -88,6 +90,7 @@ impl State {
             .or_insert_with(|| Execution {
                 record: ex.clone(),
                 started_workers: 0,
+                replaced_workers: 0,
             });
         let host = entry.record.slicer_hostname.take();
         let port = entry.record.slicer_port.take();
@@ -218,12 +221,37 @@ impl Shared {
         Ok(pid)
     }
 
-    /// Starts queued workers while slots are free.
+    /// A crashed worker of a running execution is started again, as a Deployment keeps its
+    /// replicas (Teraslice re-forks crashed children); at most 3 times the job's worker count.
+    fn replace_worker(&self, st: &mut State, ex_id: &str) {
+        if st.shut_down || st.controller(ex_id).is_none() {
+            return;
+        }
+        let Some(ex) = st.executions.get_mut(ex_id) else {
+            return;
+        };
+        if ex.replaced_workers >= 3 * ex.record.job.workers.max(1) {
+            tracing::warn!(
+                ex_id,
+                "not replacing crashed workers any more: too many crashes"
+            );
+            return;
+        }
+        ex.replaced_workers += 1;
+        tracing::info!(ex_id, "replacing a crashed worker");
+        st.queue.push_front(ex_id.to_string());
+    }
+
+    /// Starts queued workers while slots are free; workers of an execution whose controller is
+    /// gone are dropped (nothing would give them work).
     pub(crate) fn drain_queue(self: &Arc<Self>, st: &mut State) {
         while self.free_slots(st) > 0 {
             let Some(ex_id) = st.queue.pop_front() else {
                 return;
             };
+            if st.controller(&ex_id).is_none() {
+                continue;
+            }
             // A failed start was reported as an event; the next queued worker still gets its turn.
             let _ = self.launch(st, &ex_id, Assignment::Worker, None);
         }
@@ -266,7 +294,12 @@ impl Shared {
                         reason,
                     },
                 };
+                let crashed = matches!(kind, EventKind::WorkerExited { code, .. } if code != Some(0))
+                    && !p.stopping;
                 self.emit(&p.info.ex_id, kind);
+                if crashed {
+                    self.replace_worker(&mut st, &p.info.ex_id);
+                }
             }
             self.drain_queue(&mut st);
         }

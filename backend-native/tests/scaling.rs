@@ -118,8 +118,9 @@ async fn workers_beyond_free_slots_wait_and_start_when_a_slot_frees() {
     f.backend.remove_workers(&ex.ex_id, 1).await.unwrap();
     assert!(running.iter().all(|p| alive(*p)));
 
+    // A clean exit (a crash would be replaced first, see `a_crashed_worker_is_replaced`).
     std::process::Command::new("kill")
-        .args(["-9", &running[0].to_string()])
+        .args(["-TERM", &running[0].to_string()])
         .status()
         .unwrap();
     next_event(
@@ -176,4 +177,26 @@ async fn controllers_never_share_a_port_and_wait_when_none_is_left() {
             .port,
         port
     );
+}
+
+#[tokio::test]
+async fn a_crashed_worker_is_replaced() {
+    let f = fixture(GRACEFUL, 4);
+    let mut events = f.backend.subscribe();
+    let ex = f.allocate(2).await;
+    let running = f.worker_pids(&ex.ex_id).await;
+    assert_eq!(running.len(), 2);
+    std::process::Command::new("kill")
+        .args(["-9", &running[0].to_string()])
+        .status()
+        .unwrap();
+    next_event(
+        &mut events,
+        &ex.ex_id,
+        |k| matches!(k, EventKind::WorkerStarted { worker_id } if worker_id == "worker-3"),
+    )
+    .await;
+    let now = f.worker_pids(&ex.ex_id).await;
+    assert_eq!(now.len(), 2, "the crashed worker was replaced: {now:?}");
+    assert!(!now.contains(&running[0]));
 }
