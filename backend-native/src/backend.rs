@@ -14,7 +14,8 @@ use teraslice_core::config::ClusterManagerType;
 use teraslice_core::{BackendError, BackendEvent, ClusterBackend, ClusterState, ExecutionRecord};
 use tokio::sync::broadcast;
 
-use crate::config::{ConfigError, NativeConfig};
+use crate::config::{ConfigError, NativeConfig, PortRange};
+use crate::ports::PortsExhausted;
 use crate::state::Shared;
 use crate::stop::{terminate, Target};
 
@@ -120,20 +121,23 @@ impl ClusterBackend for NativeBackend {
                 self.shared.cfg.slots
             )));
         }
-        let port = st.ports.reserve().ok_or_else(|| {
-            BackendError::NoCapacity(format!(
-                "execution {ex_id}: no free slicer port in teraslice.slicer_port_range {} \
-                 (ports after the start, up to the end); widen the range",
-                st.ports.range()
-            ))
-        })?;
+        // Bound here and handed to the child as its listening socket: no other program can
+        // take the port between this choice and the controller serving on it.
+        let socket = match st.ports.bind() {
+            Ok(socket) => socket,
+            Err(exhausted) => return Err(ports_exhausted(ex_id, st.ports.range(), exhausted)),
+        };
+        let port = socket.port;
         let mut record = ex.clone();
         record.slicer_hostname = Some(hostname.clone());
         record.slicer_port = Some(port);
         st.remember(&record);
-        let launched =
-            self.shared
-                .launch(&mut st, ex_id, Assignment::ExecutionController, Some(port));
+        let launched = self.shared.launch(
+            &mut st,
+            ex_id,
+            Assignment::ExecutionController,
+            Some(socket),
+        );
         match launched {
             Ok(_) => Ok(ControllerAddress { hostname, port }),
             Err(reason) => {
@@ -247,6 +251,28 @@ impl ClusterBackend for NativeBackend {
 
     fn subscribe(&self) -> broadcast::Receiver<BackendEvent> {
         self.shared.events.subscribe()
+    }
+}
+
+/// No slicer port could be bound. Ports held by this backend's controllers come back when their
+/// executions end (the execution waits); a range taken entirely by other programs fails it.
+fn ports_exhausted(ex_id: &str, range: PortRange, why: PortsExhausted) -> BackendError {
+    let (first, last) = (range.start.saturating_add(1), range.end);
+    match why {
+        PortsExhausted::Busy { held } => BackendError::NoCapacity(format!(
+            "execution {ex_id}: no free slicer port in teraslice.slicer_port_range {range} \
+             (ports {first}-{last}): {held} held by this master's execution controllers, every \
+             other one in use; waiting for an execution to end (or widen the range)"
+        )),
+        // The scheduler's failure reason names the execution already.
+        PortsExhausted::AllInUse { last_error } => {
+            let detail = last_error.map_or_else(String::new, |e| format!(" (last error: {e})"));
+            BackendError::Allocation(format!(
+                "no slicer port for the execution controller: every port of \
+                 teraslice.slicer_port_range {range} (ports {first}-{last}) is in use by other \
+                 programs on this machine{detail}; free one or choose another range"
+            ))
+        }
     }
 }
 

@@ -15,6 +15,10 @@ pub const ENV_JOB_ID: &str = "job_id";
 pub const ENV_NODE_ID: &str = "node_id";
 pub const ENV_SLICER_HOSTNAME: &str = "slicer_hostname";
 pub const ENV_SLICER_PORT: &str = "slicer_port";
+/// Execution controllers only: the number of an inherited file descriptor that is a TCP socket
+/// already bound to `slicer_port` and listening (the backend binds it, so no other program can
+/// take the port before the controller listens). The controller serves on it instead of binding.
+pub const ENV_SLICER_LISTEN_FD: &str = "slicer_listen_fd";
 /// Set only when the backend has a config file path.
 pub const ENV_CONFIG: &str = "TERAFOUNDATION_CONFIG";
 

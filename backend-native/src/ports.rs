@@ -1,9 +1,34 @@
-//! Slicer ports: each execution controller gets a free port of `slicer_port_range`, never one
-//! another controller of this backend holds.
+//! Slicer ports: each execution controller gets a port of `slicer_port_range` that this backend
+//! binds itself and hands to the child as its listening socket (see [`crate::env`]), so nothing —
+//! another master on this machine, any other program, another controller — can take the port
+//! between the choice and the controller's listen: there is no probe-then-bind window.
 use std::collections::BTreeSet;
+use std::io;
 use std::net::TcpListener;
 
 use crate::config::PortRange;
+
+/// Interface execution controllers listen on (the master and workers may be anywhere).
+pub(crate) const SLICER_BIND_HOST: &str = "0.0.0.0";
+
+/// A bound, listening slicer port, to be handed to an execution controller.
+#[derive(Debug)]
+pub(crate) struct SlicerSocket {
+    pub port: u16,
+    pub listener: TcpListener,
+}
+
+/// Why no slicer port could be bound.
+#[derive(Debug)]
+pub(crate) enum PortsExhausted {
+    /// Every port is either held by a controller of this backend (`held` of them, freed when
+    /// those executions end) or in use by something else.
+    Busy { held: usize },
+    /// No port of the range can be bound and none is held by this backend: waiting for this
+    /// backend's executions would not help. `last_error` is the last bind error that was not
+    /// "address in use" (e.g. permission denied), if any.
+    AllInUse { last_error: Option<String> },
+}
 
 #[derive(Debug)]
 pub(crate) struct PortPool {
@@ -22,19 +47,31 @@ impl PortPool {
         }
     }
 
-    /// A port no controller holds and nothing on this machine listens on.
-    pub(crate) fn reserve(&mut self) -> Option<u16> {
+    /// Binds the next port of the range that no controller of this backend holds and that
+    /// nothing else on this machine listens on; a port taken by someone else is skipped.
+    pub(crate) fn bind(&mut self) -> Result<SlicerSocket, PortsExhausted> {
         let ports: Vec<u16> = self.range.slicer_ports().collect();
         let from = ports.iter().position(|p| *p > self.cursor).unwrap_or(0);
         let (before, after) = ports.split_at(from);
-        let port = after
-            .iter()
-            .chain(before)
-            .copied()
-            .find(|p| !self.held.contains(p) && is_free(*p))?;
-        self.held.insert(port);
-        self.cursor = port;
-        Some(port)
+        let mut last_error = None;
+        for port in after.iter().chain(before).copied() {
+            if self.held.contains(&port) {
+                continue;
+            }
+            match TcpListener::bind((SLICER_BIND_HOST, port)).and_then(above_stdio) {
+                Ok(listener) => {
+                    self.held.insert(port);
+                    self.cursor = port;
+                    return Ok(SlicerSocket { port, listener });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {}
+                Err(e) => last_error = Some(format!("port {port}: {e}")),
+            }
+        }
+        Err(match self.held.len() {
+            0 => PortsExhausted::AllInUse { last_error },
+            held => PortsExhausted::Busy { held },
+        })
     }
 
     pub(crate) fn release(&mut self, port: u16) {
@@ -46,9 +83,18 @@ impl PortPool {
     }
 }
 
-/// Whether binding the port on all interfaces would succeed right now.
-fn is_free(port: u16) -> bool {
-    TcpListener::bind(("0.0.0.0", port)).is_ok()
+/// The same socket on a descriptor above 0-2, which a child's stdio setup would replace (a
+/// master started with closed stdio may get its sockets there).
+fn above_stdio(listener: TcpListener) -> io::Result<TcpListener> {
+    use std::os::fd::AsRawFd;
+    let mut low = Vec::new();
+    let mut listener = listener;
+    while listener.as_raw_fd() <= 2 {
+        let next = listener.try_clone()?;
+        low.push(listener);
+        listener = next;
+    }
+    Ok(listener)
 }
 
 #[cfg(test)]
@@ -59,26 +105,57 @@ mod tests {
         PortPool::new(PortRange { start, end })
     }
 
-    #[test]
-    fn never_hands_out_a_held_port_and_runs_out() {
-        let mut p = pool(47100, 47103);
-        // Ports some other program holds right now are skipped; expect exactly the others.
-        let free: Vec<u16> = (47101..=47103).filter(|port| is_free(*port)).collect();
-        let mut got: Vec<u16> = (0..3).filter_map(|_| p.reserve()).collect();
-        got.sort_unstable();
-        assert_eq!(got, free);
-        assert_eq!(p.reserve(), None);
-        if let Some(port) = free.first() {
-            p.release(*port);
-            assert_eq!(p.reserve(), Some(*port));
-        }
+    /// `n` consecutive ports below Linux's ephemeral range that nothing listens on right now,
+    /// starting at a random place so parallel tests rarely meet.
+    fn free_block(n: u16) -> u16 {
+        let seed = u16::try_from(std::process::id() % 2000).unwrap();
+        (0..2000u16)
+            .map(|i| 21000 + (seed + i * 7) % 9000)
+            .find(|&from| {
+                (from..from + n).all(|p| TcpListener::bind((SLICER_BIND_HOST, p)).is_ok())
+            })
+            .expect("a block of free ports")
     }
 
     #[test]
-    fn skips_a_port_something_listens_on() {
-        let taken = TcpListener::bind(("0.0.0.0", 0)).unwrap();
-        let port = taken.local_addr().unwrap().port();
-        let mut p = pool(port - 1, port);
-        assert_eq!(p.reserve(), None);
+    fn hands_out_each_port_once_and_says_when_all_are_held() {
+        let start = free_block(4);
+        let mut p = pool(start, start + 3);
+        let socks: Vec<SlicerSocket> = (0..3).map(|_| p.bind().unwrap()).collect();
+        let mut got: Vec<u16> = socks.iter().map(|s| s.port).collect();
+        got.sort_unstable();
+        assert_eq!(got, vec![start + 1, start + 2, start + 3]);
+        for s in &socks {
+            assert_eq!(s.listener.local_addr().unwrap().port(), s.port);
+        }
+        assert!(matches!(p.bind(), Err(PortsExhausted::Busy { held: 3 })));
+        // Released and closed: it comes back.
+        let first = socks[0].port;
+        drop(socks);
+        p.release(first);
+        assert_eq!(p.bind().unwrap().port, first);
+    }
+
+    #[test]
+    fn a_port_something_else_listens_on_is_skipped() {
+        let start = free_block(3);
+        let other = TcpListener::bind((SLICER_BIND_HOST, start + 1)).unwrap();
+        let mut p = pool(start, start + 2);
+        let sock = p.bind().unwrap();
+        assert_eq!(sock.port, start + 2);
+        drop(other);
+    }
+
+    #[test]
+    fn every_port_in_use_elsewhere_is_not_a_wait() {
+        let start = free_block(3);
+        let _others: Vec<TcpListener> = (start + 1..=start + 2)
+            .map(|p| TcpListener::bind((SLICER_BIND_HOST, p)).unwrap())
+            .collect();
+        let mut p = pool(start, start + 2);
+        assert!(matches!(
+            p.bind(),
+            Err(PortsExhausted::AllInUse { last_error: None })
+        ));
     }
 }

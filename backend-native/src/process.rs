@@ -1,11 +1,14 @@
 //! Starting one child in its own process group, with its output appended to a log file, and
 //! signalling that whole group.
 use std::fs::{self, OpenOptions};
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use teraslice_core::backend::Assignment;
@@ -13,7 +16,7 @@ use teraslice_core::ExecutionRecord;
 use tokio::process::{Child, Command};
 
 use crate::config::NativeConfig;
-use crate::env::{child_env, subcommand};
+use crate::env::{child_env, subcommand, ENV_SLICER_LISTEN_FD};
 
 /// `<log_dir>/<ex_id>/<name>.log`.
 pub fn log_path(log_dir: &Path, ex_id: &str, name: &str) -> PathBuf {
@@ -38,11 +41,14 @@ pub(crate) fn last_error_line(log: &Path) -> Option<String> {
 
 /// Starts `<program> <args_prefix…> <subcommand>` as the leader of a new process group.
 /// `name` is `ec` or `worker-N`; the error says what could not be done, for the event reason.
+/// `listener` (an execution controller's slicer socket) is inherited by the child alone, its
+/// descriptor number in env `slicer_listen_fd`; the caller closes its own copy afterwards.
 pub(crate) fn spawn(
     cfg: &NativeConfig,
     ex: &ExecutionRecord,
     assignment: Assignment,
     name: &str,
+    listener: Option<&TcpListener>,
 ) -> Result<Child, String> {
     let env = child_env(cfg, ex, assignment)
         .map_err(|e| format!("execution record cannot be encoded for `EX`: {e}"))?;
@@ -60,6 +66,23 @@ pub(crate) fn spawn(
         .stderr(err_log)
         // Its own group, so a stop reaches the grandchildren it starts too.
         .process_group(0);
+    if let Some(listener) = listener {
+        let fd = listener.as_raw_fd();
+        cmd.env(ENV_SLICER_LISTEN_FD, fd.to_string());
+        // Like every descriptor Rust opens, the socket is close-on-exec, so no other child (they
+        // may be forked concurrently) inherits it; only this child clears the flag, after fork.
+        // SAFETY: the closure runs in the forked child before exec; it only calls fcntl(2),
+        // which is async-signal-safe, and allocates nothing. `fd` is open: `listener` outlives
+        // this call, and the fork copies it; stdio setup (fds 0-2) cannot replace it, because
+        // the pool keeps slicer sockets above 2.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = BorrowedFd::borrow_raw(fd);
+                fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
+                Ok(())
+            });
+        }
+    }
     cmd.spawn()
         .map_err(|e| format!("program {} cannot be started: {e}", cfg.program.display()))
 }

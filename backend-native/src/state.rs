@@ -10,7 +10,7 @@ use tokio::process::Child;
 use tokio::sync::{broadcast, watch};
 
 use crate::config::NativeConfig;
-use crate::ports::PortPool;
+use crate::ports::{PortPool, SlicerSocket};
 use crate::process::{describe_exit, last_error_line, log_path, signal_group, spawn};
 
 /// One live child (the leader of its own process group, so `pid` is also its group id).
@@ -143,14 +143,16 @@ impl Shared {
     }
 
     /// Starts one process of a remembered execution; a failure is also an `Unschedulable` event.
+    /// An execution controller gets `socket`, its bound slicer port; this process's copy of the
+    /// socket is closed once the child has it, so the port is free again when the child exits.
     pub(crate) fn launch(
         self: &Arc<Self>,
         st: &mut State,
         ex_id: &str,
         assignment: Assignment,
-        port: Option<u16>,
+        socket: Option<SlicerSocket>,
     ) -> Result<u32, String> {
-        let result = self.try_launch(st, ex_id, assignment, port);
+        let result = self.try_launch(st, ex_id, assignment, socket);
         if let Err(reason) = &result {
             tracing::warn!(ex_id, reason, "native backend cannot start a process");
             self.emit(
@@ -168,8 +170,9 @@ impl Shared {
         st: &mut State,
         ex_id: &str,
         assignment: Assignment,
-        port: Option<u16>,
+        socket: Option<SlicerSocket>,
     ) -> Result<u32, String> {
+        let port = socket.as_ref().map(|s| s.port);
         let ex = st
             .executions
             .get_mut(ex_id)
@@ -178,7 +181,10 @@ impl Shared {
             Assignment::ExecutionController => "ec".to_string(),
             Assignment::Worker => format!("worker-{}", ex.started_workers + 1),
         };
-        let child = spawn(&self.cfg, &ex.record, assignment, &name)?;
+        let listener = socket.as_ref().map(|s| &s.listener);
+        let child = spawn(&self.cfg, &ex.record, assignment, &name, listener)?;
+        // The child has the socket now; ours must not keep the port bound after it exits.
+        drop(socket);
         let pid = child
             .id()
             .ok_or_else(|| format!("{name} of execution {ex_id} exited before it had a pid"))?;

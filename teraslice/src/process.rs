@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use base64::Engine;
+use teraslice_backend_native::env::ENV_SLICER_LISTEN_FD;
 use teraslice_core::config::SystemConfig;
 use teraslice_core::ExecutionRecord;
 use teraslice_runtime::{
@@ -75,6 +76,38 @@ fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
     Ok(ex)
 }
 
+/// The slicer socket the native backend bound for this execution controller and passed down as
+/// the descriptor named by env `slicer_listen_fd`; `None` when there is none (Kubernetes, or the
+/// command run by hand), and the controller binds `slicer_port` itself.
+fn inherited_listener() -> anyhow::Result<Option<std::net::TcpListener>> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(raw) = std::env::var(ENV_SLICER_LISTEN_FD) else {
+        return Ok(None);
+    };
+    let fd: i32 = raw.trim().parse().ok().filter(|fd| *fd > 2).with_context(|| {
+        format!("env {ENV_SLICER_LISTEN_FD} must be a file descriptor number above 2, got \"{raw}\"")
+    })?;
+    let is_socket =
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.file_type().is_socket());
+    if !is_socket {
+        bail!("env {ENV_SLICER_LISTEN_FD} names descriptor {fd}, which is not an open socket of this process");
+    }
+    // SAFETY: the descriptor is open and a socket (checked above), passed to this process for
+    // this use alone; nothing else in it takes ownership of that number.
+    let inherited = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    // A close-on-exec duplicate, so anything this process starts does not hold the port; the
+    // inherited descriptor is closed when `inherited` drops.
+    let listener = inherited
+        .try_clone()
+        .with_context(|| format!("inherited slicer socket (descriptor {fd})"))?;
+    let addr = listener.local_addr().with_context(|| {
+        format!("inherited slicer socket (descriptor {fd}) is not a bound TCP socket")
+    })?;
+    info!(%addr, "serving on the slicer socket the backend bound");
+    Ok(Some(listener))
+}
+
 /// SIGTERM/SIGINT, or the parent process (the master or `teraslice run` that started this one)
 /// is gone: a native master killed with SIGKILL cannot stop its children, and orphans would go
 /// on processing slices that no master knows about.
@@ -107,7 +140,14 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
         timeouts: runtime_timeouts(&config),
         bind_host: "0.0.0.0".into(),
     };
-    let ec = ExecutionController::new(ex, store, opts).await?;
+    let ec = match inherited_listener()? {
+        Some(listener) => {
+            let mut ex = ex;
+            ex.slicer_port = Some(listener.local_addr()?.port());
+            ExecutionController::with_listener(ex, store, opts, listener)?
+        }
+        None => ExecutionController::new(ex, store, opts).await?,
+    };
     let handle = ec.handle();
     tokio::spawn(async move {
         stop_requested(parent).await;

@@ -92,6 +92,37 @@ impl ExecutionController {
                 addr: addr.clone(),
                 source,
             })?;
+        Self::serving(ex, store, opts, listener, addr)
+    }
+
+    /// Like [`ExecutionController::new`], on a socket that is already bound and listening (the
+    /// native backend binds the slicer port and hands it over); `opts.bind_host` is not used.
+    pub fn with_listener(
+        ex: ExecutionRecord,
+        store: Arc<dyn StateStore>,
+        opts: ControllerOptions,
+        listener: std::net::TcpListener,
+    ) -> Result<Self, RuntimeError> {
+        let addr = listener
+            .local_addr()
+            .map_or_else(|_| "inherited socket".to_string(), |a| a.to_string());
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener))
+            .map_err(|source| RuntimeError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        Self::serving(ex, store, opts, listener, addr)
+    }
+
+    fn serving(
+        ex: ExecutionRecord,
+        store: Arc<dyn StateStore>,
+        opts: ControllerOptions,
+        listener: TcpListener,
+        addr: String,
+    ) -> Result<Self, RuntimeError> {
         let addr = listener
             .local_addr()
             .map_err(|source| RuntimeError::Bind { addr, source })?;

@@ -29,13 +29,18 @@ fn port_range() -> String {
 }
 
 /// Writes `<dir>/teraslice.yaml` (native backend, SQLite in `<dir>/data`, 12 slots); `extra` is
-/// appended under `teraslice:` (indent keys by two spaces).
+/// appended under `teraslice:` (indent keys by two spaces). A `slicer_port_range` in `extra`
+/// replaces the one this test process picks.
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("teraslice.yaml");
+    let range = if extra.contains("slicer_port_range:") {
+        String::new()
+    } else {
+        format!("  slicer_port_range: \"{}\"\n", port_range())
+    };
     let yaml = format!(
-        "teraslice:\n  name: nativetest\n  cluster_manager_type: native\n  data_dir: {}\n  workers: 12\n  shutdown_timeout: 10000\n  slicer_port_range: \"{}\"\n{extra}",
+        "teraslice:\n  name: nativetest\n  cluster_manager_type: native\n  data_dir: {}\n  workers: 12\n  shutdown_timeout: 10000\n{range}{extra}",
         dir.join("data").display(),
-        port_range()
     );
     std::fs::write(&path, yaml).expect("write teraslice.yaml");
     path
