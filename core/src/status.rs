@@ -77,7 +77,9 @@ impl ExecutionStatus {
         !self.is_terminal()
     }
 
-    /// Teraslice's `verify(current, desired)`, applied in the same order.
+    /// Teraslice's `verify(current, desired)`, applied in the same order, plus one rule of our
+    /// own: a `stopping` execution only goes on to `stopped` or `completed`, so a controller or
+    /// allocator that is still starting it cannot undo a user's stop (`running`, `failed`, …).
     pub fn check_transition(self, desired: ExecutionStatus) -> Result<(), InvalidTransition> {
         let allowed = if desired == self {
             true
@@ -85,6 +87,8 @@ impl ExecutionStatus {
             false
         } else if self == Stopped && desired == Completed {
             true
+        } else if self == Stopping {
+            matches!(desired, Stopped | Completed)
         } else {
             !self.is_terminal()
         };
@@ -128,6 +132,8 @@ fn reason(from: ExecutionStatus, to: ExecutionStatus) -> &'static str {
         "the execution already ended (terminal status); only stopped -> completed is allowed"
     } else if from.is_running() && to.is_init() {
         "a running execution cannot go back to pending, scheduling or initializing"
+    } else if from == Stopping {
+        "the execution is being stopped; only stopping -> stopped or completed is allowed"
     } else {
         "not allowed"
     }
@@ -167,6 +173,33 @@ mod tests {
                 let ok = from == to || (from == Stopped && to == Completed);
                 assert_eq!(from.check_transition(to).is_ok(), ok, "{from} -> {to}");
             }
+        }
+    }
+
+    #[test]
+    fn a_stopping_execution_only_ends_stopped_or_completed() {
+        for to in ExecutionStatus::ALL {
+            let ok = matches!(to, Stopping | Stopped | Completed);
+            assert_eq!(
+                Stopping.check_transition(to).is_ok(),
+                ok,
+                "stopping -> {to}"
+            );
+        }
+        let err = Stopping
+            .check_transition(Running)
+            .map_err(|e| e.to_string());
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.contains("only stopping -> stopped or completed")),
+            "{err:?}"
+        );
+        // Every other living status can still be stopped.
+        for from in ExecutionStatus::ALL.into_iter().filter(|s| s.is_living()) {
+            assert!(
+                from.check_transition(Stopping).is_ok(),
+                "{from} -> stopping"
+            );
         }
     }
 

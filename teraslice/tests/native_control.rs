@@ -74,8 +74,6 @@ async fn stop_with_a_timeout_shorter_than_the_slice_ends_the_execution_anyway() 
     });
     let ex_id = m.submit(&spec).await;
     m.wait_workers(&ex_id, 1).await;
-    // Not while `initializing`: a stop then can end `terminated` or `failed` (a product bug).
-    m.wait_status(&ex_id, "running").await;
     let pids: Vec<u32> = m.processes(&ex_id).await.iter().map(|p| p.1).collect();
 
     // Each slice takes ten minutes: the stop must not wait for the one in flight.
@@ -88,6 +86,33 @@ async fn stop_with_a_timeout_shorter_than_the_slice_ends_the_execution_anyway() 
         Vec::<u32>::new(),
         "the slow worker was killed"
     );
+}
+
+#[tokio::test]
+async fn a_stop_right_after_submit_ends_stopped_whatever_phase_it_caught() {
+    let m = NativeMaster::start();
+    // From "still queued" to "controller starting up" to "running": each delay catches the
+    // execution in another phase; every one must end `stopped` with no process left.
+    for delay_ms in [0, 10, 20, 30, 40, 60, 100, 200, 400] {
+        let ex_id = m.submit(&endless(&m.path().join("out"), 1)).await;
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let before = m.status_of(&ex_id).await;
+        let body = m.post(&format!("/ex/{ex_id}/_stop?timeout=5000")).await;
+        let ex = m.execution(&ex_id).await;
+        assert_eq!(
+            body["status"], "stopped",
+            "stopped while {before} after {delay_ms} ms: {ex}"
+        );
+        assert_eq!(ex["_status"], "stopped", "{ex}");
+        wait_for("no process of the stopped execution", || async {
+            m.processes(&ex_id).await.is_empty()
+        })
+        .await;
+    }
+    wait_for("only the master is left", || async {
+        m.children().is_empty()
+    })
+    .await;
 }
 
 /// Polls the completed count until it stops moving across one second (in-flight slices done).

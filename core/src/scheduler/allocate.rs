@@ -111,6 +111,30 @@ impl Scheduler {
         if let Err(e) = self.backend.allocate_workers(&ex, ex.job.workers).await {
             self.fail(ex_id, format!("Failure to allocateWorkers {ex_id}: {e}"))
                 .await;
+            return;
+        }
+        self.stop_workers_started_after_a_stop(ex_id).await;
+    }
+
+    /// A stop that reached the backend while the workers were being allocated may have come
+    /// before them: stop again, so the stop watcher sees every process of the execution end.
+    async fn stop_workers_started_after_a_stop(&self, ex_id: &str) {
+        let status = match self.store.get_execution(ex_id).await {
+            Ok(ex) => ex.status,
+            Err(e) => {
+                return warn!(ex_id, error = %e, "cannot re-read the execution after allocating its workers")
+            }
+        };
+        if status != ExecutionStatus::Stopping && !status.is_terminal() {
+            return;
+        }
+        info!(ex_id, %status, "stopped while its workers were being allocated; stopping them");
+        let opts = StopOptions {
+            timeout_ms: Some(self.config.shutdown_timeout.as_millis() as u64),
+            ..Default::default()
+        };
+        if let Err(e) = self.backend.stop_execution(ex_id, &opts).await {
+            warn!(ex_id, error = %e, "cannot stop the workers of a stopped execution");
         }
     }
 

@@ -19,7 +19,8 @@ pub struct ExecutionOutcome {
 impl Engine {
     /// Writes the final status: `failed` after a terminal error; after a stop before the
     /// slicers finished, `terminated` (or the master's `stopping`/`stopped` is kept); otherwise
-    /// `failed` if any slice is `error` or stuck in `start`, else `completed`.
+    /// `failed` if any slice is `error` or stuck in `start`, else `completed`. A status the
+    /// store refuses because the master is stopping the execution leaves `stopping` in place.
     pub async fn finish(&mut self) -> ExecutionOutcome {
         self.stats.job_duration = self.started_at.elapsed().as_secs().max(1);
         self.writer.flush().await;
@@ -42,12 +43,39 @@ impl Engine {
             }
             _ => self.completion_status().await,
         };
+        let (status, reason) = if self.status != status && self.unwritten_status.is_none() {
+            self.refused_final_status(status, reason).await
+        } else {
+            (status, reason)
+        };
         ExecutionOutcome {
             ex_id: self.ex.ex_id.clone(),
             status,
             failure_reason: reason,
             stats: self.stats.clone(),
         }
+    }
+
+    /// The store refused the final status: the master stopped the execution meanwhile (a
+    /// `stopping` execution only ends `stopped` or `completed`), and `stopping` is kept for it.
+    async fn refused_final_status(
+        &mut self,
+        wanted: ExecutionStatus,
+        reason: Option<String>,
+    ) -> (ExecutionStatus, Option<String>) {
+        let current = match self.store.get_execution(&self.ex.ex_id).await {
+            Ok(ex) => ex.status,
+            Err(_) => return (wanted, reason),
+        };
+        if !matches!(
+            current,
+            ExecutionStatus::Stopping | ExecutionStatus::Stopped
+        ) {
+            return (wanted, reason);
+        }
+        tracing::info!(ex_id = %self.ex.ex_id, %wanted, %current, "the execution was stopped by the master; keeping its status");
+        self.set_status(current, None).await;
+        (current, None)
     }
 
     async fn stopped_status(&mut self) -> (ExecutionStatus, Option<String>) {

@@ -219,6 +219,17 @@ async fn run_execution(
 ) -> Result<ExecutionOutcome, RuntimeError> {
     let mut ex_now = store.get_execution(&ex.ex_id).await?;
     let status = ex_now.status;
+    if status == ExecutionStatus::Stopping {
+        // Stopped before this controller got to run it: nothing to do, and `stopping` is the
+        // master's to turn into `stopped` once this process is gone.
+        tracing::info!(ex_id = %ex.ex_id, "the execution was stopped before its controller started");
+        return Ok(ExecutionOutcome {
+            ex_id: ex.ex_id,
+            status,
+            failure_reason: None,
+            stats: ExecutionAnalytics::default(),
+        });
+    }
     let relocating = status.is_running() && relocatable_restart;
     if status.is_terminal() || (status.is_running() && !relocating) {
         if status.is_running() {
