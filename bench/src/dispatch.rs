@@ -69,6 +69,12 @@ pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
         ratio(on_sqlite, raw),
     );
 
+    Ok(())
+}
+
+/// Records/s of data_generator → noop, with one worker and with [`WORKERS`].
+pub async fn run_records(report: &mut Report, scale: u64) -> anyhow::Result<()> {
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let records = 50_000 * scale;
     let one = records_rate(memory.clone(), records, 1).await?;
     let four = records_rate(memory, records, WORKERS).await?;

@@ -99,11 +99,6 @@ async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnectin
         created: Utc::now(),
     };
     send(&mut first, 2, None, Message::SliceNew(slice)).await;
-    let accepted = recv(&mut first).await;
-    assert_eq!(
-        (accepted.reply_to, accepted.message),
-        (Some(2), Message::SliceAccepted { will_process: true })
-    );
     wait_until("the slice is running", || async {
         !gate.entries().is_empty()
     })
@@ -124,6 +119,7 @@ async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnectin
         Some(report.id),
         Message::SliceRecorded {
             slice_id: "s-1".into(),
+            next: None,
         },
     )
     .await;
@@ -133,4 +129,96 @@ async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnectin
     let outcome = join_worker(worker).await;
     assert_eq!(outcome.exit, WorkerExit::ControllerShutdown);
     assert_eq!(outcome.slices_processed, 1);
+}
+
+fn slice(id: &str) -> Slice {
+    Slice {
+        slice_id: id.into(),
+        slicer_id: 0,
+        slicer_order: 1,
+        request: json!({}),
+        created: Utc::now(),
+    }
+}
+
+/// One round trip per slice: the answer to a report carries the next slice, which the worker
+/// runs without asking again; a slice sent to a busy worker comes back as refused.
+#[tokio::test]
+async fn the_next_slice_rides_on_the_recorded_answer_and_a_busy_worker_refuses_extra_slices() {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind: {e}"),
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let store = Arc::new(MemoryStore::new());
+    let ex = ExecutionRecord::new(
+        "job-1",
+        job(json!({"operations": [{"_op": "test-reader"}, {"_op": "gate"}]})),
+    );
+    assert!(store.create_execution(&ex).await.is_ok());
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let opts = WorkerOptions {
+        registry: Arc::new(registry),
+        timeouts: timeouts(),
+    };
+    let worker = tokio::spawn(Worker::new(ex, store, &addr, "w1", opts).run());
+
+    let mut ec = accept(&listener).await;
+    greet(&mut ec).await;
+    assert_eq!(recv(&mut ec).await.message, Message::Available);
+    send(&mut ec, 2, None, Message::SliceNew(slice("s-1"))).await;
+    wait_until("the slice is running", || async {
+        !gate.entries().is_empty()
+    })
+    .await;
+    // A second slice while the first runs is given back, not queued behind it.
+    send(&mut ec, 3, None, Message::SliceNew(slice("extra"))).await;
+    let refused = recv(&mut ec).await;
+    assert_eq!(
+        refused.message,
+        Message::SliceRefused {
+            slice_id: "extra".into()
+        }
+    );
+    gate.open();
+    let report = recv(&mut ec).await;
+    let Message::SliceComplete(r) = report.message else {
+        panic!("expected the report, got {report:?}")
+    };
+    assert_eq!(r.slice.slice_id, "s-1");
+    send(
+        &mut ec,
+        4,
+        Some(report.id),
+        Message::SliceRecorded {
+            slice_id: "s-1".into(),
+            next: Some(slice("s-2")),
+        },
+    )
+    .await;
+    // No `client:available` in between: the next frame is the report of the handed-over slice.
+    let report = recv(&mut ec).await;
+    let Message::SliceComplete(r) = report.message else {
+        panic!("expected the report of s-2, got {report:?}")
+    };
+    assert_eq!(r.slice.slice_id, "s-2");
+    send(
+        &mut ec,
+        5,
+        Some(report.id),
+        Message::SliceRecorded {
+            slice_id: "s-2".into(),
+            next: None,
+        },
+    )
+    .await;
+    send(&mut ec, 6, None, Message::Shutdown).await;
+    let outcome = join_worker(worker).await;
+    assert_eq!(outcome.exit, WorkerExit::ControllerShutdown);
+    assert_eq!(outcome.slices_processed, 2);
 }

@@ -13,6 +13,10 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
+    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s), printed instead of
+    /// written to docs/benchmarks.md.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -33,8 +37,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if !built.success() {
         bail!("cargo build --release failed ({built})");
     }
-    let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
-    let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    // Started only for the sections that use them.
+    let opensearch = if wanted("store") || wanted("es_asset") {
+        Some(crate::opensearch::ensure_up()?.keep_running(args.keep))
+    } else {
+        None
+    };
+    let k8s = if wanted("k8s") {
+        Some(crate::k8s::ensure_up()?.keep_running(args.keep))
+    } else {
+        None
+    };
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -45,10 +59,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .arg("--teraslice")
         .arg(release.join("teraslice"))
         .args(["--out", "docs/benchmarks.md"])
-        .envs(opensearch.env())
-        .envs(k8s.env());
+        .envs(opensearch.iter().flat_map(|o| o.env()))
+        .envs(k8s.iter().flat_map(|k| k.env()));
     if args.quick {
         bench.arg("--quick");
+    }
+    if !args.only.is_empty() {
+        bench.arg("--only").arg(args.only.join(","));
     }
     let status = bench.status().context("running teraslice-bench")?;
     if !status.success() {

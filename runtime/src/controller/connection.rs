@@ -139,6 +139,15 @@ async fn on_message(
             };
             shared.events.send(report).await.is_ok()
         }
+        Message::SliceRefused { slice_id } => shared
+            .events
+            .send(Event::Refused {
+                worker_id: id,
+                conn,
+                slice_id,
+            })
+            .await
+            .is_ok(),
         Message::ClientShutdown => false,
         other => {
             tracing::debug!(

@@ -280,7 +280,6 @@ async fn run_execution(
         writer.clone(),
         retry,
         opts.timeouts.clone(),
-        events_tx.clone(),
         gate_tx,
         status,
     );

@@ -25,16 +25,25 @@ pub enum Message {
     /// W→EC: idle and asking for one slice (the only way a worker gets work).
     #[serde(rename = "client:available")]
     Available,
-    /// EC→W request; answered with `SliceAccepted`.
+    /// EC→W notice: run this slice. Sent only to a worker the EC counts as idle; the worker
+    /// answers nothing (its report is the answer), or `worker:slice:refused` if it cannot.
     #[serde(rename = "execution:slice:new")]
     SliceNew(Slice),
-    #[serde(rename = "slice:accepted")]
-    SliceAccepted { will_process: bool },
+    /// W→EC notice: the worker will not run this slice (busy, or leaving); the EC re-queues it.
+    #[serde(rename = "worker:slice:refused")]
+    SliceRefused { slice_id: String },
     /// W→EC request; answered with `SliceRecorded`. Re-sent after a reconnect until answered.
+    /// Also means "and I am idle".
     #[serde(rename = "worker:slice:complete")]
     SliceComplete(SliceReport),
+    /// The report is recorded; `next` is the worker's next slice when one was waiting (so a
+    /// busy execution costs one round trip per slice).
     #[serde(rename = "slice:recorded")]
-    SliceRecorded { slice_id: String },
+    SliceRecorded {
+        slice_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<Slice>,
+    },
     /// EC→W: finish the current slice (if any), then exit.
     #[serde(rename = "shutdown")]
     Shutdown,
@@ -54,7 +63,7 @@ impl Message {
             Message::Welcome => "worker:welcome",
             Message::Available => "client:available",
             Message::SliceNew(_) => "execution:slice:new",
-            Message::SliceAccepted { .. } => "slice:accepted",
+            Message::SliceRefused { .. } => "worker:slice:refused",
             Message::SliceComplete(_) => "worker:slice:complete",
             Message::SliceRecorded { .. } => "slice:recorded",
             Message::Shutdown => "shutdown",
@@ -100,12 +109,15 @@ mod tests {
         let env = Envelope {
             id: 7,
             reply_to: Some(3),
-            message: Message::SliceAccepted { will_process: true },
+            message: Message::SliceRecorded {
+                slice_id: "s1".into(),
+                next: None,
+            },
         };
         let v = serde_json::to_value(&env)?;
         assert_eq!(
             v,
-            json!({"id": 7, "reply_to": 3, "event": "slice:accepted", "payload": {"will_process": true}})
+            json!({"id": 7, "reply_to": 3, "event": "slice:recorded", "payload": {"slice_id": "s1"}})
         );
         let back: Envelope = serde_json::from_value(v)?;
         assert_eq!(back, env);

@@ -86,29 +86,10 @@ impl Peer {
         let _ = self.queue_now(&env);
     }
 
-    /// Like [`Peer::request`], but the request is queued before this returns, without waiting
-    /// for room (see [`Peer::reply_now`]), so it goes out right behind frames the caller queued
-    /// just before; the returned future waits up to `timeout` for the reply.
-    pub fn request_now(
-        &self,
-        message: Message,
-        timeout: Duration,
-    ) -> impl std::future::Future<Output = Result<Message, TransportError>> + Send + 'static {
-        let event = message.event();
+    /// Sends a notice without waiting for room in the outgoing queue (see [`Peer::reply_now`]).
+    pub fn send_now(&self, message: Message) -> Result<(), TransportError> {
         let env = self.envelope(message, None);
-        let (tx, rx) = oneshot::channel();
-        self.lock().insert(env.id, tx);
-        let queued = self.queue_now(&env);
-        let peer = self.clone();
-        let id = env.id;
-        async move {
-            let outcome = match queued {
-                Err(e) => Err(e),
-                Ok(()) => wait_reply(rx, timeout, event).await,
-            };
-            peer.lock().remove(&id);
-            outcome
-        }
+        self.queue_now(&env)
     }
 
     /// Sends and waits up to `timeout` for the reply; an `Error` reply becomes `Remote`.
@@ -195,7 +176,7 @@ mod tests {
             let reply = Envelope {
                 id: 100,
                 reply_to: Some(req.id),
-                message: Message::SliceAccepted { will_process: true },
+                message: Message::Welcome,
             };
             let text = serde_json::to_string(&reply).unwrap_or_default();
             assert!(p2.route_incoming(&text).is_none());
@@ -203,7 +184,7 @@ mod tests {
         let got = peer
             .request(Message::Available, Duration::from_secs(30))
             .await?;
-        assert_eq!(got, Message::SliceAccepted { will_process: true });
+        assert_eq!(got, Message::Welcome);
         assert!(answer.await.is_ok());
         Ok(())
     }

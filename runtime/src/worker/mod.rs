@@ -89,8 +89,9 @@ enum Step {
 
 /// How a slice report went.
 enum Reported {
-    /// `slice:recorded`: the EC also counts the worker as idle now.
-    Recorded,
+    /// `slice:recorded`, with the next slice when the EC had one queued; without one the EC
+    /// counts the worker as idle.
+    Recorded(Option<Slice>),
     /// The EC answered `error`.
     Refused,
     /// Not delivered (connection lost or no answer): resend after reconnecting.
@@ -159,21 +160,28 @@ impl Worker {
                 Err(Some(e)) => return Err(e),
                 Err(None) => return Ok(WorkerExit::ExecutionFinished),
             };
+            let mut next = None;
             if let Some((report, fatal)) = unreported.take() {
-                if let Reported::No(report) = self.report(&conn, pipeline, report).await {
-                    unreported = Some((report, fatal));
-                    continue;
+                match self.report(&conn, pipeline, report).await {
+                    Reported::No(report) => {
+                        unreported = Some((report, fatal));
+                        continue;
+                    }
+                    Reported::Recorded(slice) => next = slice,
+                    Reported::Refused => {}
                 }
                 if let Some(reason) = fatal {
+                    refuse(&conn, next.take()).await;
                     return Err(fatal_error(&reason));
                 }
             }
             if draining || self.shutdown_requested() {
+                refuse(&conn, next.take()).await;
                 let _ = conn.peer.send(Message::ClientShutdown).await;
                 return Ok(WorkerExit::ShutdownRequested);
             }
             match self
-                .session(&mut conn, pipeline, &mut unreported, &mut draining)
+                .session(&mut conn, pipeline, next, &mut unreported, &mut draining)
                 .await?
             {
                 Step::Exit(exit) => return Ok(exit),
@@ -183,19 +191,23 @@ impl Worker {
     }
 
     /// One connection's life: announce, take a slice, run it, report, repeat. `client:available`
-    /// goes out once per connection (before the first slice); after that every recorded report
-    /// also tells the EC the worker is idle, so the worker never asks twice (no double booking).
+    /// goes out once per connection (before the first slice, unless the EC already handed one
+    /// over); after that every recorded report also tells the EC the worker is idle, and its
+    /// answer carries the next slice when there is one, so the worker never asks twice (no
+    /// double booking) and a busy execution costs one round trip per slice.
     async fn session(
         &mut self,
         conn: &mut EcConnection,
         pipeline: &mut Pipeline,
+        mut next: Option<Slice>,
         unreported: &mut Option<(SliceReport, Option<String>)>,
         draining: &mut bool,
     ) -> Result<Step, RuntimeError> {
         let mut shutdown = self.shutdown.subscribe();
-        let mut ask = true;
+        let mut ask = next.is_none();
         loop {
             if self.shutdown_requested() {
+                refuse(conn, next.take()).await;
                 let _ = conn.peer.send(Message::ClientShutdown).await;
                 return Ok(Step::Exit(WorkerExit::ShutdownRequested));
             }
@@ -205,31 +217,28 @@ impl Worker {
                 }
                 ask = false;
             }
-            let env = tokio::select! {
-                env = conn.incoming.recv() => env,
-                _ = shutdown.changed() => continue,
-            };
-            let Some(env) = env else {
-                tracing::debug!(worker_id = %self.worker_id, "connection to the EC lost while idle");
-                return Ok(lost(conn));
-            };
-            tracing::debug!(worker_id = %self.worker_id, event = env.message.event(), "message from the EC");
-            let slice = match env.message {
-                Message::Shutdown => return Ok(Step::Exit(WorkerExit::ControllerShutdown)),
-                Message::SliceNew(slice) => slice,
-                other => {
-                    tracing::debug!(event = other.event(), "ignoring a message while idle");
-                    continue;
+            let slice = match next.take() {
+                Some(slice) => slice,
+                None => {
+                    let env = tokio::select! {
+                        env = conn.incoming.recv() => env,
+                        _ = shutdown.changed() => continue,
+                    };
+                    let Some(env) = env else {
+                        tracing::debug!(worker_id = %self.worker_id, "connection to the EC lost while idle");
+                        return Ok(lost(conn));
+                    };
+                    tracing::debug!(worker_id = %self.worker_id, event = env.message.event(), "message from the EC");
+                    match env.message {
+                        Message::Shutdown => return Ok(Step::Exit(WorkerExit::ControllerShutdown)),
+                        Message::SliceNew(slice) => slice,
+                        other => {
+                            tracing::debug!(event = other.event(), "ignoring a message while idle");
+                            continue;
+                        }
+                    }
                 }
             };
-            if conn
-                .peer
-                .reply(env.id, Message::SliceAccepted { will_process: true })
-                .await
-                .is_err()
-            {
-                return Ok(Step::Reconnect);
-            }
             let (run, connected, ec_shutdown) =
                 run_watching(conn, pipeline, &slice, &mut shutdown).await;
             *draining |= ec_shutdown;
@@ -245,7 +254,7 @@ impl Worker {
                 return Ok(Step::Reconnect);
             }
             match self.report(conn, pipeline, report).await {
-                Reported::Recorded => {}
+                Reported::Recorded(slice) => next = slice,
                 // The EC did not take the report, so it may not count it as `available` either;
                 // asking again is harmless (the EC ignores `available` from an idle worker).
                 Reported::Refused => ask = true,
@@ -255,9 +264,11 @@ impl Worker {
                 }
             }
             if let Some(reason) = fatal {
+                refuse(conn, next.take()).await;
                 return Err(fatal_error(&reason));
             }
             if *draining {
+                refuse(conn, next.take()).await;
                 let _ = conn.peer.send(Message::ClientShutdown).await;
                 return Ok(Step::Exit(if ec_shutdown {
                     WorkerExit::ControllerShutdown
@@ -304,11 +315,14 @@ impl Worker {
             .request(Message::SliceComplete(report.clone()), timeout)
             .await
         {
-            Ok(_) => {
+            Ok(answer) => {
                 if ok {
                     pipeline.finished(&slice_id).await;
                 }
-                Reported::Recorded
+                match answer {
+                    Message::SliceRecorded { next, .. } => Reported::Recorded(next),
+                    _ => Reported::Recorded(None),
+                }
             }
             Err(TransportError::Remote { message, .. }) => {
                 tracing::warn!(slice_id = %slice_id, error = %message, "the EC refused the slice report");
@@ -366,6 +380,16 @@ fn fatal_error(reason: &str) -> RuntimeError {
     )))
 }
 
+/// Gives a slice this worker will not run back to the EC, which re-queues it.
+async fn refuse(conn: &EcConnection, slice: Option<Slice>) {
+    if let Some(slice) = slice {
+        let refused = Message::SliceRefused {
+            slice_id: slice.slice_id,
+        };
+        let _ = conn.peer.send(refused).await;
+    }
+}
+
 /// The connection failed: a `shutdown` the EC sent just before closing may still be queued.
 fn lost(conn: &mut EcConnection) -> Step {
     while let Ok(env) = conn.incoming.try_recv() {
@@ -397,9 +421,8 @@ async fn run_watching(
                 None => connected = false,
                 Some(env) => match env.message {
                     Message::Shutdown => ec_shutdown = true,
-                    Message::SliceNew(_) => {
-                        let _ = conn.peer.reply(env.id, Message::SliceAccepted { will_process: false }).await;
-                    }
+                    // Only a confused EC sends a slice to a busy worker; give it back.
+                    Message::SliceNew(other) => refuse(conn, Some(other)).await,
                     _ => {}
                 },
             },

@@ -38,15 +38,16 @@ pub enum Event {
         worker_id: String,
         conn: u64,
     },
-    Dispatched {
+    /// `worker:slice:refused`: the worker will not run a slice it was sent.
+    Refused {
         worker_id: String,
         conn: u64,
         slice_id: String,
-        accepted: bool,
     },
     /// `worker:slice:complete`; the engine answers request `request_id` on `peer` itself so
     /// the answer is queued before any later `shutdown`. A report also means "and I am idle":
-    /// the worker does not send `client:available` after it.
+    /// the worker does not send `client:available` after it, and the answer carries its next
+    /// slice when one is queued.
     Report {
         worker_id: String,
         conn: u64,
@@ -78,7 +79,6 @@ struct InFlight {
     slice: crate::ops::Slice,
     worker_id: String,
     conn: u64,
-    accepted: bool,
 }
 
 struct Probation {
@@ -97,7 +97,6 @@ pub struct Engine {
     /// The last status write failed for good: the EC exits with this error.
     pub unwritten_status: Option<StoreError>,
     pub timeouts: RuntimeTimeouts,
-    pub events_tx: mpsc::Sender<Event>,
     pub gate: watch::Sender<Gate>,
     pub status: ExecutionStatus,
     pub stats: ExecutionAnalytics,
@@ -148,7 +147,6 @@ impl Engine {
         writer: StateWriter,
         retry: Arc<StoreRetry>,
         timeouts: RuntimeTimeouts,
-        events_tx: mpsc::Sender<Event>,
         gate: watch::Sender<Gate>,
         status: ExecutionStatus,
     ) -> Self {
@@ -160,7 +158,6 @@ impl Engine {
             retry,
             unwritten_status: None,
             timeouts,
-            events_tx,
             gate,
             status,
             stats: ExecutionAnalytics::default(),
@@ -274,12 +271,11 @@ impl Engine {
                 self.mark_idle(worker_id, conn);
                 self.refresh_worker_stats();
             }
-            Event::Dispatched {
+            Event::Refused {
                 worker_id,
                 conn,
                 slice_id,
-                accepted,
-            } => self.dispatched(&worker_id, conn, &slice_id, accepted),
+            } => self.refused(&worker_id, conn, &slice_id),
             Event::Report {
                 worker_id,
                 conn,
@@ -289,9 +285,14 @@ impl Engine {
             } => {
                 let slice_id = report.slice.slice_id.clone();
                 self.report(&worker_id, report).await;
-                peer.reply_now(request_id, Message::SliceRecorded { slice_id });
-                // The report doubles as `client:available`; `run` dispatches right after.
-                self.mark_idle(worker_id, conn);
+                // The report doubles as `client:available`: the next queued slice rides on the
+                // answer. Idle workers exist only while the queue is empty, so none is skipped.
+                let next = self.hand_out(&worker_id, conn);
+                let idle = next.is_none();
+                peer.reply_now(request_id, Message::SliceRecorded { slice_id, next });
+                if idle {
+                    self.mark_idle(worker_id, conn);
+                }
                 self.refresh_worker_stats();
             }
             Event::Slices(slices) => {

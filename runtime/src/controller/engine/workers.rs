@@ -4,7 +4,7 @@ use teraslice_core::store::SliceState;
 use tokio::time::Instant;
 
 use super::super::slicers::QueuedSlice;
-use super::{Engine, Event, InFlight, WorkerSlot};
+use super::{Engine, InFlight, WorkerSlot};
 use crate::protocol::{Message, Peer};
 
 impl Engine {
@@ -85,93 +85,91 @@ impl Engine {
         }
     }
 
-    pub(super) fn dispatched(
-        &mut self,
-        worker_id: &str,
-        conn: u64,
-        slice_id: &str,
-        accepted: bool,
-    ) {
-        let matches = self
+    /// The worker will not run the slice it was sent: back to the head of the queue.
+    pub(super) fn refused(&mut self, worker_id: &str, conn: u64, slice_id: &str) {
+        let sent_there = self
             .in_flight
             .get(slice_id)
-            .is_some_and(|f| f.worker_id == worker_id && f.conn == conn && !f.accepted);
-        if !matches {
+            .is_some_and(|f| f.worker_id == worker_id && f.conn == conn);
+        if !sent_there {
             return;
         }
-        if accepted {
-            if let Some(f) = self.in_flight.get_mut(slice_id) {
-                f.accepted = true;
-                f.record.state = SliceState::Start;
-                f.record.updated = Utc::now();
-                self.writer.write(vec![f.record.clone()]);
-            }
-            return;
-        }
+        tracing::debug!(worker_id, slice_id, "slice refused by its worker");
         if let Some(slot) = self.workers.get_mut(worker_id) {
-            slot.busy_with = None;
+            if slot.busy_with.as_deref() == Some(slice_id) {
+                slot.busy_with = None;
+            }
         }
-        self.release(worker_id, Some(slice_id.to_string()));
+        if self.ending.is_some() {
+            // Not re-queued any more, but it never ran: `pending` again, as before it was sent.
+            if let Some(f) = self.in_flight.remove(slice_id) {
+                let mut record = f.record;
+                record.state = SliceState::Pending;
+                record.updated = Utc::now();
+                self.writer.write(vec![record]);
+            }
+        } else {
+            self.release(worker_id, Some(slice_id.to_string()));
+        }
         self.refresh_worker_stats();
     }
 
+    /// Whether slices may be handed out now.
+    fn may_dispatch(&self) -> bool {
+        !self.paused && self.ending.is_none() && !self.retry.is_down()
+    }
+
+    /// Books the next queued slice for the worker connected on `conn` if it holds none, and
+    /// records it `start`; the caller sends it.
+    pub(super) fn hand_out(&mut self, worker_id: &str, conn: u64) -> Option<crate::ops::Slice> {
+        if !self.may_dispatch() {
+            return None;
+        }
+        let slot = self.workers.get_mut(worker_id)?;
+        if slot.conn != conn || slot.busy_with.is_some() {
+            return None;
+        }
+        let q = self.queue.pop_front()?;
+        slot.busy_with = Some(q.slice.slice_id.clone());
+        let mut record = q.record;
+        record.state = SliceState::Start;
+        record.updated = Utc::now();
+        self.writer.write(vec![record.clone()]);
+        let slice = q.slice.clone();
+        self.in_flight.insert(
+            q.slice.slice_id.clone(),
+            InFlight {
+                record,
+                slice: q.slice,
+                worker_id: worker_id.to_string(),
+                conn,
+            },
+        );
+        self.stats.queued = self.queue.len() as u64;
+        Some(slice)
+    }
+
     pub(super) fn dispatch(&mut self) {
-        if self.paused || self.ending.is_some() || self.retry.is_down() {
+        if !self.may_dispatch() {
             return;
         }
         while !self.queue.is_empty() {
             let Some(worker_id) = self.idle.pop_front() else {
                 break;
             };
-            let Some(slot) = self.workers.get_mut(&worker_id) else {
+            let Some(conn) = self.workers.get(&worker_id).map(|s| s.conn) else {
                 continue;
             };
-            if slot.busy_with.is_some() {
+            let Some(slice) = self.hand_out(&worker_id, conn) else {
                 continue;
+            };
+            let Some(peer) = self.workers.get(&worker_id).map(|s| s.peer.clone()) else {
+                continue;
+            };
+            if let Err(e) = peer.send_now(Message::SliceNew(slice)) {
+                // The session is closing; its `Left` event puts the slice back in the queue.
+                tracing::debug!(worker_id = %worker_id, error = %e, "slice not sent");
             }
-            let Some(q) = self.queue.pop_front() else {
-                break;
-            };
-            slot.busy_with = Some(q.slice.slice_id.clone());
-            let (peer, conn) = (slot.peer.clone(), slot.conn);
-            let slice = q.slice.clone();
-            self.in_flight.insert(
-                q.slice.slice_id.clone(),
-                InFlight {
-                    record: q.record,
-                    slice: q.slice,
-                    worker_id: worker_id.clone(),
-                    conn,
-                    accepted: false,
-                },
-            );
-            let events = self.events_tx.clone();
-            let timeout = self.timeouts.request_timeout();
-            let slice_id = slice.slice_id.clone();
-            // Queued now, right behind the `slice:recorded` of the report that freed the worker,
-            // so both usually leave in one write.
-            let request = peer.request_now(Message::SliceNew(slice), timeout);
-            tokio::spawn(async move {
-                let accepted = match request.await {
-                    Ok(Message::SliceAccepted { will_process }) => will_process,
-                    Ok(other) => {
-                        tracing::warn!(event = other.event(), "unexpected reply to a slice");
-                        false
-                    }
-                    Err(e) => {
-                        tracing::warn!(worker_id = %worker_id, error = %e, "slice not dispatched");
-                        false
-                    }
-                };
-                let _ = events
-                    .send(Event::Dispatched {
-                        worker_id,
-                        conn,
-                        slice_id,
-                        accepted,
-                    })
-                    .await;
-            });
         }
         self.stats.queued = self.queue.len() as u64;
         self.refresh_worker_stats();
