@@ -2,82 +2,36 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{cluster, start, Cluster};
-use teraslice_backend_mock::{Faults, MockBackend, MockConfig};
+use common::{cluster, wrapped, Cluster};
+use teraslice_backend_mock::{Faults, MockConfig};
 use teraslice_core::backend::*;
 use teraslice_core::config::ClusterManagerType;
 use teraslice_core::execution::ExecutionRecord;
-use teraslice_core::store::{MemoryStore, StateStore};
-use teraslice_core::testing::wait_until;
+use teraslice_core::testing::{wait_until, BackendHooks};
 use teraslice_core::ExecutionStatus::*;
-use tokio::sync::broadcast;
 
-/// Forwards to the mock and records the most controller allocations seen in flight at once.
-struct CountingBackend {
-    inner: Arc<MockBackend>,
+/// Records the most controller allocations seen in flight at once.
+#[derive(Default)]
+struct Counting {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
 
 #[async_trait]
-impl ClusterBackend for CountingBackend {
-    fn kind(&self) -> ClusterManagerType {
-        self.inner.kind()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn initialize(&self) -> Result<(), BackendError> {
-        self.inner.initialize().await
-    }
-    async fn shutdown(&self) -> Result<(), BackendError> {
-        self.inner.shutdown().await
-    }
-    async fn ready_for_allocation(&self) -> Readiness {
-        self.inner.ready_for_allocation().await
-    }
+impl BackendHooks for Counting {
     async fn allocate_execution_controller(
         &self,
+        inner: &dyn ClusterBackend,
         ex: &ExecutionRecord,
     ) -> Result<ControllerAddress, BackendError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let r = self.inner.allocate_execution_controller(ex).await;
+        let r = inner.allocate_execution_controller(ex).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         r
-    }
-    async fn allocate_workers(&self, ex: &ExecutionRecord, n: u32) -> Result<(), BackendError> {
-        self.inner.allocate_workers(ex, n).await
-    }
-    async fn add_workers(
-        &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.inner.add_workers(ex, n).await
-    }
-    async fn remove_workers(&self, ex_id: &str, n: u32) -> Result<WorkerChange, BackendError> {
-        self.inner.remove_workers(ex_id, n).await
-    }
-    async fn set_workers(
-        &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.inner.set_workers(ex, n).await
-    }
-    async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
-        self.inner.stop_execution(ex_id, opts).await
-    }
-    async fn cluster_state(&self) -> Result<ClusterState, BackendError> {
-        self.inner.cluster_state().await
-    }
-    fn subscribe(&self) -> broadcast::Receiver<BackendEvent> {
-        self.inner.subscribe()
     }
 }
 
@@ -93,19 +47,12 @@ async fn counts(c: &Cluster, ex_id: &str) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_executions_all_run_with_bounded_concurrency() {
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let config = MockConfig {
         nodes: 10,
         slots_per_node: 200,
         latency: Duration::from_millis(5),
     };
-    let mock = Arc::new(MockBackend::new(config).with_store(store.clone()));
-    let counting = Arc::new(CountingBackend {
-        inner: mock.clone(),
-        in_flight: 0.into(),
-        max_in_flight: 0.into(),
-    });
-    let c = start(store, mock, counting.clone()).await;
+    let (c, counting) = wrapped(config, |_| Counting::default()).await;
 
     let mut ids = Vec::new();
     for _ in 0..500 {
@@ -114,7 +61,7 @@ async fn five_hundred_executions_all_run_with_bounded_concurrency() {
     for id in &ids {
         c.wait_status(id, Running).await;
     }
-    let max = counting.max_in_flight.load(Ordering::SeqCst);
+    let max = counting.hooks().max_in_flight.load(Ordering::SeqCst);
     assert!(
         max <= 8,
         "allocation concurrency 8 honoured, saw {max} at once"
@@ -318,10 +265,7 @@ async fn pause_and_resume_go_through_the_controller() {
 #[tokio::test]
 async fn a_job_the_backend_cannot_run_is_refused_before_anything_is_stored() {
     use teraslice_core::job::Target;
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let mock = Arc::new(MockBackend::new(MockConfig::default()));
-    let native_like = Arc::new(NoTargets(mock.clone()));
-    let c = start(store, mock, native_like).await;
+    let (c, _) = wrapped(MockConfig::default(), |_| NoTargets).await;
     let mut job = teraslice_core::testing::sample_job("t", 1);
     job.targets.push(Target {
         key: "zone".into(),
@@ -343,58 +287,13 @@ async fn a_job_the_backend_cannot_run_is_refused_before_anything_is_stored() {
 }
 
 /// The mock, claiming no `targets` support (as the native backend).
-struct NoTargets(Arc<MockBackend>);
+struct NoTargets;
 
-#[async_trait]
-impl ClusterBackend for NoTargets {
-    fn kind(&self) -> ClusterManagerType {
+impl BackendHooks for NoTargets {
+    fn kind(&self, _: &dyn ClusterBackend) -> ClusterManagerType {
         ClusterManagerType::Native
     }
-    fn capabilities(&self) -> Capabilities {
+    fn capabilities(&self, _: &dyn ClusterBackend) -> Capabilities {
         Capabilities::default()
-    }
-    async fn initialize(&self) -> Result<(), BackendError> {
-        self.0.initialize().await
-    }
-    async fn shutdown(&self) -> Result<(), BackendError> {
-        self.0.shutdown().await
-    }
-    async fn ready_for_allocation(&self) -> Readiness {
-        self.0.ready_for_allocation().await
-    }
-    async fn allocate_execution_controller(
-        &self,
-        ex: &ExecutionRecord,
-    ) -> Result<ControllerAddress, BackendError> {
-        self.0.allocate_execution_controller(ex).await
-    }
-    async fn allocate_workers(&self, ex: &ExecutionRecord, n: u32) -> Result<(), BackendError> {
-        self.0.allocate_workers(ex, n).await
-    }
-    async fn add_workers(
-        &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.0.add_workers(ex, n).await
-    }
-    async fn remove_workers(&self, ex_id: &str, n: u32) -> Result<WorkerChange, BackendError> {
-        self.0.remove_workers(ex_id, n).await
-    }
-    async fn set_workers(
-        &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.0.set_workers(ex, n).await
-    }
-    async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
-        self.0.stop_execution(ex_id, opts).await
-    }
-    async fn cluster_state(&self) -> Result<ClusterState, BackendError> {
-        self.0.cluster_state().await
-    }
-    fn subscribe(&self) -> broadcast::Receiver<BackendEvent> {
-        self.0.subscribe()
     }
 }

@@ -7,15 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{start, Cluster};
+use common::{wrapped, Cluster};
 use teraslice_backend_mock::{MockBackend, MockConfig};
 use teraslice_core::backend::*;
-use teraslice_core::config::ClusterManagerType;
 use teraslice_core::execution::ExecutionRecord;
-use teraslice_core::store::{MemoryStore, StateStore};
-use teraslice_core::testing::wait_until;
+use teraslice_core::testing::{wait_until, BackendHooks, ForwardingBackend};
 use teraslice_core::ExecutionStatus::*;
-use tokio::sync::{broadcast, Semaphore};
+use tokio::sync::Semaphore;
 
 /// How the wrapped backend treats workers asked for after the execution was stopped.
 #[derive(Clone, Copy, PartialEq)]
@@ -30,7 +28,8 @@ enum LateWorkers {
 /// the cluster state until it returns (a real one takes that long to exit), so the stop watcher
 /// cannot mark the execution `stopped` before the allocator's late writes.
 struct HeldAllocation {
-    inner: Arc<MockBackend>,
+    /// The wrapped mock, for what only it can do (count executions, kill a controller).
+    mock: Arc<MockBackend>,
     late: LateWorkers,
     /// `stop_execution` first kills the controller, as SIGTERM kills a process not yet
     /// listening for it.
@@ -41,9 +40,9 @@ struct HeldAllocation {
 }
 
 impl HeldAllocation {
-    fn new(inner: Arc<MockBackend>, late: LateWorkers, stop_kills_controller: bool) -> Self {
+    fn new(mock: Arc<MockBackend>, late: LateWorkers, stop_kills_controller: bool) -> Self {
         HeldAllocation {
-            inner,
+            mock,
             late,
             stop_kills_controller,
             entered: Semaphore::new(0),
@@ -58,65 +57,40 @@ impl HeldAllocation {
 }
 
 #[async_trait]
-impl ClusterBackend for HeldAllocation {
-    fn kind(&self) -> ClusterManagerType {
-        self.inner.kind()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn initialize(&self) -> Result<(), BackendError> {
-        self.inner.initialize().await
-    }
-    async fn shutdown(&self) -> Result<(), BackendError> {
-        self.inner.shutdown().await
-    }
-    async fn ready_for_allocation(&self) -> Readiness {
-        self.inner.ready_for_allocation().await
-    }
-    async fn allocate_execution_controller(
+impl BackendHooks for HeldAllocation {
+    async fn allocate_workers(
         &self,
+        inner: &dyn ClusterBackend,
         ex: &ExecutionRecord,
-    ) -> Result<ControllerAddress, BackendError> {
-        self.inner.allocate_execution_controller(ex).await
-    }
-    async fn allocate_workers(&self, ex: &ExecutionRecord, n: u32) -> Result<(), BackendError> {
+        n: u32,
+    ) -> Result<(), BackendError> {
         *self.allocating() = Some(ex.clone());
         self.entered.add_permits(1);
         let _ = self.release.acquire().await.map(|p| p.forget());
         // The only execution of these tests: none left means the stop removed it.
-        if self.late == LateWorkers::Started && self.inner.execution_count() == 0 {
-            self.inner.allocate_execution_controller(ex).await?;
+        if self.late == LateWorkers::Started && self.mock.execution_count() == 0 {
+            inner.allocate_execution_controller(ex).await?;
         }
-        let result = self.inner.allocate_workers(ex, n).await;
+        let result = inner.allocate_workers(ex, n).await;
         *self.allocating() = None;
         result
     }
-    async fn add_workers(
+    async fn stop_execution(
         &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.inner.add_workers(ex, n).await
-    }
-    async fn remove_workers(&self, ex_id: &str, n: u32) -> Result<WorkerChange, BackendError> {
-        self.inner.remove_workers(ex_id, n).await
-    }
-    async fn set_workers(
-        &self,
-        ex: &ExecutionRecord,
-        n: u32,
-    ) -> Result<WorkerChange, BackendError> {
-        self.inner.set_workers(ex, n).await
-    }
-    async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
+        inner: &dyn ClusterBackend,
+        ex_id: &str,
+        opts: &StopOptions,
+    ) -> Result<(), BackendError> {
         if self.stop_kills_controller {
-            self.inner.kill_controller(ex_id, None);
+            self.mock.kill_controller(ex_id, None);
         }
-        self.inner.stop_execution(ex_id, opts).await
+        inner.stop_execution(ex_id, opts).await
     }
-    async fn cluster_state(&self) -> Result<ClusterState, BackendError> {
-        let mut state = self.inner.cluster_state().await?;
+    async fn cluster_state(
+        &self,
+        inner: &dyn ClusterBackend,
+    ) -> Result<ClusterState, BackendError> {
+        let mut state = inner.cluster_state().await?;
         if let (Some(ex), Some(node)) = (self.allocating().clone(), state.values_mut().next()) {
             node.active.push(ProcessInfo {
                 worker_id: "ec".into(),
@@ -132,20 +106,16 @@ impl ClusterBackend for HeldAllocation {
         }
         Ok(state)
     }
-    fn subscribe(&self) -> broadcast::Receiver<BackendEvent> {
-        self.inner.subscribe()
-    }
 }
 
-async fn held(late: LateWorkers, stop_kills_controller: bool) -> (Cluster, Arc<HeldAllocation>) {
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let mock = Arc::new(MockBackend::new(MockConfig::default()).with_store(store.clone()));
-    let backend = Arc::new(HeldAllocation::new(
-        mock.clone(),
-        late,
-        stop_kills_controller,
-    ));
-    (start(store, mock, backend.clone()).await, backend)
+async fn held(
+    late: LateWorkers,
+    stop_kills_controller: bool,
+) -> (Cluster, Arc<ForwardingBackend<HeldAllocation>>) {
+    wrapped(MockConfig::default(), |mock| {
+        HeldAllocation::new(mock, late, stop_kills_controller)
+    })
+    .await
 }
 
 /// Submits, stops while the workers are being allocated, lets the allocation finish, and checks
@@ -153,7 +123,7 @@ async fn held(late: LateWorkers, stop_kills_controller: bool) -> (Cluster, Arc<H
 async fn stop_during_worker_allocation(late: LateWorkers, stop_kills_controller: bool) {
     let (c, backend) = held(late, stop_kills_controller).await;
     let ex = c.submit(2).await;
-    let entered = backend.entered.acquire().await.map(|p| p.forget());
+    let entered = backend.hooks().entered.acquire().await.map(|p| p.forget());
     assert!(entered.is_ok(), "the allocator reached allocate_workers");
     assert_eq!(c.status(&ex.ex_id).await, Initializing);
 
@@ -163,7 +133,7 @@ async fn stop_during_worker_allocation(late: LateWorkers, stop_kills_controller:
         .await
         .expect("stop");
     assert_eq!(stopping.status, Stopping);
-    backend.release.add_permits(1);
+    backend.hooks().release.add_permits(1);
 
     c.wait_status(&ex.ex_id, Stopped).await;
     let stored = c.store.get_execution(&ex.ex_id).await.expect("execution");

@@ -1,4 +1,5 @@
-//! Shared set-up for the scheduler tests: a scheduler on the mock backend and a memory store.
+//! Shared set-up for the scheduler tests: a scheduler on the mock backend (or on a wrapper of it)
+//! and a memory store.
 #![allow(dead_code)]
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use teraslice_backend_mock::{MockBackend, MockConfig};
 use teraslice_core::execution::ExecutionRecord;
 use teraslice_core::scheduler::SchedulerConfig;
 use teraslice_core::store::{MemoryStore, StateStore};
-use teraslice_core::testing::{sample_job, wait_until};
+use teraslice_core::testing::{sample_job, wait_until, BackendHooks, ForwardingBackend};
 use teraslice_core::{ClusterBackend, ExecutionStatus, Scheduler};
 
 pub struct Cluster {
@@ -29,6 +30,18 @@ pub async fn cluster(mock: MockConfig) -> Cluster {
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let mock = Arc::new(MockBackend::new(mock).with_store(store.clone()));
     start(store, mock.clone(), mock).await
+}
+
+/// A scheduler over the mock (whose controllers record `running` in the store) seen through the
+/// hooks `hooks` builds from it; returns the wrapper too, for reaching the hooks.
+pub async fn wrapped<H: BackendHooks + 'static>(
+    mock: MockConfig,
+    hooks: impl FnOnce(Arc<MockBackend>) -> H,
+) -> (Cluster, Arc<ForwardingBackend<H>>) {
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let mock = Arc::new(MockBackend::new(mock).with_store(store.clone()));
+    let backend = Arc::new(ForwardingBackend::new(mock.clone(), hooks(mock.clone())));
+    (start(store, mock, backend.clone()).await, backend)
 }
 
 /// A scheduler over `backend` (which may wrap `mock`).

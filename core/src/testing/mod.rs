@@ -1,9 +1,11 @@
-//! Conformance suites every `ClusterBackend` and `StateStore` implementation runs, and helpers to
-//! build test jobs and executions.
+//! Conformance suites every `ClusterBackend` and `StateStore` implementation runs, wrappers that
+//! change one behaviour of a backend or store, and helpers to build test jobs and executions.
 pub mod backend;
+mod forwarding_backend;
 mod outage_store;
 pub mod store;
 
+pub use forwarding_backend::{BackendHooks, ForwardingBackend};
 pub use outage_store::OutageStore;
 
 use std::future::Future;
