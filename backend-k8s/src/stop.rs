@@ -70,15 +70,16 @@ pub async fn stop(
 
 #[cfg(test)]
 mod api_tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
     use teraslice_core::backend::StopOptions;
 
     use super::stop;
     use crate::config::K8sConfig;
-    use crate::mock_api::{bodies, client, seen, status};
+    use crate::error::K8sError;
+    use crate::mock_api::{bodies, client, seen, status, Seen};
     use crate::objects::Objects;
 
-    fn list(kind: &str, names: &[&str]) -> (u16, serde_json::Value) {
+    fn list(kind: &str, names: &[&str]) -> (u16, Value) {
         let items: Vec<_> = names
             .iter()
             .map(|n| json!({"metadata": {"name": n}}))
@@ -89,35 +90,46 @@ mod api_tests {
         )
     }
 
-    fn config() -> K8sConfig {
-        K8sConfig::from_system(&teraslice_core::config::SystemConfig::default()).expect("config")
+    /// The answers to listing `kind` (a `…List`) with one object `name`, then deleting it.
+    fn one_deleted(kind: &str, name: &str) -> [(u16, Value); 2] {
+        [list(kind, &[name]), (200, json!({}))]
+    }
+
+    /// Stops execution `ex1` of namespace `default` against an API that gives `answers`.
+    async fn stop_with(
+        answers: Vec<(u16, Value)>,
+        opts: &StopOptions,
+    ) -> (Result<(), K8sError>, Seen) {
+        let (c, s) = client(answers);
+        let cfg = K8sConfig::from_system(&teraslice_core::config::SystemConfig::default())
+            .expect("config");
+        let stopped = stop(&Objects::new(c, "default"), &cfg, "ex1", opts).await;
+        (stopped, s)
+    }
+
+    fn deletes(s: &Seen) -> Vec<String> {
+        seen(s)
+            .into_iter()
+            .filter(|l| l.starts_with("DELETE"))
+            .collect()
     }
 
     #[tokio::test]
     async fn a_graceful_stop_gives_pods_the_stop_timeout_and_lets_the_gc_cascade() {
-        let (c, s) = client(vec![
-            list("DeploymentList", &["ts-wkr-x"]),
-            (200, json!({})),
-            list("JobList", &["ts-exc-x"]),
-            (200, json!({})),
-            list("PodList", &["w1"]),
-            (200, json!({})),
-            list("PodList", &["ec"]),
-            (200, json!({})),
-        ]);
+        let answers = [
+            one_deleted("DeploymentList", "ts-wkr-x"),
+            one_deleted("JobList", "ts-exc-x"),
+            one_deleted("PodList", "w1"),
+            one_deleted("PodList", "ec"),
+        ];
         let opts = StopOptions {
             timeout_ms: Some(2500),
             ..Default::default()
         };
-        stop(&Objects::new(c, "default"), &config(), "ex1", &opts)
-            .await
-            .expect("stop");
-        let deletes: Vec<_> = seen(&s)
-            .into_iter()
-            .filter(|l| l.starts_with("DELETE"))
-            .collect();
+        let (stopped, s) = stop_with(answers.concat(), &opts).await;
+        stopped.expect("stop");
         assert_eq!(
-            deletes,
+            deletes(&s),
             vec![
                 "DELETE /apis/apps/v1/namespaces/default/deployments/ts-wkr-x",
                 "DELETE /apis/batch/v1/namespaces/default/jobs/ts-exc-x",
@@ -133,30 +145,22 @@ mod api_tests {
 
     #[tokio::test]
     async fn a_force_stop_deletes_every_kind_at_once_owners_first() {
-        let (c, s) = client(vec![
-            list("DeploymentList", &["d"]),
-            (200, json!({})),
-            list("ReplicaSetList", &["rs"]),
-            (200, json!({})),
-            list("JobList", &["j"]),
-            (200, json!({})),
-            list("ServiceList", &["svc"]),
-            (200, json!({})),
-            list("PodList", &["w1"]),
-            (200, json!({})),
-            list("PodList", &["ec"]),
-            (200, json!({})),
-        ]);
+        let answers = [
+            one_deleted("DeploymentList", "d"),
+            one_deleted("ReplicaSetList", "rs"),
+            one_deleted("JobList", "j"),
+            one_deleted("ServiceList", "svc"),
+            one_deleted("PodList", "w1"),
+            one_deleted("PodList", "ec"),
+        ];
         let opts = StopOptions {
             force: true,
             ..Default::default()
         };
-        stop(&Objects::new(c, "default"), &config(), "ex1", &opts)
-            .await
-            .expect("stop");
-        let kinds: Vec<String> = seen(&s)
+        let (stopped, s) = stop_with(answers.concat(), &opts).await;
+        stopped.expect("stop");
+        let kinds: Vec<String> = deletes(&s)
             .into_iter()
-            .filter(|l| l.starts_with("DELETE"))
             .filter_map(|l| l.rsplit('/').nth(1).map(str::to_string))
             .collect();
         assert_eq!(
@@ -177,22 +181,15 @@ mod api_tests {
 
     #[tokio::test]
     async fn an_object_already_gone_counts_as_deleted() {
-        let cfg = config();
-        let (c, s) = client(vec![
+        let answers = vec![
             list("DeploymentList", &[]),
             list("JobList", &["ts-exc-x"]),
             status(404, "NotFound"),
             list("PodList", &[]),
             list("PodList", &[]),
-        ]);
-        stop(
-            &Objects::new(c, "default"),
-            &cfg,
-            "ex1",
-            &StopOptions::default(),
-        )
-        .await
-        .expect("a 404 on delete is success");
+        ];
+        let (stopped, s) = stop_with(answers, &StopOptions::default()).await;
+        stopped.expect("a 404 on delete is success");
         assert_eq!(
             seen(&s)[2],
             "DELETE /apis/batch/v1/namespaces/default/jobs/ts-exc-x"
