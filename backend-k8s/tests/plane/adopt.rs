@@ -2,7 +2,7 @@
 //! execution of the same job still has them; an EC pod that disappears is reported.
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams};
-use teraslice_core::backend::{EventKind, StopOptions};
+use teraslice_core::backend::EventKind;
 use teraslice_core::{BackendError, ClusterBackend};
 
 use super::support::*;
@@ -42,16 +42,7 @@ async fn another_execution_of_the_same_job_is_refused_naming_the_owner() {
         }
         other => panic!("expected a Conflict, got {other:?}"),
     }
-    b.stop_execution(
-        &first.ex_id,
-        &StopOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("stop");
-    wait_all_gone(&client, &ns.name, &first.ex_id).await;
+    force_stop_until_gone(&b, &client, &ns.name, &first.ex_id, "stop").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,14 +91,5 @@ async fn a_controller_pod_that_disappears_is_reported_as_exited() {
         exited.1.contains(&name),
         "the reason names the pod: {exited:?}"
     );
-    b.stop_execution(
-        &ex.ex_id,
-        &StopOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("stop");
-    wait_all_gone(&client, &ns.name, &ex.ex_id).await;
+    force_stop_until_gone(&b, &client, &ns.name, &ex.ex_id, "stop").await;
 }

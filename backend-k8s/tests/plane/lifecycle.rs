@@ -107,16 +107,7 @@ async fn allocation_creates_owned_objects_and_pods_land_only_on_target_nodes_wit
         "the scheduler put more 3-CPU workers on an 8-CPU node than fit: {per_node:?}"
     );
 
-    b.stop_execution(
-        &ex.ex_id,
-        &StopOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("force stop");
-    wait_all_gone(&client, &ns.name, &ex.ex_id).await;
+    force_stop_until_gone(&b, &client, &ns.name, &ex.ex_id, "force stop").await;
 }
 
 async fn running_workers(client: &kube::Client, ns: &str, ex_id: &str) -> usize {
@@ -233,14 +224,5 @@ async fn cluster_state_reflects_pods_by_node_without_api_calls() {
         .filter(|p| p.assignment == Assignment::ExecutionController)
         .count();
     assert_eq!(ecs, 1);
-    b.stop_execution(
-        &ex.ex_id,
-        &StopOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("force stop");
-    wait_all_gone(&admin, &ns.name, &ex.ex_id).await;
+    force_stop_until_gone(&b, &admin, &ns.name, &ex.ex_id, "force stop").await;
 }

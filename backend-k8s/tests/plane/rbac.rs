@@ -7,7 +7,7 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::config::AuthInfo;
 use kube::Client;
 use serde_json::json;
-use teraslice_core::backend::{processes_of, StopOptions};
+use teraslice_core::backend::processes_of;
 use teraslice_core::ClusterBackend;
 
 use super::support::*;
@@ -90,14 +90,5 @@ async fn the_guide_role_is_enough_to_allocate_and_stop() {
     })
     .await;
     b.add_workers(&ex, 1).await.expect("scale with the Role");
-    b.stop_execution(
-        &ex.ex_id,
-        &StopOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("force stop with the Role");
-    wait_all_gone(&admin, &ns.name, &ex.ex_id).await;
+    force_stop_until_gone(&b, &admin, &ns.name, &ex.ex_id, "force stop with the Role").await;
 }

@@ -14,9 +14,10 @@ use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
 use serde_json::json;
 use teraslice_backend_k8s::KubernetesBackend;
+use teraslice_core::backend::StopOptions;
 use teraslice_core::config::SystemConfig;
 use teraslice_core::testing::sample_execution;
-use teraslice_core::ExecutionRecord;
+use teraslice_core::{ClusterBackend, ExecutionRecord};
 
 pub const NO_KUBECONFIG: &str =
     "KUBECONFIG is not set: run `cargo xtask k8s up` and `eval $(cargo xtask k8s env)`";
@@ -117,7 +118,6 @@ teraslice:
 
 pub async fn backend(client: Client, config: &SystemConfig) -> Arc<KubernetesBackend> {
     let b = KubernetesBackend::with_client(client, config).expect("backend");
-    use teraslice_core::ClusterBackend;
     b.initialize().await.expect("initialize (pod watch synced)");
     b
 }
@@ -180,6 +180,23 @@ pub async fn wait_all_gone(client: &Client, ns: &str, ex_id: &str) {
         },
     )
     .await;
+}
+
+/// Force-stops the execution (`what` names the stop if it fails) and waits until nothing of it is
+/// left, as seen through `client`.
+pub async fn force_stop_until_gone(
+    b: &KubernetesBackend,
+    client: &Client,
+    ns: &str,
+    ex_id: &str,
+    what: &str,
+) {
+    let force = StopOptions {
+        force: true,
+        ..Default::default()
+    };
+    b.stop_execution(ex_id, &force).await.expect(what);
+    wait_all_gone(client, ns, ex_id).await;
 }
 
 /// Running pods of the execution: pod name → node name.
