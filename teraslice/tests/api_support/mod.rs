@@ -1,13 +1,15 @@
 //! Starts `teraslice master` (the built binary) on a free port with the mock backend and SQLite in
 //! a temp dir, and talks to it over HTTP.
 #![allow(dead_code)]
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+
+#[path = "../common/master.rs"]
+mod master;
 
 pub struct TestMaster {
     pub url: String,
@@ -68,24 +70,7 @@ impl TestMaster {
     }
 
     fn start_in(dir: tempfile::TempDir, config: PathBuf) -> TestMaster {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_teraslice"))
-            .args(["master", "--port", "0", "--bind", "127.0.0.1", "-c"])
-            .arg(&config)
-            .env("TERASLICE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn teraslice master");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read master stdout");
-        let url = line
-            .trim()
-            .strip_prefix("teraslice master listening on ")
-            .unwrap_or_else(|| panic!("master did not report its address, printed {line:?}"))
-            .to_string();
+        let (child, url) = master::spawn(&config, None);
         TestMaster {
             url,
             http: reqwest::Client::new(),
@@ -117,16 +102,7 @@ impl TestMaster {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.expect("request reaches the master");
-        let status = res.status();
-        let text = res.text().await.expect("response body");
-        let value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{path}: response is not JSON ({e}): {text}"));
-        (status, value)
+        master::call(&self.http, &self.url, method, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -138,19 +114,12 @@ impl TestMaster {
     }
 
     pub async fn raw(&self, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let res = self
+        let req = self
             .http
             .request(method, format!("{}{path}", self.url))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("request reaches the master");
-        let status = res.status();
-        let text = res.text().await.expect("response body");
-        let value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{path}: response is not JSON ({e}): {text}"));
-        (status, value)
+            .body(body);
+        master::send_json(req, path).await
     }
 
     pub async fn text(&self, path: &str) -> (StatusCode, String) {

@@ -1,8 +1,7 @@
 //! Black-box helpers for the native backend: `teraslice run` in a temp dir, a `teraslice master`
 //! with `cluster_manager_type: native`, the SQLite file they write, and the processes they leave.
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,8 @@ use serde_json::Value;
 use teraslice_core::store::{SliceQuery, SliceState, SliceStateRecord};
 use teraslice_core::StateStore;
 use teraslice_storage::SqliteStore;
+
+use super::master;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_teraslice");
 
@@ -194,25 +195,7 @@ impl NativeMaster {
     pub fn start_with(extra: &str) -> NativeMaster {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = write_config(dir.path(), extra);
-        let mut child = Command::new(BIN)
-            .args(["master", "--port", "0", "--bind", "127.0.0.1", "-c"])
-            .arg(&config)
-            .current_dir(dir.path())
-            .env("TERASLICE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn teraslice master");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read master stdout");
-        let url = line
-            .trim()
-            .strip_prefix("teraslice master listening on ")
-            .unwrap_or_else(|| panic!("master did not report its address, printed {line:?}"))
-            .to_string();
+        let (child, url) = master::spawn(&config, Some(dir.path()));
         NativeMaster {
             url,
             http: reqwest::Client::new(),
@@ -249,16 +232,7 @@ impl NativeMaster {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.expect("request reaches the master");
-        let status = res.status();
-        let text = res.text().await.expect("response body");
-        let value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{path}: response is not JSON ({e}): {text}"));
-        (status, value)
+        master::call(&self.http, &self.url, method, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> Value {
