@@ -28,14 +28,7 @@ async fn three_workers_complete_every_slice_exactly_once() {
     let workers = h.workers(3);
     let store = h.store.clone();
     let ex_id = h.ex.ex_id.clone();
-    let outcome = h.outcome().await;
-
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Completed,
-        "{:?}",
-        outcome.failure_reason
-    );
+    let outcome = h.completed().await;
     assert_eq!(outcome.stats.processed, 30);
     assert_eq!(outcome.stats.failed, 0);
     let records = slices(&store, &ex_id).await;

@@ -5,10 +5,10 @@ mod ops_es_support;
 
 use std::collections::BTreeSet;
 
-use ops_es_support::{dated_docs, fetch, ms, slices, slices_from, valid, TestIndex};
+use ops_es_support::{dated_docs, fetch, ms, slices, slices_from, stopped_after, valid, TestIndex};
 use serde_json::{json, Value};
 use teraslice_core::JobConfig;
-use teraslice_runtime::ops::{OpError, SliceRequest, SlicerRecoveryData};
+use teraslice_runtime::ops::{OpError, SliceRequest};
 
 fn id_job(index: &str, extra: Value, slicers: u32) -> JobConfig {
     let mut op = json!({"_op": "id_reader", "index": index, "id_field_name": "key"});
@@ -102,20 +102,7 @@ async fn recovery_resumes_after_the_last_key_without_gaps() -> Result<(), OpErro
     let idx = index_of(1000).await;
     let job = id_job(&idx.name, json!({"size": 30}), 2);
     let first = slices(&job).await?;
-    let done: Vec<Vec<SliceRequest>> = first
-        .iter()
-        .map(|s| s.iter().take(5).cloned().collect())
-        .collect();
-    let recovery: Vec<Option<SlicerRecoveryData>> = done
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            Some(SlicerRecoveryData {
-                slicer_id: i as u32,
-                last_slice: d.last().cloned(),
-            })
-        })
-        .collect();
+    let (done, recovery) = stopped_after(&first, 5);
     let resumed = slices_from(&job, &recovery, 100_000).await?.concat();
     let mut ids = ids_of(&job, &done.concat()).await?;
     ids.extend(ids_of(&job, &resumed).await?);

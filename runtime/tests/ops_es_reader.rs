@@ -5,10 +5,10 @@ mod ops_es_support;
 
 use std::collections::BTreeSet;
 
-use ops_es_support::{dated_docs, fetch, ms, slices, slices_from, valid, TestIndex};
+use ops_es_support::{dated_docs, fetch, ms, slices, slices_from, stopped_after, valid, TestIndex};
 use serde_json::{json, Value};
 use teraslice_core::JobConfig;
-use teraslice_runtime::ops::{OpError, SliceRequest, SlicerRecoveryData};
+use teraslice_runtime::ops::{OpError, SliceRequest};
 
 fn reader_job(index: &str, extra: Value, slicers: u32) -> JobConfig {
     let mut op =
@@ -179,20 +179,7 @@ async fn recovery_resumes_after_the_last_completed_slice_without_gaps() -> Resul
         let job = reader_job(&idx.name, json!({"size": 100}), slicers as u32);
         let first = slices(&job).await?;
         // Each stream "completed" its first 3 slices before the execution stopped.
-        let done: Vec<Vec<SliceRequest>> = first
-            .iter()
-            .map(|s| s.iter().take(3).cloned().collect())
-            .collect();
-        let recovery: Vec<Option<SlicerRecoveryData>> = done
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                Some(SlicerRecoveryData {
-                    slicer_id: i as u32,
-                    last_slice: d.last().cloned(),
-                })
-            })
-            .collect();
+        let (done, recovery) = stopped_after(&first, 3);
         let resumed = slices_from(&job, &recovery, 100_000).await?.concat();
         let mut ids = read_ids(&job, &done.concat()).await?;
         ids.extend(read_ids(&job, &resumed).await?);

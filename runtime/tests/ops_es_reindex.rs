@@ -4,24 +4,12 @@
 mod common;
 mod ops_es_support;
 
-use common::{join_worker, timeouts, Harness};
+use common::run_to_completion;
 use ops_es_support::{registry, valid, TestIndex};
 use serde_json::{json, Value};
-use teraslice_core::ExecutionStatus;
 
 async fn run(job: Value, workers: usize) {
-    let h = Harness::start(valid(job), registry(), timeouts()).await;
-    let tasks = h.workers(workers);
-    let outcome = h.outcome().await;
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Completed,
-        "{:?}",
-        outcome.failure_reason
-    );
-    for t in tasks {
-        join_worker(t).await;
-    }
+    run_to_completion(valid(job), registry(), workers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,9 +5,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{job, join_worker, timeouts, Harness};
+use common::{job, run_to_completion};
 use serde_json::{json, Value};
-use teraslice_core::ExecutionStatus;
 use teraslice_runtime::OpRegistry;
 
 /// Every line of every file in `dir`, parsed, and the file names.
@@ -31,18 +30,7 @@ fn read_dir_lines(dir: &Path) -> (Vec<Value>, BTreeSet<String>) {
 }
 
 async fn run(job_json: Value, workers: usize) {
-    let h = Harness::start(job(job_json), OpRegistry::with_builtins(), timeouts()).await;
-    let tasks = h.workers(workers);
-    let outcome = h.outcome().await;
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Completed,
-        "{:?}",
-        outcome.failure_reason
-    );
-    for t in tasks {
-        join_worker(t).await;
-    }
+    run_to_completion(job(job_json), OpRegistry::with_builtins(), workers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

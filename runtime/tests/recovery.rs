@@ -85,14 +85,7 @@ async fn cleanup_errors_reruns_only_error_slices_of_every_slicer_then_ends() {
     registry.register_reader("counter", counter.clone());
     let h = Harness::start_with(store.clone(), ex.clone(), registry, timeouts()).await;
     let _w = h.workers(2);
-    let outcome = h.outcome().await;
-
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Completed,
-        "{:?}",
-        outcome.failure_reason
-    );
+    h.completed().await;
     let mut ids: Vec<_> = slices(&store, &ex.ex_id)
         .await
         .into_iter()
@@ -123,14 +116,7 @@ async fn autorecover_reruns_unfinished_slices_then_resumes_each_slicer() {
     registry.register_reader("counter", counter.clone());
     let h = Harness::start_with(store.clone(), ex.clone(), registry, timeouts()).await;
     let _w = h.workers(2);
-    let outcome = h.outcome().await;
-
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Completed,
-        "{:?}",
-        outcome.failure_reason
-    );
+    h.completed().await;
     let records = slices(&store, &ex.ex_id).await;
     // 4 recovered (error, pending, start of both slicers); each slicer resumes after the last
     // slice it made (completed or re-queued): slicer 0 after i=3 (1 new), slicer 1 after i=2 (2 new).

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use teraslice_core::store::{MemoryStore, SliceQuery, SliceState, SliceStateRecord, StateStore};
-use teraslice_core::{ExecutionRecord, JobConfig};
+use teraslice_core::{ExecutionRecord, ExecutionStatus, JobConfig};
 use teraslice_runtime::controller::ControllerOptions;
 use teraslice_runtime::worker::WorkerOutcome;
 use teraslice_runtime::{
@@ -166,6 +166,18 @@ impl Harness {
         }
     }
 
+    /// The outcome of an execution that must complete (panics with the failure reason otherwise).
+    pub async fn completed(self) -> ExecutionOutcome {
+        let outcome = self.outcome().await;
+        assert_eq!(
+            outcome.status,
+            ExecutionStatus::Completed,
+            "{:?}",
+            outcome.failure_reason
+        );
+        outcome
+    }
+
     pub async fn slices(&self) -> Vec<SliceStateRecord> {
         slices(&self.store, &self.ex.ex_id).await
     }
@@ -238,5 +250,15 @@ pub async fn join_worker(task: JoinHandle<Result<WorkerOutcome, RuntimeError>>) 
         Ok(Ok(o)) => o,
         Ok(Err(e)) => panic!("worker failed: {e}"),
         Err(e) => panic!("worker task: {e}"),
+    }
+}
+
+/// Runs `job` to its end on `workers` workers; panics unless it completed.
+pub async fn run_to_completion(job: JobConfig, registry: OpRegistry, workers: usize) {
+    let h = Harness::start(job, registry, timeouts()).await;
+    let tasks = h.workers(workers);
+    h.completed().await;
+    for t in tasks {
+        join_worker(t).await;
     }
 }

@@ -1,11 +1,14 @@
 //! Helpers for the elasticsearch op tests against the real OpenSearch of `cargo xtask opensearch
 //! up`: random test indices (deleted on drop), a registry connected to it, slicer/fetcher drivers.
 #![allow(dead_code)]
+// The generic drivers; this module adds the connectors and the test indices.
+#[path = "../ops_support/mod.rs"]
+mod ops_support;
+
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use teraslice_core::config::ClusterManagerType;
-use teraslice_core::job::{validate_job, JobConfig, JobValidationContext, ValidationError};
+use teraslice_core::job::{JobConfig, ValidationError};
 use teraslice_runtime::ops::{OpContext, OpError, Record, SliceRequest, SlicerRecoveryData};
 use teraslice_runtime::OpRegistry;
 
@@ -29,14 +32,7 @@ pub fn registry() -> OpRegistry {
 }
 
 pub fn validate(job: Value) -> Result<JobConfig, Vec<ValidationError>> {
-    let ctx = JobValidationContext {
-        cluster_manager_type: ClusterManagerType::Native,
-        cpu_count: 2,
-        kubernetes_overrides_enabled: false,
-        connectors: connectors(),
-        ops: Some(Arc::new(registry())),
-    };
-    validate_job(&job, &ctx).map_err(|e| e.0)
+    ops_support::validate_with(job, Arc::new(registry()), connectors())
 }
 
 pub fn valid(job: Value) -> JobConfig {
@@ -59,15 +55,7 @@ pub fn ctx(job: &JobConfig, index: usize, worker: Option<&str>) -> OpContext {
         Ok(a) => a,
         Err(e) => panic!("apis: {e}"),
     };
-    OpContext {
-        ex_id: "ex-1".into(),
-        job_id: "job-1".into(),
-        job: Arc::new(job.clone()),
-        config: job.operations[index].clone(),
-        index,
-        worker_id: worker.map(str::to_string),
-        apis,
-    }
+    ops_support::ctx_with_apis(job, index, worker, apis)
 }
 
 /// Every request of every slicer stream (`recovery[i]` for stream i), up to `limit` per stream.
@@ -101,13 +89,30 @@ pub async fn fetch(
     job: &JobConfig,
     requests: &[SliceRequest],
 ) -> Result<Vec<Vec<Record>>, OpError> {
-    let reader = registry().reader(job.operations[0].op_name())?;
-    let mut fetcher = reader.fetcher(&ctx(job, 0, Some("w1")))?;
-    let mut out = Vec::new();
-    for r in requests {
-        out.push(fetcher.fetch(r).await?);
-    }
-    Ok(out)
+    ops_support::fetch_with(&registry(), &ctx(job, 0, Some("w1")), requests).await
+}
+
+/// The first `n` requests of each stream as done before a stop, and the recovery data that
+/// resumes each stream after its last done request.
+pub fn stopped_after(
+    first: &[Vec<SliceRequest>],
+    n: usize,
+) -> (Vec<Vec<SliceRequest>>, Vec<Option<SlicerRecoveryData>>) {
+    let done: Vec<Vec<SliceRequest>> = first
+        .iter()
+        .map(|s| s.iter().take(n).cloned().collect())
+        .collect();
+    let recovery = done
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            Some(SlicerRecoveryData {
+                slicer_id: i as u32,
+                last_slice: d.last().cloned(),
+            })
+        })
+        .collect();
+    (done, recovery)
 }
 
 /// Runs `operations[index]` (a processor) on `batch`.

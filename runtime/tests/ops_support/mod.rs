@@ -15,12 +15,21 @@ pub fn registry() -> Arc<OpRegistry> {
 
 /// Validates `job` with the built-in ops as the catalog.
 pub fn validate(job: Value) -> Result<JobConfig, Vec<ValidationError>> {
+    validate_with(job, registry(), Map::new())
+}
+
+/// Validates `job` with `ops` as the catalog and `connectors` as `terafoundation.connectors`.
+pub fn validate_with(
+    job: Value,
+    ops: Arc<OpRegistry>,
+    connectors: Map<String, Value>,
+) -> Result<JobConfig, Vec<ValidationError>> {
     let ctx = JobValidationContext {
         cluster_manager_type: ClusterManagerType::Native,
         cpu_count: 2,
         kubernetes_overrides_enabled: false,
-        connectors: Map::new(),
-        ops: Some(registry()),
+        connectors,
+        ops: Some(ops),
     };
     validate_job(&job, &ctx).map_err(|e| e.0)
 }
@@ -34,6 +43,15 @@ pub fn errors(job: Value) -> Vec<ValidationError> {
 }
 
 pub fn ctx(job: &JobConfig, index: usize, worker: Option<&str>) -> OpContext {
+    ctx_with_apis(job, index, worker, ApiSet::default())
+}
+
+pub fn ctx_with_apis(
+    job: &JobConfig,
+    index: usize,
+    worker: Option<&str>,
+    apis: ApiSet,
+) -> OpContext {
     OpContext {
         ex_id: "ex-1".into(),
         job_id: "job-1".into(),
@@ -41,7 +59,7 @@ pub fn ctx(job: &JobConfig, index: usize, worker: Option<&str>) -> OpContext {
         config: job.operations[index].clone(),
         index,
         worker_id: worker.map(str::to_string),
-        apis: ApiSet::default(),
+        apis,
     }
 }
 
@@ -66,8 +84,17 @@ pub async fn fetch_all(
     job: &JobConfig,
     requests: &[SliceRequest],
 ) -> Result<Vec<Vec<Record>>, OpError> {
-    let reader = registry().reader(job.operations[0].op_name())?;
-    let mut fetcher = reader.fetcher(&ctx(job, 0, Some("w1")))?;
+    fetch_with(&registry(), &ctx(job, 0, Some("w1")), requests).await
+}
+
+/// The records of every slice, fetched by the reader `ctx` is the context of.
+pub async fn fetch_with(
+    registry: &OpRegistry,
+    ctx: &OpContext,
+    requests: &[SliceRequest],
+) -> Result<Vec<Vec<Record>>, OpError> {
+    let reader = registry.reader(ctx.config.op_name())?;
+    let mut fetcher = reader.fetcher(ctx)?;
     let mut out = Vec::new();
     for r in requests {
         out.push(fetcher.fetch(r).await?);

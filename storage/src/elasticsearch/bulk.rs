@@ -2,11 +2,10 @@
 //! rejected execution) are sent again with backoff; what still fails is reported by id.
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{json, Value};
 use teraslice_core::store::{StoreError, StoreResult};
+use teraslice_es::{Body, Method};
 
-use super::client::Body;
 use super::error::unexpected;
 use super::ElasticsearchStore;
 

@@ -1,10 +1,9 @@
 //! Document operations shared by the stores: get with version, create, conditional replace,
 //! sorted search with paging past `max_result_window`, count, refresh.
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use teraslice_core::store::{StoreError, StoreResult};
+use teraslice_es::{Body, Method, StatusCode};
 
-use super::client::Body;
 use super::error::unexpected;
 use super::ElasticsearchStore;
 

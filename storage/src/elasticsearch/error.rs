@@ -2,27 +2,12 @@
 use std::time::Duration;
 
 use teraslice_core::store::StoreError;
+use teraslice_es::{Answer, ConfigError, RequestError};
 
-use super::client::{describe_reqwest_error, Answer};
-use super::config::ConfigError;
-
-/// A request that did not get a usable answer.
+/// A request that did not get a usable answer (a local type, so `?` makes it a `StoreError`).
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum EsError {
-    #[error("cannot reach {node}: {}", describe_reqwest_error(.source))]
-    Transport {
-        node: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("{what}: still failing after {attempts} attempt(s) (last at {node}): {last}")]
-    GaveUp {
-        what: String,
-        node: String,
-        attempts: u32,
-        last: String,
-    },
-}
+#[error(transparent)]
+pub(crate) struct EsError(#[from] RequestError);
 
 impl From<EsError> for StoreError {
     fn from(e: EsError) -> Self {

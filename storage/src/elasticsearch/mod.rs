@@ -1,33 +1,42 @@
 //! `ElasticsearchStore`: the `StateStore` on Elasticsearch 7/8 or OpenSearch 1/2, with Teraslice's
 //! index names, fields and mappings, so an existing Teraslice cluster's state reads back.
 //!
-//! Talks HTTP through reqwest (not the `elasticsearch` crate, written for Elasticsearch alone):
-//! one client serves OpenSearch, which answers 406 to Elasticsearch's compatibility media type,
-//! as well as Elasticsearch 7 and 8, choosing headers from the server's `GET /` answer.
+//! The connector config and the HTTP client (one client for OpenSearch and Elasticsearch 7 and 8,
+//! headers chosen from the server's `GET /` answer) come from teraslice-es, shared with the
+//! elasticsearch ops.
 mod bulk;
-mod client;
 mod config;
 mod docs;
 mod error;
 mod executions;
 mod jobs;
 mod mappings;
-mod server;
 mod setup;
 mod slices;
 mod state_store;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-pub use config::{Auth, ConfigError, ConnectionConfig, ElasticsearchConfig};
+pub use config::ElasticsearchConfig;
 pub use error::ElasticsearchOpenError;
 pub use mappings::StoreIndex;
-pub use server::{Distribution, ServerInfo};
+pub use teraslice_es::{Auth, ConfigError, ConnectionConfig, Distribution, ServerInfo};
 
-use client::EsClient;
+use error::EsError;
+
+/// The shared client, failing with the store's error (so `?` makes a `StoreError`).
+type EsClient = teraslice_es::EsClient<EsError>;
+
+/// Retries of one request: 0.2 s doubling, at most 5 s (docs/configuration.md).
+const BACKOFF: teraslice_es::Backoff = teraslice_es::Backoff {
+    first: Duration::from_millis(200),
+    max: Duration::from_secs(5),
+    user: "state store",
+};
 
 /// The `StateStore` on Elasticsearch/OpenSearch. Cheap to clone; clones share one HTTP client.
 #[derive(Clone)]
@@ -58,10 +67,10 @@ impl ElasticsearchStore {
     /// then creates the indices and templates that are missing and checks the existing ones'
     /// mappings.
     pub async fn open(config: ElasticsearchConfig) -> Result<Self, ElasticsearchOpenError> {
-        let mut client = EsClient::new(&config.connection).map_err(|problem| {
+        let client = EsClient::new(&config.connection, BACKOFF).map_err(|e| {
             ElasticsearchOpenError::Client {
                 source_key: config.connection.source.clone(),
-                problem,
+                problem: e.to_string(),
             }
         })?;
         let server = setup::wait_for_server(&client, &config.connection).await?;

@@ -2,15 +2,12 @@
 //! "create if missing; already exists is fine; wait until available"), checking mappings.
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
+use teraslice_es::{Body, ConnectionConfig, Method, ServerInfo, StatusCode};
 
-use super::client::{Body, EsClient};
-use super::config::ConnectionConfig;
 use super::error::ElasticsearchOpenError as OpenError;
 use super::mappings::{mapped_type, StoreIndex};
-use super::server::ServerInfo;
-use super::ElasticsearchStore;
+use super::{ElasticsearchStore, EsClient};
 
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 const MAX_DELAY: Duration = Duration::from_secs(5);

@@ -8,6 +8,7 @@ mod file_exporter;
 mod file_format;
 mod file_reader;
 mod noop;
+mod read_check;
 pub mod standard;
 mod stdout;
 mod test_reader;

@@ -1,11 +1,12 @@
 //! `data_generator`'s config (standard-assets `schema.ts`): parsed from the op's JSON, with
 //! Teraslice's defaults, every problem reported with its op-relative field name.
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
-use super::dates::{iso, parse_date};
 use super::id_pattern::{IdPattern, SET_IDS};
+use crate::ops::builtin::elasticsearch::dates::{self, DATE_RULE};
+use crate::ops::builtin::read_check::ReadCheck;
 
 pub const DEFAULT_SIZE: u64 = 5000;
 pub const FORMATS: &[&str] = &["dateNow", "isoBetween", "utcDate", "utcBetween"];
@@ -33,48 +34,13 @@ pub struct GenConfig {
     pub seed: Option<u64>,
 }
 
-struct Check<'a> {
-    cfg: &'a Map<String, Value>,
-    errors: Vec<ValidationError>,
-}
-
-impl Check<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.cfg.get(key).filter(|v| !v.is_null())
-    }
-    fn fail(&mut self, key: &str, message: String) {
-        self.errors.push(ValidationError {
-            path: key.into(),
-            message,
-        });
-    }
-    fn string(&mut self, key: &str, allowed: Option<&[&str]>) -> Option<String> {
-        let v = self.get(key)?.clone();
-        match (v.as_str(), allowed) {
-            (Some(s), Some(list)) if list.contains(&s) => Some(s.to_string()),
-            (Some(s), None) if !s.is_empty() => Some(s.to_string()),
-            (_, Some(list)) => {
-                self.fail(key, format!("must be one of {}, got {v}", list.join(", ")));
-                None
-            }
-            (_, None) => {
-                self.fail(key, format!("must be a non-empty string, got {v}"));
-                None
-            }
-        }
-    }
-}
-
 impl GenConfig {
     /// Parses (and checks) a config; `now` resolves date math in `start`/`end`.
     pub fn parse(
         cfg: &Map<String, Value>,
         now: DateTime<Utc>,
     ) -> Result<Self, Vec<ValidationError>> {
-        let mut c = Check {
-            cfg,
-            errors: Vec::new(),
-        };
+        let mut c = ReadCheck::new(cfg);
         let size = match c.get("size") {
             None => DEFAULT_SIZE,
             Some(v) => match positive(v) {
@@ -102,21 +68,13 @@ impl GenConfig {
                 );
             }
         }
-        let format = match c.string("format", Some(FORMATS)).as_deref() {
+        let format = match c.one_of("format", FORMATS).as_deref() {
             Some("isoBetween") => DateFormat::IsoBetween,
             Some("utcDate") => DateFormat::UtcDate,
             Some("utcBetween") => DateFormat::UtcBetween,
             _ => DateFormat::DateNow,
         };
-        let stress_test = match c.get("stress_test") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(v) => {
-                let m = format!("must be true or false, got {v}");
-                c.fail("stress_test", m);
-                false
-            }
-        };
+        let stress_test = c.bool("stress_test", false);
         let delay = match c.get("delay") {
             None => 0.0,
             Some(v) => match v.as_f64().filter(|d| *d >= 0.0 && d.is_finite()) {
@@ -136,10 +94,8 @@ impl GenConfig {
                 format!("must be 0 when stress_test is true (stress_test repeats one record without waiting), got {delay}"),
             );
         }
-        let date_key = c
-            .string("date_key", None)
-            .unwrap_or_else(|| "created".into());
-        let set_id = c.string("set_id", Some(SET_IDS));
+        let date_key = c.string("date_key", "created", true);
+        let set_id = c.one_of("set_id", SET_IDS);
         let start_key = c.get("id_start_key").cloned();
         let id = match (&set_id, &start_key) {
             (None, Some(_)) if c.errors.iter().all(|e| e.path != "set_id") => {
@@ -218,6 +174,19 @@ impl GenConfig {
             }
         }
     }
+}
+
+/// A `start`/`end` value (ISO 8601, epoch ms or date math, as the elasticsearch reader reads it).
+fn parse_date(v: &Value, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let ms = dates::parse_date(v, now)?;
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| format!("{DATE_RULE}, got {v}"))
+}
+
+/// The ISO form start/end are normalised to at validation.
+fn iso(t: DateTime<Utc>) -> String {
+    dates::iso(t.timestamp_millis())
 }
 
 /// A positive integer, from a number or a string of digits (Teraslice only needs `> 0`).

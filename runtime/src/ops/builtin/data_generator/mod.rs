@@ -1,7 +1,6 @@
 //! `data_generator`: a reader that makes random records (standard-assets `data_generator`,
 //! teraslice-assets.md §1). Slices are `{count, processed}`; see [`slice_size`] for their size.
 mod config;
-mod dates;
 mod id_pattern;
 mod record;
 

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use teraslice_core::job::ValidationError;
 
 use super::client::{is_retryable_kind, EsClient};
-use super::connection::Connection;
+use super::connection;
 use super::layout::{self, job_facts, OpKind};
 use super::sender_config::{Action, SenderConfig};
 use crate::ops::{
@@ -69,7 +69,7 @@ impl ProcessorFactory for EsBulk {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
             OpError::non_retryable(format!("elasticsearch_bulk: {}", list.join("; ")))
         })?;
-        let client = EsClient::new(Connection::find(&self.connectors, &cfg.connection)?)?;
+        let client = EsClient::new(connection::find(&self.connectors, &cfg.connection)?)?;
         let throw = ctx
             .config
             .get("_dead_letter_action")

@@ -47,12 +47,13 @@ fn parse_str(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 /// Applies `+N<unit>`, `-N<unit>` and `/<unit>` (round down) steps in order.
 fn date_math(mut t: DateTime<Utc>, mut rest: &str) -> Option<DateTime<Utc>> {
+    // Slices step by each char's UTF-8 length: user input may hold any character.
     while let Some(op) = rest.chars().next() {
-        rest = &rest[1..];
+        rest = &rest[op.len_utf8()..];
         let c = rest.chars().next()?;
         if op == '/' {
             t = round_down(t, c)?;
-            rest = &rest[1..];
+            rest = &rest[c.len_utf8()..];
             continue;
         }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -62,7 +63,7 @@ fn date_math(mut t: DateTime<Utc>, mut rest: &str) -> Option<DateTime<Utc>> {
             rest[..digits].parse().ok()?
         };
         let unit = rest[digits..].chars().next()?;
-        rest = &rest[digits + 1..];
+        rest = &rest[digits + unit.len_utf8()..];
         let unit = match unit {
             'y' => Unit::Year,
             'M' => Unit::Month,
@@ -251,7 +252,17 @@ mod tests {
             "2024-03-14T00:00:00.000Z"
         );
         assert_eq!(iso(parse_date(&json!(0), now)?), "1970-01-01T00:00:00.000Z");
-        assert!(parse_date(&json!("tomorrow"), now).is_err());
+        assert_eq!(
+            iso(parse_date(&json!("2024-01-02"), now)?),
+            "2024-01-02T00:00:00.000Z"
+        );
+        assert_eq!(
+            iso(parse_date(&json!("now+2M"), now)?),
+            "2024-05-15T10:20:30.500Z"
+        );
+        for bad in ["tomorrow", "now-1x", "now€", "now+1€", "now/é"] {
+            assert!(parse_date(&json!(bad), now).is_err(), "{bad}");
+        }
         assert_eq!(
             Interval::parse("5mins")?,
             Interval {

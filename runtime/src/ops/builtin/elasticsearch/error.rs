@@ -1,4 +1,6 @@
 //! What can go wrong talking to Elasticsearch/OpenSearch.
+use teraslice_es::RequestError;
+
 use crate::ops::OpError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,9 @@ pub enum EsError {
         kind: String,
         reason: String,
     },
+    /// One try without retries did not reach the server (the ops always retry; kept for the match).
+    #[error("{0}")]
+    Unreachable(String),
     /// The answer did not have the expected shape.
     #[error("{what}: unexpected answer: {body}")]
     Shape { what: String, body: String },
@@ -36,6 +41,25 @@ impl From<EsError> for OpError {
                 status: 400..=404, ..
             } => OpError::non_retryable(e.to_string()),
             _ => OpError::new(e.to_string()),
+        }
+    }
+}
+
+impl From<RequestError> for EsError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::GaveUp {
+                what,
+                node,
+                attempts,
+                last,
+            } => EsError::GaveUp {
+                what,
+                node,
+                attempts,
+                last,
+            },
+            RequestError::Transport { .. } => EsError::Unreachable(e.to_string()),
         }
     }
 }

@@ -10,7 +10,8 @@ mod check;
 mod client;
 mod connection;
 mod date_slicer;
-mod dates;
+/// Also parses data_generator's `start`/`end`.
+pub(crate) mod dates;
 mod error;
 mod id_slicer;
 mod keys;

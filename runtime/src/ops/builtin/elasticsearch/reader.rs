@@ -8,7 +8,7 @@ use teraslice_core::job::{Lifecycle, ValidationError};
 use tokio::sync::OnceCell;
 
 use super::client::EsClient;
-use super::connection::Connection;
+use super::connection;
 use super::date_slicer::DateSlicer;
 use super::id_slicer::IdSlicer;
 use super::layout::{self, job_facts, OpKind, READER_API};
@@ -110,7 +110,7 @@ impl EsReader {
             let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
             OpError::non_retryable(format!("{}: {}", self.name(), list.join("; ")))
         })?;
-        let conn = Connection::find(&self.connectors, &cfg.connection)?;
+        let conn = connection::find(&self.connectors, &cfg.connection)?;
         Ok(Arc::new(Shared {
             client: EsClient::new(conn)?,
             cfg,

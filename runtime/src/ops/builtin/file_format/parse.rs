@@ -3,73 +3,14 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
 use super::{FileConfig, Format, Side, DEFAULT_READ_SIZE, FORMATS};
-
-struct Check<'a> {
-    cfg: &'a Map<String, Value>,
-    errors: Vec<ValidationError>,
-}
-
-impl Check<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.cfg.get(key).filter(|v| !v.is_null())
-    }
-    fn fail(&mut self, key: &str, message: String) {
-        self.errors.push(ValidationError {
-            path: key.into(),
-            message,
-        });
-    }
-    fn string(&mut self, key: &str, default: &str, non_empty: bool) -> String {
-        match self.get(key) {
-            None => default.into(),
-            Some(Value::String(s)) if !(non_empty && s.is_empty()) => s.clone(),
-            Some(v) => {
-                let what = if non_empty {
-                    "a non-empty string"
-                } else {
-                    "a string"
-                };
-                let m = format!("must be {what}, got {v}");
-                self.fail(key, m);
-                default.into()
-            }
-        }
-    }
-    fn bool(&mut self, key: &str, default: bool) -> bool {
-        match self.get(key) {
-            None => default,
-            Some(Value::Bool(b)) => *b,
-            Some(v) => {
-                let m = format!("must be true or false, got {v}");
-                self.fail(key, m);
-                default
-            }
-        }
-    }
-    fn positive(&mut self, key: &str, default: u64, what: &str) -> u64 {
-        match self.get(key) {
-            None => default,
-            Some(v) => match v.as_u64().filter(|n| *n >= 1) {
-                Some(n) => n,
-                None => {
-                    let m = format!("must be an integer >= 1 ({what}), got {v}");
-                    self.fail(key, m);
-                    default
-                }
-            },
-        }
-    }
-}
+use crate::ops::builtin::read_check::ReadCheck;
 
 /// Parses a `file` config (op or api entry) for `side`.
 pub fn parse_config(
     cfg: &Map<String, Value>,
     side: Side,
 ) -> Result<FileConfig, Vec<ValidationError>> {
-    let mut c = Check {
-        cfg,
-        errors: Vec::new(),
-    };
+    let mut c = ReadCheck::new(cfg);
     let what = match side {
         Side::Reader => "the file or directory to read",
         Side::Sender => "the directory to write to",
@@ -86,17 +27,12 @@ pub fn parse_config(
             String::new()
         }
     };
-    let format = match c.get("format").map(|v| (v.as_str(), v)) {
-        None | Some((Some("ldjson"), _)) => Format::Ldjson,
-        Some((Some("json"), _)) => Format::Json,
-        Some((Some("csv"), _)) => Format::Csv,
-        Some((Some("tsv"), _)) => Format::Tsv,
-        Some((Some("raw"), _)) => Format::Raw,
-        Some((_, v)) => {
-            let m = format!("must be one of {}, got {v}", FORMATS.join(", "));
-            c.fail("format", m);
-            Format::Ldjson
-        }
+    let format = match c.one_of("format", FORMATS).as_deref() {
+        Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("tsv") => Format::Tsv,
+        Some("raw") => Format::Raw,
+        _ => Format::Ldjson,
     };
     let size = match side {
         Side::Reader => c.positive("size", DEFAULT_READ_SIZE, "bytes per slice"),
