@@ -13,6 +13,10 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+/// The same allocator as the `teraslice` binary, so in-process figures match its processes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Where to write the markdown report.

@@ -112,7 +112,7 @@ async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnectin
     let Message::SliceComplete(r) = report.message else {
         panic!("expected the report first, got {report:?}")
     };
-    assert_eq!((r.slice.slice_id.as_str(), r.error), ("s-1", None));
+    assert_eq!((r.slice_id.as_str(), r.error), ("s-1", None));
     send(
         &mut second,
         2,
@@ -190,7 +190,7 @@ async fn the_next_slice_rides_on_the_recorded_answer_and_a_busy_worker_refuses_e
     let Message::SliceComplete(r) = report.message else {
         panic!("expected the report, got {report:?}")
     };
-    assert_eq!(r.slice.slice_id, "s-1");
+    assert_eq!(r.slice_id, "s-1");
     send(
         &mut ec,
         4,
@@ -206,7 +206,7 @@ async fn the_next_slice_rides_on_the_recorded_answer_and_a_busy_worker_refuses_e
     let Message::SliceComplete(r) = report.message else {
         panic!("expected the report of s-2, got {report:?}")
     };
-    assert_eq!(r.slice.slice_id, "s-2");
+    assert_eq!(r.slice_id, "s-2");
     send(
         &mut ec,
         5,

@@ -167,7 +167,13 @@ impl StateStore for MemoryStore {
     async fn write_slice_states(&self, records: &[SliceStateRecord]) -> StoreResult<()> {
         let mut g = self.inner.lock().await;
         for r in records {
-            g.slices.insert(r.slice_id.clone(), r.clone());
+            // An update (most writes) keeps the stored key instead of cloning a new one.
+            match g.slices.get_mut(&r.slice_id) {
+                Some(stored) => stored.clone_from(r),
+                None => {
+                    g.slices.insert(r.slice_id.clone(), r.clone());
+                }
+            }
         }
         Ok(())
     }

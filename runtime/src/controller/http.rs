@@ -73,5 +73,6 @@ async fn analytics(State(s): State<Arc<Shared>>) -> Response {
 }
 
 async fn worker_socket(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
-    ws.on_upgrade(move |socket| serve_worker(socket, s))
+    ws.read_buffer_size(crate::protocol::READ_BUFFER_SIZE)
+        .on_upgrade(move |socket| serve_worker(socket, s))
 }

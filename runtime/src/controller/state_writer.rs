@@ -140,14 +140,7 @@ async fn run(
                 Command::Flush(done) => flushes.push(done),
             }
         }
-        // Later updates of the same slice replace earlier ones in this batch.
-        let mut seen = std::collections::HashSet::new();
-        let mut deduped: Vec<SliceStateRecord> = states
-            .into_iter()
-            .rev()
-            .filter(|r| seen.insert(r.slice_id.clone()))
-            .collect();
-        deduped.reverse();
+        let deduped = latest_per_slice(states);
         let state_result = if deduped.is_empty() {
             Ok(())
         } else {
@@ -177,6 +170,27 @@ async fn run(
             let _ = done.send(());
         }
     }
+}
+
+/// Later updates of the same slice replace earlier ones in a batch; the order is kept.
+fn latest_per_slice(states: Vec<SliceStateRecord>) -> Vec<SliceStateRecord> {
+    let mut last = std::collections::HashMap::with_capacity(states.len());
+    for (i, r) in states.iter().enumerate() {
+        last.insert(r.slice_id.as_str(), i);
+    }
+    if last.len() == states.len() {
+        return states;
+    }
+    let keep: Vec<bool> = states
+        .iter()
+        .enumerate()
+        .map(|(i, r)| last.get(r.slice_id.as_str()) == Some(&i))
+        .collect();
+    states
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, keep)| keep.then_some(r))
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ops::Slice;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read by [`super::decode`] (the event picks the payload type, without buffering the frame).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Envelope {
     /// Unique per sender and connection.
     pub id: u64,
@@ -14,7 +15,7 @@ pub struct Envelope {
     pub message: Message,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", content = "payload")]
 pub enum Message {
     /// W→EC, first frame; answered with `Welcome` or `Error`.
@@ -73,10 +74,11 @@ impl Message {
     }
 }
 
-/// `worker:slice:complete` payload: `{slice, analytics?, error?, retry_count}`.
+/// `worker:slice:complete` payload: `{slice_id, analytics?, error?, retry_count}`. The EC has
+/// the slice itself (Teraslice sent the whole slice back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceReport {
-    pub slice: Slice,
+    pub slice_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analytics: Option<SliceAnalytics>,
     /// Set when the slice failed for good: the last attempt's error.
@@ -119,7 +121,7 @@ mod tests {
             v,
             json!({"id": 7, "reply_to": 3, "event": "slice:recorded", "payload": {"slice_id": "s1"}})
         );
-        let back: Envelope = serde_json::from_value(v)?;
+        let back: Envelope = serde_json::from_str(&v.to_string())?;
         assert_eq!(back, env);
         let avail: Envelope =
             serde_json::from_value(json!({"id": 1, "event": "client:available"}))?;

@@ -1,5 +1,6 @@
 //! The EC⇄worker protocol: JSON messages in an envelope with request ids, sent as WebSocket
 //! text frames (see docs/runtime.md for the message table).
+mod decode;
 mod messages;
 mod peer;
 
@@ -8,3 +9,14 @@ pub use peer::Peer;
 
 /// Path of the worker WebSocket on the EC's HTTP port.
 pub const WORKER_WS_PATH: &str = "/api/v1/ws";
+
+/// Bytes read from the socket at a time. Frames here are a few hundred bytes; tungstenite's
+/// default (128 KiB) zeroes that much buffer on every read, which cost more than the JSON.
+/// A larger frame is still read whole, in several reads.
+pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+
+/// The WebSocket settings of both ends (also used by the dispatch benchmark's raw baseline).
+pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_SIZE)
+}

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::protocol::{Envelope, Message, Peer, WORKER_WS_PATH};
+use crate::protocol::{websocket_config, Envelope, Message, Peer, WORKER_WS_PATH};
 
 const CHANNEL: usize = 64;
 
@@ -47,7 +47,7 @@ pub async fn connect_once(
 ) -> Result<EcConnection, String> {
     let (ws, _) = tokio::time::timeout(
         timeout,
-        tokio_tungstenite::connect_async_with_config(url, None, true),
+        tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true),
     )
     .await
     .map_err(|_| format!("no answer within {timeout:?}"))?

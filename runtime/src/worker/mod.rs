@@ -283,7 +283,7 @@ impl Worker {
         self.processed += 1;
         match run.result {
             Ok(analytics) => SliceReport {
-                slice,
+                slice_id: slice.slice_id,
                 analytics: Some(analytics),
                 error: None,
                 retry_count: run.retry_count,
@@ -291,7 +291,7 @@ impl Worker {
             Err(e) => {
                 self.failed += 1;
                 SliceReport {
-                    slice,
+                    slice_id: slice.slice_id,
                     analytics: None,
                     error: Some(e.to_string()),
                     retry_count: run.retry_count,
@@ -308,7 +308,7 @@ impl Worker {
         report: SliceReport,
     ) -> Reported {
         let ok = report.error.is_none();
-        let slice_id = report.slice.slice_id.clone();
+        let slice_id = report.slice_id.clone();
         let timeout = self.opts.timeouts.request_timeout();
         match conn
             .peer

@@ -283,7 +283,7 @@ impl Engine {
                 request_id,
                 peer,
             } => {
-                let slice_id = report.slice.slice_id.clone();
+                let slice_id = report.slice_id.clone();
                 self.report(&worker_id, report).await;
                 // The report doubles as `client:available`: the next queued slice rides on the
                 // answer. Idle workers exist only while the queue is empty, so none is skipped.

@@ -9,7 +9,7 @@ use crate::protocol::SliceReport;
 
 impl Engine {
     pub(super) async fn report(&mut self, worker_id: &str, report: SliceReport) {
-        let slice_id = report.slice.slice_id.clone();
+        let slice_id = report.slice_id.clone();
         if let Some(slot) = self.workers.get_mut(worker_id) {
             if slot.busy_with.as_deref() == Some(slice_id.as_str()) {
                 slot.busy_with = None;
@@ -22,10 +22,13 @@ impl Engine {
                 tracing::debug!(slice_id = %slice_id, other = %f.worker_id, "slice reported by its earlier worker first");
             }
             f.record
-        } else if let Some(pos) = self.queue.iter().position(|q| q.slice.slice_id == slice_id) {
-            self.queue.remove(pos).map(|q| q.record).unwrap_or_else(|| {
-                super::super::slicers::pending_record(&self.ex.ex_id, &report.slice)
-            })
+        } else if let Some(q) = self
+            .queue
+            .iter()
+            .position(|q| q.slice.slice_id == slice_id)
+            .and_then(|pos| self.queue.remove(pos))
+        {
+            q.record
         } else {
             tracing::info!(worker_id, slice_id = %slice_id, "duplicate slice report ignored");
             return;
@@ -39,6 +42,7 @@ impl Engine {
             SliceState::Completed
         };
         record.error = report.error.clone();
+        let slicer_id = record.slicer_id;
         self.writer.write(vec![record]);
         self.stats.processed += 1;
         if let Some(recovering) = self.recovering.as_mut() {
@@ -50,7 +54,7 @@ impl Engine {
                     self.op_stats.add(a);
                     if self.ex.job.analytics {
                         self.writer
-                            .write_analytics(self.analytics_records(worker_id, &report));
+                            .write_analytics(self.analytics_records(worker_id, slicer_id, &report));
                     }
                 }
             }
@@ -66,6 +70,7 @@ impl Engine {
     pub(super) fn analytics_records(
         &self,
         worker_id: &str,
+        slicer_id: u32,
         report: &SliceReport,
     ) -> Vec<AnalyticsRecord> {
         let Some(a) = &report.analytics else {
@@ -82,8 +87,8 @@ impl Engine {
                 ex_id: self.ex.ex_id.clone(),
                 job_id: self.ex.job_id.clone(),
                 worker_id: worker_id.to_string(),
-                slice_id: report.slice.slice_id.clone(),
-                slicer_id: report.slice.slicer_id,
+                slice_id: report.slice_id.clone(),
+                slicer_id,
                 op: op.op_name().to_string(),
                 order: u32::try_from(i).unwrap_or(u32::MAX),
                 count: a.size.get(i).copied().unwrap_or(-1),
