@@ -1,22 +1,24 @@
-//! The worker's WebSocket to its EC (tokio-tungstenite): connect with backoff, the
-//! `worker:hello` handshake, and an I/O task that lives exactly as long as the connection.
+//! The worker's WebSocket to its EC (tokio-tungstenite): connect, the `worker:hello` handshake,
+//! and request/response on a socket the worker task owns itself. A worker handles one thing
+//! at a time, so no I/O task sits between it and the socket (one task hop less per frame).
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::protocol::{websocket_config, Envelope, Message, Peer, WORKER_WS_PATH};
+use crate::error::TransportError;
+use crate::protocol::{websocket_config, Envelope, Message, WORKER_WS_PATH};
 
-const CHANNEL: usize = 64;
-
-/// An open, greeted connection. Dropping it closes the socket (the I/O task is aborted).
+/// An open, greeted connection. Dropping it closes the socket.
 pub struct EcConnection {
-    pub peer: Peer,
-    /// Requests and notices from the EC; `None` once the connection is gone.
-    pub incoming: mpsc::Receiver<Envelope>,
-    _io: JoinSet<()>,
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Notices that arrived while a request waited for its reply, in arrival order.
+    stash: VecDeque<Envelope>,
+    open: bool,
 }
 
 /// `ws://host:port/api/v1/ws` from `host:port` or a `ws://`/`http://` base URL.
@@ -52,63 +54,111 @@ pub async fn connect_once(
     .await
     .map_err(|_| format!("no answer within {timeout:?}"))?
     .map_err(|e| e.to_string())?;
-    let (mut sink, mut stream) = ws.split();
-    let (out_tx, mut out_rx) = mpsc::channel::<String>(CHANNEL);
-    let (in_tx, in_rx) = mpsc::channel::<Envelope>(CHANNEL);
-    let peer = Peer::new(out_tx);
-    let io_peer = peer.clone();
-    let mut io = JoinSet::new();
-    io.spawn(async move {
-        loop {
-            tokio::select! {
-                out = out_rx.recv() => match out {
-                    Some(text) => {
-                        // Everything already queued goes out with one flush (one socket write).
-                        let mut sent = sink.feed(WsMessage::text(text)).await;
-                        while sent.is_ok() {
-                            match out_rx.try_recv() {
-                                Ok(text) => sent = sink.feed(WsMessage::text(text)).await,
-                                Err(_) => break,
-                            }
-                        }
-                        if sent.is_err() || sink.flush().await.is_err() {
-                            break;
-                        }
-                    }
-                    None => {
-                        let _ = sink.send(WsMessage::Close(None)).await;
-                        break;
-                    }
-                },
-                frame = stream.next() => match frame {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        if let Some(env) = io_peer.route_incoming(text.as_str()) {
-                            if in_tx.send(env).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => {}
-                },
-            }
-        }
-        io_peer.close();
-    });
+    let mut conn = EcConnection {
+        ws,
+        next_id: 1,
+        stash: VecDeque::new(),
+        open: true,
+    };
     let hello = Message::Hello {
         worker_id: worker_id.to_string(),
         ex_id: ex_id.to_string(),
     };
-    match peer.request(hello, timeout).await {
-        Ok(Message::Welcome) => Ok(EcConnection {
-            peer,
-            incoming: in_rx,
-            _io: io,
-        }),
+    match conn.request(hello, timeout).await {
+        Ok(Message::Welcome) => Ok(conn),
         Ok(other) => Err(format!(
             "unexpected answer to worker:hello: {}",
             other.event()
         )),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+impl EcConnection {
+    /// Sends a notice.
+    pub async fn send(&mut self, message: Message) -> Result<u64, TransportError> {
+        let event = message.event();
+        if !self.open {
+            return Err(TransportError::Closed(event));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let env = Envelope {
+            id,
+            reply_to: None,
+            message,
+        };
+        let text = serde_json::to_string(&env)
+            .map_err(|e| TransportError::Unexpected(event, e.to_string()))?;
+        if self.ws.send(WsMessage::text(text)).await.is_err() {
+            self.open = false;
+            return Err(TransportError::Closed(event));
+        }
+        Ok(id)
+    }
+
+    /// The next request or notice from the EC; `None` once the connection is gone. Replies
+    /// nobody waits for any more are dropped. Cancel-safe (a frame is never half taken).
+    pub async fn recv(&mut self) -> Option<Envelope> {
+        if let Some(env) = self.stash.pop_front() {
+            return Some(env);
+        }
+        loop {
+            let env = self.read_frame().await?;
+            if env.reply_to.is_none() {
+                return Some(env);
+            }
+            tracing::debug!(reply_to = env.reply_to, "late reply dropped");
+        }
+    }
+
+    /// A notice the EC sent before the connection failed (e.g. its `shutdown`), if any.
+    pub fn take_stashed(&mut self) -> Option<Envelope> {
+        self.stash.pop_front()
+    }
+
+    /// Sends and waits up to `timeout` for the reply; notices that come first are kept for
+    /// [`EcConnection::recv`]. An `Error` reply becomes `Remote`.
+    pub async fn request(
+        &mut self,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<Message, TransportError> {
+        let event = message.event();
+        let id = self.send(message).await?;
+        let wait = async {
+            loop {
+                let Some(env) = self.read_frame().await else {
+                    return Err(TransportError::Closed(event));
+                };
+                match env.reply_to {
+                    Some(r) if r == id => return Ok(env.message),
+                    Some(_) => tracing::debug!(reply_to = env.reply_to, "late reply dropped"),
+                    None => self.stash.push_back(env),
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Err(_) => Err(TransportError::Timeout(timeout, event)),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Message::Error { message })) => Err(TransportError::Remote { event, message }),
+            Ok(Ok(reply)) => Ok(reply),
+        }
+    }
+
+    async fn read_frame(&mut self) -> Option<Envelope> {
+        while self.open {
+            match self.ws.next().await {
+                Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
+                    Ok(env) => return Some(env),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "dropping a frame that is not a valid message");
+                    }
+                },
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => self.open = false,
+                Some(Ok(_)) => {}
+            }
+        }
+        None
     }
 }

@@ -162,7 +162,7 @@ impl Worker {
             };
             let mut next = None;
             if let Some((report, fatal)) = unreported.take() {
-                match self.report(&conn, pipeline, report).await {
+                match self.report(&mut conn, pipeline, report).await {
                     Reported::No(report) => {
                         unreported = Some((report, fatal));
                         continue;
@@ -171,13 +171,13 @@ impl Worker {
                     Reported::Refused => {}
                 }
                 if let Some(reason) = fatal {
-                    refuse(&conn, next.take()).await;
+                    refuse(&mut conn, next.take()).await;
                     return Err(fatal_error(&reason));
                 }
             }
             if draining || self.shutdown_requested() {
-                refuse(&conn, next.take()).await;
-                let _ = conn.peer.send(Message::ClientShutdown).await;
+                refuse(&mut conn, next.take()).await;
+                let _ = conn.send(Message::ClientShutdown).await;
                 return Ok(WorkerExit::ShutdownRequested);
             }
             match self
@@ -208,11 +208,11 @@ impl Worker {
         loop {
             if self.shutdown_requested() {
                 refuse(conn, next.take()).await;
-                let _ = conn.peer.send(Message::ClientShutdown).await;
+                let _ = conn.send(Message::ClientShutdown).await;
                 return Ok(Step::Exit(WorkerExit::ShutdownRequested));
             }
             if ask {
-                if conn.peer.send(Message::Available).await.is_err() {
+                if conn.send(Message::Available).await.is_err() {
                     return Ok(lost(conn));
                 }
                 ask = false;
@@ -221,7 +221,7 @@ impl Worker {
                 Some(slice) => slice,
                 None => {
                     let env = tokio::select! {
-                        env = conn.incoming.recv() => env,
+                        env = conn.recv() => env,
                         _ = shutdown.changed() => continue,
                     };
                     let Some(env) = env else {
@@ -269,7 +269,7 @@ impl Worker {
             }
             if *draining {
                 refuse(conn, next.take()).await;
-                let _ = conn.peer.send(Message::ClientShutdown).await;
+                let _ = conn.send(Message::ClientShutdown).await;
                 return Ok(Step::Exit(if ec_shutdown {
                     WorkerExit::ControllerShutdown
                 } else {
@@ -303,7 +303,7 @@ impl Worker {
     /// Sends the report until the EC records it; returns it back if the connection failed.
     async fn report(
         &self,
-        conn: &EcConnection,
+        conn: &mut EcConnection,
         pipeline: &mut Pipeline,
         report: SliceReport,
     ) -> Reported {
@@ -311,7 +311,6 @@ impl Worker {
         let slice_id = report.slice_id.clone();
         let timeout = self.opts.timeouts.request_timeout();
         match conn
-            .peer
             .request(Message::SliceComplete(report.clone()), timeout)
             .await
         {
@@ -381,18 +380,18 @@ fn fatal_error(reason: &str) -> RuntimeError {
 }
 
 /// Gives a slice this worker will not run back to the EC, which re-queues it.
-async fn refuse(conn: &EcConnection, slice: Option<Slice>) {
+async fn refuse(conn: &mut EcConnection, slice: Option<Slice>) {
     if let Some(slice) = slice {
         let refused = Message::SliceRefused {
             slice_id: slice.slice_id,
         };
-        let _ = conn.peer.send(refused).await;
+        let _ = conn.send(refused).await;
     }
 }
 
 /// The connection failed: a `shutdown` the EC sent just before closing may still be queued.
 fn lost(conn: &mut EcConnection) -> Step {
-    while let Ok(env) = conn.incoming.try_recv() {
+    while let Some(env) = conn.take_stashed() {
         if env.message == Message::Shutdown {
             return Step::Exit(WorkerExit::ControllerShutdown);
         }
@@ -417,7 +416,7 @@ async fn run_watching(
     loop {
         tokio::select! {
             r = &mut run => return (r, connected, ec_shutdown),
-            env = conn.incoming.recv(), if connected => match env {
+            env = conn.recv(), if connected => match env {
                 None => connected = false,
                 Some(env) => match env.message {
                     Message::Shutdown => ec_shutdown = true,
