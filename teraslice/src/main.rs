@@ -54,7 +54,14 @@ fn main() -> anyhow::Result<()> {
     // `run` and the client show their own output; their logs stay quiet unless asked for.
     let quiet = matches!(cli.command, Command::Run(_) | Command::Client(_));
     init_tracing(if quiet { "warn" } else { "info" });
-    let runtime = tokio::runtime::Runtime::new()?;
+    // A worker runs one slice at a time, and the client one request: one thread each (no idle
+    // thread pool per worker process, no cross-thread wake-ups on the slice path).
+    let runtime = match cli.command {
+        Command::Worker(_) | Command::Client(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        _ => tokio::runtime::Runtime::new()?,
+    };
     runtime.block_on(async move {
         match cli.command {
             Command::Master(args) => master::run(args).await,

@@ -12,6 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::store_retry::StoreRetry;
 
 const MAX_BATCH: usize = 1000;
+/// How long records nobody waits for may wait for company before they are written.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(2);
 
 enum Command {
     States(
@@ -20,6 +22,13 @@ enum Command {
     ),
     Analytics(Vec<AnalyticsRecord>),
     Flush(oneshot::Sender<()>),
+}
+
+impl Command {
+    /// Someone awaits this command (a `write_and_wait` or a flush): write without gathering.
+    fn is_waited_for(&self) -> bool {
+        matches!(self, Command::States(_, Some(_)) | Command::Flush(_))
+    }
 }
 
 /// Handle to the writer task. Cheap to clone.
@@ -112,12 +121,24 @@ async fn run(
         })
     };
     while let Some(first) = rx.recv().await {
+        let mut urgent = first.is_waited_for();
         let mut batch = vec![first];
+        // Records nobody waits for are gathered for up to COALESCE: a slice's `start` and
+        // `completed` then usually become one write, and the store sees fewer, larger batches.
+        let deadline = tokio::time::Instant::now() + COALESCE;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(cmd) => batch.push(cmd),
+            let cmd = match rx.try_recv() {
+                Ok(cmd) => cmd,
+                Err(mpsc::error::TryRecvError::Empty) if !urgent => {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(cmd)) => cmd,
+                        _ => break,
+                    }
+                }
                 Err(_) => break,
-            }
+            };
+            urgent |= cmd.is_waited_for();
+            batch.push(cmd);
         }
         let mut states = Vec::new();
         let mut acks = Vec::new();

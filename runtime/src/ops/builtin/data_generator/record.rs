@@ -1,5 +1,5 @@
 //! One generated record, field by field as teraslice-assets.md §1.2 describes it.
-use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono::{DateTime, Local, SecondsFormat, TimeZone, Utc};
 use rand::Rng;
 use serde_json::{Map, Value};
 
@@ -30,25 +30,31 @@ fn pick<'a>(rng: &mut impl Rng, from: &[&'a str]) -> &'a str {
 /// `YYYY-MM-DDTHH:mm:ss.SSS±HH:MM` in the worker's zone (moment's default format).
 pub fn local_format(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local)
-        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-        .to_string()
+        .to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
 /// `Date.toISOString()`.
 pub fn utc_format(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn ipv4(rng: &mut impl Rng) -> String {
-    let b: [u8; 4] = rng.random();
-    format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+    std::net::Ipv4Addr::from(rng.random::<[u8; 4]>()).to_string()
 }
 
+/// Eight groups of four hex digits, leading zeros kept (not the compressed `::` form).
 fn ipv6(rng: &mut impl Rng) -> String {
-    let groups: Vec<String> = (0..8)
-        .map(|_| format!("{:04x}", rng.random::<u16>()))
-        .collect();
-    groups.join(":")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes: [u8; 16] = rng.random();
+    let mut out = String::with_capacity(39);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 2 == 0 {
+            out.push(':');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 fn user_agent(rng: &mut impl Rng) -> String {
