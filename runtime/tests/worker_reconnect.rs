@@ -15,6 +15,7 @@ use teraslice_runtime::ops::Slice;
 use teraslice_runtime::protocol::{Envelope, Message};
 use teraslice_runtime::worker::WorkerExit;
 use teraslice_runtime::{OpRegistry, Worker, WorkerOptions};
+use teraslice_runtime::{RuntimeError, WorkerOutcome};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
@@ -63,8 +64,12 @@ async fn greet(ws: &mut Socket) {
     send(ws, 1, Some(hello.id), Message::Welcome).await;
 }
 
-#[tokio::test]
-async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnecting() {
+/// A scripted EC's listener, and a worker (test-reader → gate) connecting to it.
+async fn start_worker() -> (
+    TcpListener,
+    Gate,
+    tokio::task::JoinHandle<Result<WorkerOutcome, RuntimeError>>,
+) {
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
         Err(e) => panic!("bind: {e}"),
@@ -87,6 +92,12 @@ async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnectin
         timeouts: timeouts(),
     };
     let worker = tokio::spawn(Worker::new(ex, store, &addr, "w1", opts).run());
+    (listener, gate, worker)
+}
+
+#[tokio::test]
+async fn report_of_a_slice_finished_while_disconnected_is_sent_after_reconnecting() {
+    let (listener, gate, worker) = start_worker().await;
 
     let mut first = accept(&listener).await;
     greet(&mut first).await;
@@ -145,28 +156,7 @@ fn slice(id: &str) -> Slice {
 /// runs without asking again; a slice sent to a busy worker comes back as refused.
 #[tokio::test]
 async fn the_next_slice_rides_on_the_recorded_answer_and_a_busy_worker_refuses_extra_slices() {
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("bind: {e}"),
-    };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let store = Arc::new(MemoryStore::new());
-    let ex = ExecutionRecord::new(
-        "job-1",
-        job(json!({"operations": [{"_op": "test-reader"}, {"_op": "gate"}]})),
-    );
-    assert!(store.create_execution(&ex).await.is_ok());
-    let gate = Gate::new();
-    let mut registry = OpRegistry::with_builtins();
-    registry.register_processor("gate", gate.clone());
-    let opts = WorkerOptions {
-        registry: Arc::new(registry),
-        timeouts: timeouts(),
-    };
-    let worker = tokio::spawn(Worker::new(ex, store, &addr, "w1", opts).run());
+    let (listener, gate, worker) = start_worker().await;
 
     let mut ec = accept(&listener).await;
     greet(&mut ec).await;
