@@ -71,7 +71,6 @@ pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
             }
         }
     }
-    peer.close();
     if let Some(worker_id) = worker_id {
         let _ = shared.events.send(Event::Left { worker_id, conn }).await;
     }

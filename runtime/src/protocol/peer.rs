@@ -1,24 +1,19 @@
-//! `Peer`: request/response over one WebSocket connection, the same on both sides. The socket's
-//! reader hands every text frame to [`Peer::route_incoming`]; replies complete the waiting
-//! request, everything else is returned to the caller. Outgoing frames go through a bounded
-//! channel to the socket's writer (back-pressure on a slow peer).
-use std::collections::HashMap;
+//! `Peer`: the EC's side of one worker connection. The socket's reader hands every text frame to
+//! [`Peer::route_incoming`]; outgoing frames go through a bounded channel to the socket's writer
+//! (back-pressure on a slow worker). The EC only answers and notifies: it never waits for a
+//! reply from a worker (the worker's side is `worker::connection::EcConnection`).
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::{Envelope, Message};
 use crate::error::TransportError;
-
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Message>>>>;
 
 #[derive(Clone)]
 pub struct Peer {
     out: mpsc::Sender<String>,
     next_id: Arc<AtomicU64>,
-    pending: Pending,
 }
 
 impl Peer {
@@ -26,7 +21,6 @@ impl Peer {
         Peer {
             out,
             next_id: Arc::new(AtomicU64::new(1)),
-            pending: Arc::default(),
         }
     }
 
@@ -38,23 +32,26 @@ impl Peer {
         }
     }
 
+    fn encode(env: &Envelope) -> Result<String, TransportError> {
+        serde_json::to_string(env)
+            .map_err(|e| TransportError::Unexpected(env.message.event(), e.to_string()))
+    }
+
     async fn write(&self, env: &Envelope) -> Result<(), TransportError> {
-        let event = env.message.event();
-        let text = serde_json::to_string(env)
-            .map_err(|e| TransportError::Unexpected(event, e.to_string()))?;
+        let text = Self::encode(env)?;
         self.out
             .send(text)
             .await
-            .map_err(|_| TransportError::Closed(event))
+            .map_err(|_| TransportError::Closed(env.message.event()))
     }
 
-    /// Sends without waiting for a reply.
+    /// Sends a notice, waiting for room in the outgoing queue.
     pub async fn send(&self, message: Message) -> Result<(), TransportError> {
         let env = self.envelope(message, None);
         self.write(&env).await
     }
 
-    /// Answers the request `request_id`.
+    /// Answers the request `request_id`, waiting for room in the outgoing queue.
     pub async fn reply(&self, request_id: u64, message: Message) -> Result<(), TransportError> {
         let env = self.envelope(message, Some(request_id));
         self.write(&env).await
@@ -63,9 +60,7 @@ impl Peer {
     /// Queues a frame without waiting for room in the outgoing queue: now if there is room
     /// (in order with the caller's other `*_now` frames), else from a task.
     fn queue_now(&self, env: &Envelope) -> Result<(), TransportError> {
-        let event = env.message.event();
-        let text = serde_json::to_string(env)
-            .map_err(|e| TransportError::Unexpected(event, e.to_string()))?;
+        let text = Self::encode(env)?;
         match self.out.try_send(text) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(text)) => {
@@ -75,7 +70,9 @@ impl Peer {
                 });
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(TransportError::Closed(event)),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(TransportError::Closed(env.message.event()))
+            }
         }
     }
 
@@ -92,70 +89,21 @@ impl Peer {
         self.queue_now(&env)
     }
 
-    /// Sends and waits up to `timeout` for the reply; an `Error` reply becomes `Remote`.
-    pub async fn request(
-        &self,
-        message: Message,
-        timeout: Duration,
-    ) -> Result<Message, TransportError> {
-        let event = message.event();
-        let env = self.envelope(message, None);
-        let (tx, rx) = oneshot::channel();
-        self.lock().insert(env.id, tx);
-        let outcome = async {
-            self.write(&env).await?;
-            wait_reply(rx, timeout, event).await
-        }
-        .await;
-        self.lock().remove(&env.id);
-        outcome
-    }
-
-    /// Routes one received frame: a reply completes its request (`None`), anything else is
-    /// returned. A frame that is not an envelope is logged and dropped.
+    /// Reads one received frame: a request or notice is returned; a reply (the EC asks
+    /// nothing, so nobody waits for one) or a frame that is not an envelope is logged and
+    /// dropped.
     pub fn route_incoming(&self, text: &str) -> Option<Envelope> {
-        let env: Envelope = match serde_json::from_str(text) {
-            Ok(env) => env,
+        match serde_json::from_str::<Envelope>(text) {
+            Ok(env) if env.reply_to.is_some() => {
+                tracing::debug!(reply_to = env.reply_to, "unexpected reply dropped");
+                None
+            }
+            Ok(env) => Some(env),
             Err(e) => {
                 tracing::warn!(error = %e, "dropping a frame that is not a valid message");
-                return None;
+                None
             }
-        };
-        if let Some(request_id) = env.reply_to {
-            match self.lock().remove(&request_id) {
-                Some(waiter) => {
-                    // The requester may have timed out meanwhile; then nobody wants it.
-                    let _ = waiter.send(env.message);
-                }
-                None => tracing::debug!(request_id, "late reply dropped"),
-            }
-            return None;
         }
-        Some(env)
-    }
-
-    /// Fails every waiting request (the connection is gone).
-    pub fn close(&self) {
-        self.lock().clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Message>>> {
-        // A poisoned map only means another thread panicked mid-insert; the map is still usable.
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Waits up to `timeout` for a reply; an `Error` reply becomes `Remote`.
-async fn wait_reply(
-    rx: oneshot::Receiver<Message>,
-    timeout: Duration,
-    event: &'static str,
-) -> Result<Message, TransportError> {
-    match tokio::time::timeout(timeout, rx).await {
-        Err(_) => Err(TransportError::Timeout(timeout, event)),
-        Ok(Err(_)) => Err(TransportError::Closed(event)),
-        Ok(Ok(Message::Error { message })) => Err(TransportError::Remote { event, message }),
-        Ok(Ok(reply)) => Ok(reply),
     }
 }
 
@@ -164,39 +112,52 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_reply_completes_its_request() -> Result<(), TransportError> {
+    async fn frames_leave_in_order_with_fresh_ids_and_answers_name_their_request() {
         let (tx, mut rx) = mpsc::channel(4);
         let peer = Peer::new(tx);
-        let p2 = peer.clone();
-        let answer = tokio::spawn(async move {
-            let Some(text) = rx.recv().await else { return };
-            let Some(req) = p2.route_incoming(&text) else {
-                return;
-            };
-            let reply = Envelope {
-                id: 100,
-                reply_to: Some(req.id),
-                message: Message::Welcome,
-            };
-            let text = serde_json::to_string(&reply).unwrap_or_default();
-            assert!(p2.route_incoming(&text).is_none());
-        });
-        let got = peer
-            .request(Message::Available, Duration::from_secs(30))
-            .await?;
-        assert_eq!(got, Message::Welcome);
-        assert!(answer.await.is_ok());
-        Ok(())
+        peer.reply_now(7, Message::Welcome);
+        assert_eq!(peer.send_now(Message::Shutdown), Ok(()));
+        let mut got = Vec::new();
+        while let Ok(text) = rx.try_recv() {
+            got.push(serde_json::from_str::<Envelope>(&text).map_err(|e| e.to_string()));
+        }
+        let first = Envelope {
+            id: 1,
+            reply_to: Some(7),
+            message: Message::Welcome,
+        };
+        let second = Envelope {
+            id: 2,
+            reply_to: None,
+            message: Message::Shutdown,
+        };
+        assert_eq!(got, vec![Ok(first), Ok(second)]);
+    }
+
+    #[test]
+    fn requests_are_routed_and_replies_and_garbage_dropped() {
+        let (tx, _rx) = mpsc::channel(4);
+        let peer = Peer::new(tx);
+        let available = peer.route_incoming(r#"{"id":1,"event":"client:available"}"#);
+        assert_eq!(available.map(|e| e.message), Some(Message::Available));
+        assert!(peer
+            .route_incoming(r#"{"id":2,"reply_to":1,"event":"worker:welcome"}"#)
+            .is_none());
+        assert!(peer.route_incoming("not json").is_none());
     }
 
     #[tokio::test]
-    async fn closed_connection_fails_the_request() {
+    async fn a_closed_connection_is_an_error() {
         let (tx, rx) = mpsc::channel(4);
         drop(rx);
         let peer = Peer::new(tx);
-        let err = peer
-            .request(Message::Available, Duration::from_secs(30))
-            .await;
-        assert_eq!(err, Err(TransportError::Closed("client:available")));
+        assert_eq!(
+            peer.send(Message::Shutdown).await,
+            Err(TransportError::Closed("shutdown"))
+        );
+        assert_eq!(
+            peer.send_now(Message::Shutdown),
+            Err(TransportError::Closed("shutdown"))
+        );
     }
 }
