@@ -1,13 +1,14 @@
 //! One worker's WebSocket session on the EC side: the `worker:hello` handshake, then frames
-//! turned into engine events; outgoing frames come from the engine through the [`Peer`].
+//! turned into engine events; outgoing frames come from the engine through the [`Peer`]. A
+//! plain slice report is answered here, with the worker's next slice (one task wake per slice).
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
-use super::engine::Event;
+use super::engine::{Event, SharedDispatch};
 use super::handle::ControllerHandle;
 use crate::protocol::{Envelope, Message, Peer};
 
@@ -24,6 +25,16 @@ pub struct Shared {
     /// Set when the execution has ended: sessions flush and close.
     pub finished: watch::Receiver<bool>,
     pub next_conn: AtomicU64,
+    /// Set once the engine exists; until then every frame goes to the engine.
+    pub dispatch: OnceLock<SharedDispatch>,
+}
+
+/// What the session does after a frame.
+enum After {
+    Continue,
+    Close,
+    /// Write this frame now (an answer made in the session).
+    Send(String),
 }
 
 pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
@@ -50,9 +61,16 @@ pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
             }
             frame = stream.next() => match frame {
                 Some(Ok(WsMessage::Text(text))) => {
-                    if let Some(env) = peer.route_incoming(text.as_str()) {
-                        if !on_message(env, &peer, conn, &mut worker_id, &shared).await {
-                            break;
+                    let Some(env) = peer.route_incoming(text.as_str()) else {
+                        continue;
+                    };
+                    match on_message(env, &peer, conn, &mut worker_id, &shared).await {
+                        After::Continue => {}
+                        After::Close => break,
+                        After::Send(text) => {
+                            if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                                break;
+                            }
                         }
                     }
                 }
@@ -81,54 +99,53 @@ async fn wait_finished(finished: &mut watch::Receiver<bool>) {
     let _ = finished.wait_for(|f| *f).await.map(|_| ());
 }
 
-/// Handles one request from the worker; false ends the session.
+fn keep_open(ok: bool) -> After {
+    if ok {
+        After::Continue
+    } else {
+        After::Close
+    }
+}
+
+/// Handles one request from the worker.
 async fn on_message(
     env: Envelope,
     peer: &Peer,
     conn: u64,
     worker_id: &mut Option<String>,
     shared: &Shared,
-) -> bool {
-    let Some(id) = worker_id.clone() else {
-        return match env.message {
-            Message::Hello {
-                worker_id: w,
-                ex_id,
-            } if ex_id == shared.ex_id => {
-                *worker_id = Some(w.clone());
-                let joined = Event::Joined {
-                    worker_id: w,
-                    conn,
-                    peer: peer.clone(),
-                };
-                shared.events.send(joined).await.is_ok()
-                    && peer.reply(env.id, Message::Welcome).await.is_ok()
-            }
-            Message::Hello { ex_id, .. } => {
-                let message = format!(
-                    "this execution controller runs execution {}, not {ex_id}",
-                    shared.ex_id
-                );
-                let _ = peer.reply(env.id, Message::Error { message }).await;
-                false
-            }
-            other => {
-                let message = format!("send worker:hello before {}", other.event());
-                let _ = peer.reply(env.id, Message::Error { message }).await;
-                false
-            }
-        };
+) -> After {
+    let Some(id) = worker_id.as_deref() else {
+        return keep_open(hello(env, peer, conn, worker_id, shared).await);
     };
+    let id = id.to_string();
     match env.message {
-        Message::Available => shared
-            .events
-            .send(Event::Available {
-                worker_id: id,
-                conn,
-            })
-            .await
-            .is_ok(),
+        Message::Available => keep_open(
+            shared
+                .events
+                .send(Event::Available {
+                    worker_id: id,
+                    conn,
+                })
+                .await
+                .is_ok(),
+        ),
         Message::SliceComplete(report) => {
+            let answered = shared
+                .dispatch
+                .get()
+                .and_then(|d| d.answer_report(&id, conn, &report));
+            if let Some(next) = answered {
+                let slice_id = report.slice_id;
+                let answer = Message::SliceRecorded { slice_id, next };
+                return match peer.reply_frame(env.id, answer) {
+                    Ok(text) => After::Send(text),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot encode the answer to a slice report");
+                        After::Close
+                    }
+                };
+            }
             let report = Event::Report {
                 worker_id: id,
                 conn,
@@ -136,24 +153,64 @@ async fn on_message(
                 request_id: env.id,
                 peer: peer.clone(),
             };
-            shared.events.send(report).await.is_ok()
+            keep_open(shared.events.send(report).await.is_ok())
         }
-        Message::SliceRefused { slice_id } => shared
-            .events
-            .send(Event::Refused {
-                worker_id: id,
-                conn,
-                slice_id,
-            })
-            .await
-            .is_ok(),
-        Message::ClientShutdown => false,
+        Message::SliceRefused { slice_id } => keep_open(
+            shared
+                .events
+                .send(Event::Refused {
+                    worker_id: id,
+                    conn,
+                    slice_id,
+                })
+                .await
+                .is_ok(),
+        ),
+        Message::ClientShutdown => After::Close,
         other => {
             tracing::debug!(
                 event = other.event(),
                 "ignoring an unexpected message from a worker"
             );
-            true
+            After::Continue
+        }
+    }
+}
+
+/// The first frame must be `worker:hello` for this execution; false ends the session.
+async fn hello(
+    env: Envelope,
+    peer: &Peer,
+    conn: u64,
+    worker_id: &mut Option<String>,
+    shared: &Shared,
+) -> bool {
+    match env.message {
+        Message::Hello {
+            worker_id: w,
+            ex_id,
+        } if ex_id == shared.ex_id => {
+            *worker_id = Some(w.clone());
+            let joined = Event::Joined {
+                worker_id: w,
+                conn,
+                peer: peer.clone(),
+            };
+            shared.events.send(joined).await.is_ok()
+                && peer.reply(env.id, Message::Welcome).await.is_ok()
+        }
+        Message::Hello { ex_id, .. } => {
+            let message = format!(
+                "this execution controller runs execution {}, not {ex_id}",
+                shared.ex_id
+            );
+            let _ = peer.reply(env.id, Message::Error { message }).await;
+            false
+        }
+        other => {
+            let message = format!("send worker:hello before {}", other.event());
+            let _ = peer.reply(env.id, Message::Error { message }).await;
+            false
         }
     }
 }

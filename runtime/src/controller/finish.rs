@@ -22,7 +22,7 @@ impl Engine {
     /// `failed` if any slice is `error` or stuck in `start`, else `completed`. A status the
     /// store refuses because the master is stopping the execution leaves `stopping` in place.
     pub async fn finish(&mut self) -> ExecutionOutcome {
-        self.stats.job_duration = self.started_at.elapsed().as_secs().max(1);
+        self.d.lock().stats.job_duration = self.started_at.elapsed().as_secs().max(1);
         self.writer.flush().await;
         if self.retry.is_down() {
             // The final status gets its own full retry window, even after the buffer gave up.
@@ -30,7 +30,8 @@ impl Engine {
                 self.timeouts.state_write_retry_timeout,
             ));
         }
-        tracing::info!(ex_id = %self.ex.ex_id, op_stats = ?self.op_stats, "execution analytics per op");
+        let op_stats = self.d.lock().op_stats.clone();
+        tracing::info!(ex_id = %self.ex.ex_id, ?op_stats, "execution analytics per op");
         let (status, reason) = match self.ending.clone() {
             Some(Ending::Terminal(reason)) => {
                 // Already `failed`; refresh the stats snapshot.
@@ -52,7 +53,7 @@ impl Engine {
             ex_id: self.ex.ex_id.clone(),
             status,
             failure_reason: reason,
-            stats: self.stats.clone(),
+            stats: self.stats(),
         }
     }
 

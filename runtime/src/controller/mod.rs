@@ -179,6 +179,7 @@ impl ExecutionController {
             ready: AtomicBool::new(false),
             finished: finished_rx,
             next_conn: AtomicU64::new(1),
+            dispatch: std::sync::OnceLock::new(),
         });
         let app = http::router(shared.clone());
         // Slices and replies are small frames: without TCP_NODELAY each waits for Nagle.
@@ -283,13 +284,15 @@ async fn run_execution(
         gate_tx,
         status,
     );
+    // Sessions answer plain slice reports themselves from here on.
+    let _ = shared.dispatch.set(engine.d.clone());
     if status != ExecutionStatus::Initializing && !relocating {
         engine.set_status(ExecutionStatus::Initializing, None).await;
     }
     match slicers {
         Err(reason) => engine.terminal_error(reason).await,
         Ok(slicers) => {
-            engine.stats.slicers = slicers.len() as u64;
+            engine.d.lock().stats.slicers = slicers.len() as u64;
             let ctx = StreamContext {
                 ex_id: ex.ex_id.clone(),
                 once: ex.job.lifecycle == teraslice_core::job::Lifecycle::Once,
@@ -303,6 +306,8 @@ async fn run_execution(
     }
     shared.ready.store(true, Ordering::Release);
     engine.run(events_rx, &mut fail_rx).await;
+    // Late reports are still recorded by the sessions, but nothing more is handed out.
+    engine.d.lock().close();
     engine.stop_streams().await;
     let outcome = engine.finish().await;
     engine.shutdown_workers().await;
@@ -408,7 +413,7 @@ async fn start(
         return;
     }
     tracing::info!(ex_id = %ex.ex_id, from = %old_ex_id, slices = plan.slices.len(), "recovering");
-    engine.recovering = Some(
+    engine.recover(
         plan.slices
             .iter()
             .map(|q| q.slice.slice_id.clone())

@@ -76,6 +76,11 @@ impl Peer {
         }
     }
 
+    /// The encoded answer to `request_id`, for a caller that writes it to the socket itself.
+    pub fn reply_frame(&self, request_id: u64, message: Message) -> Result<String, TransportError> {
+        Self::encode(&self.envelope(message, Some(request_id)))
+    }
+
     /// Answers without waiting for room in the outgoing queue (so the caller, e.g. the EC's
     /// engine, never blocks on one slow worker): queued now if there is room, else from a task.
     pub fn reply_now(&self, request_id: u64, message: Message) {

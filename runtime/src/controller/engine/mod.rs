@@ -1,18 +1,20 @@
-//! The EC's state machine: one task owns the slice queue, the workers and the in-flight slices,
-//! and reacts to events from worker connections, slicer streams, the control routes and timers.
-use std::collections::{HashMap, HashSet, VecDeque};
+//! The EC's state machine: one task reacts to events from worker connections, slicer streams,
+//! the control routes and timers, and decides how the execution goes. The slice queue, workers
+//! and in-flight slices are in [`Dispatch`], which worker sessions also use to answer plain
+//! reports themselves.
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
 use teraslice_core::execution::StatusUpdate;
 use teraslice_core::job::Lifecycle;
-use teraslice_core::store::{SliceStateRecord, StateStore, StoreError};
+use teraslice_core::store::{StateStore, StoreError};
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::analytics::{ExecutionAnalytics, OpStats};
+use super::analytics::ExecutionAnalytics;
 use super::handle::Control;
 use super::slicers::{spawn_streams, Gate, QueuedSlice, StreamContext};
 use super::state_writer::StateWriter;
@@ -20,9 +22,10 @@ use super::store_retry::StoreRetry;
 use crate::ops::{Slicer, SlicerRecoveryData};
 use crate::protocol::{Message, Peer, SliceReport};
 use crate::timeouts::RuntimeTimeouts;
+pub use dispatch::{AnalyticsContext, Dispatch, SharedDispatch};
 
+mod dispatch;
 mod reports;
-mod workers;
 
 pub enum Event {
     Joined {
@@ -68,19 +71,6 @@ pub enum Ending {
     Terminal(String),
 }
 
-struct WorkerSlot {
-    conn: u64,
-    peer: Peer,
-    busy_with: Option<String>,
-}
-
-struct InFlight {
-    record: SliceStateRecord,
-    slice: crate::ops::Slice,
-    worker_id: String,
-    conn: u64,
-}
-
 struct Probation {
     failed: u64,
     processed: u64,
@@ -99,22 +89,15 @@ pub struct Engine {
     pub timeouts: RuntimeTimeouts,
     pub gate: watch::Sender<Gate>,
     pub status: ExecutionStatus,
-    pub stats: ExecutionAnalytics,
-    pub op_stats: OpStats,
+    /// Queue, workers, in-flight slices and counters, shared with the worker sessions.
+    pub d: SharedDispatch,
     pub ending: Option<Ending>,
     /// A stop came before every slice was made and dispatched.
     pub interrupted: bool,
     /// Streams still running; 0 with `slicers_done` = every slicer finished normally.
     pub slicers_running: usize,
     pub slicers_done: bool,
-    /// Recovered slices not finished yet; `Some` while recovering.
-    pub recovering: Option<HashSet<String>>,
     pub started_at: Instant,
-    queue: VecDeque<QueuedSlice>,
-    workers: HashMap<String, WorkerSlot>,
-    idle: VecDeque<String>,
-    in_flight: HashMap<String, InFlight>,
-    paused: bool,
     probation: Option<Probation>,
     ever_joined: bool,
     all_gone_at: Option<Instant>,
@@ -150,6 +133,18 @@ impl Engine {
         gate: watch::Sender<Gate>,
         status: ExecutionStatus,
     ) -> Self {
+        let analytics = AnalyticsContext {
+            enabled: ex.job.analytics,
+            ex_id: ex.ex_id.clone(),
+            job_id: ex.job_id.clone(),
+            ops: ex
+                .job
+                .operations
+                .iter()
+                .map(|op| op.op_name().to_string())
+                .collect(),
+        };
+        let d = SharedDispatch::new(Dispatch::new(writer.clone(), retry.clone(), analytics));
         Engine {
             ex,
             store,
@@ -160,19 +155,12 @@ impl Engine {
             timeouts,
             gate,
             status,
-            stats: ExecutionAnalytics::default(),
-            op_stats: OpStats::default(),
+            d,
             ending: None,
             interrupted: false,
             slicers_running: 0,
             slicers_done: false,
-            recovering: None,
             started_at: Instant::now(),
-            queue: VecDeque::new(),
-            workers: HashMap::new(),
-            idle: VecDeque::new(),
-            in_flight: HashMap::new(),
-            paused: false,
             probation: None,
             ever_joined: false,
             all_gone_at: None,
@@ -189,23 +177,30 @@ impl Engine {
 
     /// Every slice was made, dispatched and reported.
     pub fn done_processing(&self) -> bool {
-        self.slicers_done
-            && self.recovering.is_none()
-            && self.queue.is_empty()
-            && self.in_flight.is_empty()
+        let d = self.d.lock();
+        self.slicers_done && d.recovering.is_none() && d.queue.is_empty() && d.in_flight.is_empty()
     }
 
     fn is_done(&self) -> bool {
         match self.ending {
-            Some(_) => self.in_flight.is_empty(),
+            Some(_) => self.d.lock().in_flight.is_empty(),
             None => (self.once() || self.exit_after) && self.done_processing(),
         }
     }
 
     /// Enqueues slices that already have `pending` records (recovery).
     pub fn enqueue(&mut self, slices: Vec<QueuedSlice>) {
-        self.queue.extend(slices);
-        self.stats.queued = self.queue.len() as u64;
+        self.d.lock().enqueue(slices);
+    }
+
+    /// A snapshot of the execution's counters.
+    pub fn stats(&self) -> ExecutionAnalytics {
+        self.d.lock().stats.clone()
+    }
+
+    /// Starts a recovery of these slices (they are queued separately).
+    pub fn recover(&mut self, slice_ids: HashSet<String>) {
+        self.d.lock().recovering = Some(slice_ids);
     }
 
     /// Runs until the execution is done, stopped, or failed.
@@ -215,7 +210,8 @@ impl Engine {
         failures: &mut mpsc::UnboundedReceiver<StoreError>,
     ) {
         self.started_at = Instant::now();
-        self.stats.started = Some(Utc::now().to_rfc3339());
+        self.d.lock().stats.started = Some(Utc::now().to_rfc3339());
+        let wake = self.d.wake.clone();
         loop {
             self.check_recovery_done().await;
             if self.is_done() {
@@ -232,6 +228,8 @@ impl Engine {
                     Some(ev) => self.handle(ev).await,
                     None => return,
                 },
+                // A session answered the last in-flight slice: maybe done.
+                _ = wake.notified() => {}
                 Some(err) = failures.recv() => {
                     self.terminal_error(format!("slice state could not be written to the state store: {err}")).await;
                 }
@@ -249,11 +247,12 @@ impl Engine {
                     tracing::info!(ex_id = %self.ex.ex_id, store_down = down, "dispatch {} while the state store is unreachable", if down { "paused" } else { "resumed" });
                 }
                 _ = sleep_until_opt(self.drain_deadline) => {
-                    tracing::warn!(ex_id = %self.ex.ex_id, in_flight = self.in_flight.len(), "shutdown_timeout reached with slices still in flight");
+                    let in_flight = self.d.lock().in_flight.len();
+                    tracing::warn!(ex_id = %self.ex.ex_id, in_flight, "shutdown_timeout reached with slices still in flight");
                     return;
                 }
             }
-            self.dispatch();
+            self.d.lock().dispatch();
         }
     }
 
@@ -263,19 +262,28 @@ impl Engine {
                 worker_id,
                 conn,
                 peer,
-            } => self.joined(worker_id, conn, peer),
-            Event::Left { worker_id, conn } => self.left(&worker_id, conn),
+            } => {
+                self.d.lock().joined(worker_id, conn, peer);
+                self.ever_joined = true;
+                self.all_gone_at = None;
+            }
+            Event::Left { worker_id, conn } => {
+                if self.d.lock().left(&worker_id, conn) {
+                    self.all_gone_at = Some(Instant::now());
+                }
+            }
             Event::Available { worker_id, conn } => {
                 // Idempotent: an `Available` from a worker that is already idle (or busy) is
                 // ignored, so it can never be booked twice.
-                self.mark_idle(worker_id, conn);
-                self.refresh_worker_stats();
+                let mut d = self.d.lock();
+                d.mark_idle(worker_id, conn);
+                d.refresh_worker_stats();
             }
             Event::Refused {
                 worker_id,
                 conn,
                 slice_id,
-            } => self.refused(&worker_id, conn, &slice_id),
+            } => self.d.lock().refused(&worker_id, conn, &slice_id),
             Event::Report {
                 worker_id,
                 conn,
@@ -283,17 +291,18 @@ impl Engine {
                 request_id,
                 peer,
             } => {
-                let slice_id = report.slice_id.clone();
-                self.report(&worker_id, report).await;
+                self.report(&worker_id, &report).await;
                 // The report doubles as `client:available`: the next queued slice rides on the
                 // answer. Idle workers exist only while the queue is empty, so none is skipped.
-                let next = self.hand_out(&worker_id, conn);
+                let mut d = self.d.lock();
+                let next = d.hand_out(&worker_id, conn);
                 let idle = next.is_none();
+                let slice_id = report.slice_id;
                 peer.reply_now(request_id, Message::SliceRecorded { slice_id, next });
                 if idle {
-                    self.mark_idle(worker_id, conn);
+                    d.mark_idle(worker_id, conn);
                 }
-                self.refresh_worker_stats();
+                d.refresh_worker_stats();
             }
             Event::Slices(slices) => {
                 if self.ending.is_none() {
@@ -305,7 +314,7 @@ impl Engine {
                 self.slicers_running = self.slicers_running.saturating_sub(1);
                 if self.slicers_running == 0 {
                     self.slicers_done = true;
-                    self.stats.queuing_complete = Some(Utc::now().to_rfc3339());
+                    self.d.lock().stats.queuing_complete = Some(Utc::now().to_rfc3339());
                 }
             }
             Event::SlicerFailed(id, err) => {
@@ -323,33 +332,41 @@ impl Engine {
     fn control(&mut self, c: Control) {
         match c {
             Control::Pause(reply) => {
-                self.paused = true;
+                self.d.lock().paused = true;
                 if self.ending.is_none() {
                     self.gate.send_replace(Gate::Pause);
                 }
                 let _ = reply.send(());
             }
             Control::Resume(reply) => {
-                self.paused = false;
+                self.d.lock().paused = false;
                 if self.ending.is_none() {
                     self.gate.send_replace(Gate::Run);
                 }
                 let _ = reply.send(());
             }
             Control::Stop(reply) => {
-                tracing::info!(ex_id = %self.ex.ex_id, in_flight = self.in_flight.len(), "stop requested: draining in-flight slices");
+                let in_flight = self.d.lock().in_flight.len();
+                tracing::info!(ex_id = %self.ex.ex_id, in_flight, "stop requested: draining in-flight slices");
                 self.begin_ending(Ending::Stop);
                 let _ = reply.send(());
             }
             Control::Analytics(reply) => {
-                let _ = reply.send(self.stats.clone());
+                let _ = reply.send(self.stats());
             }
         }
     }
 
     async fn check_recovery_done(&mut self) {
-        if self.recovering.as_ref().is_some_and(|r| r.is_empty()) {
-            self.recovering = None;
+        let finished = {
+            let mut d = self.d.lock();
+            let finished = d.recovering.as_ref().is_some_and(|r| r.is_empty());
+            if finished {
+                d.recovering = None;
+            }
+            finished
+        };
+        if finished {
             tracing::info!(ex_id = %self.ex.ex_id, "recovery complete");
             let start = if self.exit_after {
                 None
@@ -398,13 +415,12 @@ impl Engine {
             return;
         }
         self.ending = Some(why);
-        self.interrupted = self.interrupted
-            || !self.slicers_done
-            || self.recovering.is_some()
-            || !self.queue.is_empty();
+        let (recovering, had_queued) = {
+            let mut d = self.d.lock();
+            (d.recovering.is_some(), d.close())
+        };
+        self.interrupted = self.interrupted || !self.slicers_done || recovering || had_queued;
         self.gate.send_replace(Gate::Stop);
-        self.queue.clear();
-        self.stats.queued = 0;
         self.probation = None;
         self.drain_deadline = Some(Instant::now() + self.timeouts.shutdown_timeout);
     }
@@ -424,7 +440,7 @@ impl Engine {
     pub async fn set_status(&mut self, status: ExecutionStatus, reason: Option<String>) {
         let update = StatusUpdate {
             failure_reason: reason,
-            slicer_stats: Some(self.stats.to_map()),
+            slicer_stats: Some(self.stats().to_map()),
             ..Default::default()
         };
         let (store, ex_id) = (self.store.clone(), self.ex.ex_id.clone());
