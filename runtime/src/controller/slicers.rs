@@ -141,7 +141,7 @@ async fn stream_loop(
         }
         let mut gate = ctx.gate.clone();
         let permit = tokio::select! {
-            p = ctx.permits.clone().acquire_owned() => p.ok()?,
+            p = acquire_with_room(&ctx.permits) => p?,
             _ = stopped(&mut gate) => return None,
         };
         let result = tokio::select! {
@@ -220,6 +220,15 @@ async fn stream_loop(
             return end;
         }
     }
+}
+
+/// One place in the queue, once [`BATCH_SLICES`] places are free: a full queue is topped up
+/// in batches (one wake, one `pending` write and one engine event per batch) instead of one
+/// slice each time a slice is dispatched.
+async fn acquire_with_room(permits: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    let room = u32::try_from(BATCH_SLICES.min(MAX_QUEUE)).unwrap_or(1);
+    drop(permits.acquire_many(room).await.ok()?);
+    permits.clone().acquire_owned().await.ok()
 }
 
 /// Turns one `slice_many` answer into queued slices; the first holds the call's permit.

@@ -2,23 +2,31 @@
 //! and request/response on a socket the worker task owns itself. A worker handles one thing
 //! at a time, so no I/O task sits between it and the socket (one task hop less per frame).
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::TransportError;
 use crate::protocol::{websocket_config, Envelope, Message, WORKER_WS_PATH};
 
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// An open, greeted connection. Dropping it closes the socket.
 pub struct EcConnection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     next_id: u64,
     /// Notices that arrived while a request waited for its reply, in arrival order.
     stash: VecDeque<Envelope>,
     open: bool,
+    /// One timer for every request's timeout: it is moved only when it would fire after the
+    /// current request's deadline, and re-armed when it fires early, so a request does not
+    /// add and remove a timer of its own (one per slice).
+    timer: Pin<Box<Sleep>>,
 }
 
 /// `ws://host:port/api/v1/ws` from `host:port` or a `ws://`/`http://` base URL.
@@ -59,6 +67,7 @@ pub async fn connect_once(
         next_id: 1,
         stash: VecDeque::new(),
         open: true,
+        timer: Box::pin(tokio::time::sleep(timeout)),
     };
     let hello = Message::Hello {
         worker_id: worker_id.to_string(),
@@ -126,39 +135,134 @@ impl EcConnection {
     ) -> Result<Message, TransportError> {
         let event = message.event();
         let id = self.send(message).await?;
-        let wait = async {
-            loop {
-                let Some(env) = self.read_frame().await else {
-                    return Err(TransportError::Closed(event));
-                };
-                match env.reply_to {
-                    Some(r) if r == id => return Ok(env.message),
-                    Some(_) => tracing::debug!(reply_to = env.reply_to, "late reply dropped"),
-                    None => self.stash.push_back(env),
+        let deadline = Instant::now() + timeout;
+        if self.timer.is_elapsed() || self.timer.deadline() > deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        let reply = loop {
+            let env = tokio::select! {
+                env = read_frame(&mut self.ws, &mut self.open) => env,
+                () = self.timer.as_mut() => {
+                    if Instant::now() >= deadline {
+                        return Err(TransportError::Timeout(timeout, event));
+                    }
+                    // Armed for an earlier request: wait for this one's deadline.
+                    self.timer.as_mut().reset(deadline);
+                    continue;
                 }
+            };
+            let Some(env) = env else {
+                return Err(TransportError::Closed(event));
+            };
+            match env.reply_to {
+                Some(r) if r == id => break env.message,
+                Some(_) => tracing::debug!(reply_to = env.reply_to, "late reply dropped"),
+                None => self.stash.push_back(env),
             }
         };
-        match tokio::time::timeout(timeout, wait).await {
-            Err(_) => Err(TransportError::Timeout(timeout, event)),
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(Message::Error { message })) => Err(TransportError::Remote { event, message }),
-            Ok(Ok(reply)) => Ok(reply),
+        match reply {
+            Message::Error { message } => Err(TransportError::Remote { event, message }),
+            reply => Ok(reply),
         }
     }
 
     async fn read_frame(&mut self) -> Option<Envelope> {
-        while self.open {
-            match self.ws.next().await {
-                Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
-                    Ok(env) => return Some(env),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "dropping a frame that is not a valid message");
-                    }
-                },
-                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => self.open = false,
-                Some(Ok(_)) => {}
+        read_frame(&mut self.ws, &mut self.open).await
+    }
+}
+
+/// The next envelope on the socket; `open` turns false when it closes. Cancel-safe.
+async fn read_frame(ws: &mut Socket, open: &mut bool) -> Option<Envelope> {
+    while *open {
+        match ws.next().await {
+            Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
+                Ok(env) => return Some(env),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dropping a frame that is not a valid message");
+                }
+            },
+            Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => *open = false,
+            Some(Ok(_)) => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// An EC that greets, answers `answered` requests, then reads on without answering.
+    async fn scripted_ec(listener: TcpListener, answered: usize) {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+            return;
+        };
+        let mut seen = 0;
+        while let Some(Ok(frame)) = ws.next().await {
+            let WsMessage::Text(text) = frame else {
+                continue;
+            };
+            let Ok(env) = serde_json::from_str::<Envelope>(text.as_str()) else {
+                continue;
+            };
+            if seen > answered {
+                continue;
+            }
+            seen += 1;
+            let answer = Envelope {
+                id: seen as u64,
+                reply_to: Some(env.id),
+                message: Message::Welcome,
+            };
+            let Ok(text) = serde_json::to_string(&answer) else {
+                return;
+            };
+            if ws.send(WsMessage::text(text)).await.is_err() {
+                return;
             }
         }
-        None
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_request_times_out_after_its_own_full_timeout() {
+        let timeout = Duration::from_millis(300);
+        let Ok(listener) = TcpListener::bind("127.0.0.1:0").await else {
+            panic!("cannot bind");
+        };
+        let url = match listener.local_addr() {
+            Ok(addr) => worker_url(&addr.to_string()),
+            Err(e) => panic!("{e}"),
+        };
+        tokio::spawn(scripted_ec(listener, 2));
+        let mut conn = match connect_once(&url, "w1", "ex1", timeout).await {
+            Ok(conn) => conn,
+            Err(e) => panic!("connect: {e}"),
+        };
+        assert_eq!(
+            conn.request(Message::Available, timeout).await,
+            Ok(Message::Welcome)
+        );
+        // The shared timer is still armed for the first request's deadline: it fires during
+        // the last request, which must still get its whole timeout.
+        tokio::time::sleep(timeout * 2 / 3).await;
+        assert_eq!(
+            conn.request(Message::Available, timeout).await,
+            Ok(Message::Welcome)
+        );
+        let started = Instant::now();
+        let unanswered = conn.request(Message::Available, timeout).await;
+        assert_eq!(
+            unanswered,
+            Err(TransportError::Timeout(timeout, "client:available"))
+        );
+        assert!(
+            started.elapsed() >= timeout,
+            "timed out after {:?}, before its {timeout:?}",
+            started.elapsed()
+        );
     }
 }
