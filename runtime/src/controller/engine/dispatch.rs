@@ -433,3 +433,130 @@ fn send_detached(peer: &Peer, message: Message) {
         let _ = peer.send(message).await;
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use teraslice_core::store::{MemoryStore, SliceQuery, StateStore};
+    use tokio::sync::mpsc;
+
+    use super::super::super::slicers::pending_record;
+    use super::*;
+
+    struct Fixture {
+        d: SharedDispatch,
+        store: Arc<MemoryStore>,
+        writer: StateWriter,
+        slices: Vec<Slice>,
+        _outbox: mpsc::Receiver<String>,
+    }
+
+    /// Worker "w" joined on connection 1 and runs the first of three queued slices.
+    fn fixture() -> Fixture {
+        let store = Arc::new(MemoryStore::new());
+        let retry = Arc::new(StoreRetry::new(Duration::from_secs(5)));
+        let (failures, _) = mpsc::unbounded_channel();
+        let (writer, _) = StateWriter::spawn(store.clone(), retry.clone(), 1000, failures);
+        let analytics = AnalyticsContext {
+            enabled: false,
+            ex_id: "ex".into(),
+            job_id: "job".into(),
+            ops: vec!["test-reader".into(), "noop".into()],
+        };
+        let d = SharedDispatch::new(Dispatch::new(writer.clone(), retry, analytics));
+        let slices: Vec<Slice> = (1..=3)
+            .map(|i| Slice::new(0, i, json!({ "i": i })))
+            .collect();
+        let (tx, outbox) = mpsc::channel(8);
+        {
+            let mut g = d.lock();
+            g.enqueue(
+                slices
+                    .iter()
+                    .map(|s| QueuedSlice {
+                        slice: s.clone(),
+                        record: pending_record("ex", s),
+                        _permit: None,
+                    })
+                    .collect(),
+            );
+            g.joined("w".into(), 1, Peer::new(tx));
+            let first = g.hand_out("w", 1).map(|s| s.slice_id);
+            assert_eq!(first.as_deref(), Some(slices[0].slice_id.as_str()));
+        }
+        Fixture {
+            d,
+            store,
+            writer,
+            slices,
+            _outbox: outbox,
+        }
+    }
+
+    fn done(slice: &Slice) -> SliceReport {
+        SliceReport {
+            slice_id: slice.slice_id.clone(),
+            analytics: None,
+            error: None,
+            retry_count: 0,
+        }
+    }
+
+    async fn state_of(f: &Fixture, slice: &Slice) -> Option<SliceState> {
+        f.writer.flush().await;
+        let all = f.store.list_slice_states(&SliceQuery::all("ex")).await;
+        all.ok()?
+            .into_iter()
+            .find(|r| r.slice_id == slice.slice_id)
+            .map(|r| r.state)
+    }
+
+    #[tokio::test]
+    async fn a_plain_report_is_recorded_and_answered_with_the_next_slice() {
+        let f = fixture();
+        let next = f.d.answer_report("w", 1, &done(&f.slices[0]));
+        let next_id = next.flatten().map(|s| s.slice_id);
+        assert_eq!(next_id.as_deref(), Some(f.slices[1].slice_id.as_str()));
+        assert_eq!(
+            state_of(&f, &f.slices[0]).await,
+            Some(SliceState::Completed)
+        );
+        assert_eq!(state_of(&f, &f.slices[1]).await, Some(SliceState::Start));
+        let stats = f.d.lock().stats.clone();
+        assert_eq!((stats.processed, stats.queued), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn failures_old_connections_and_recovery_are_left_to_the_engine() {
+        let f = fixture();
+        let failed = SliceReport {
+            error: Some("boom".into()),
+            ..done(&f.slices[0])
+        };
+        assert!(f.d.answer_report("w", 1, &failed).is_none());
+        assert!(f.d.answer_report("w", 2, &done(&f.slices[0])).is_none());
+        assert!(f.d.answer_report("other", 1, &done(&f.slices[0])).is_none());
+        f.d.lock().recovering = Some(std::collections::HashSet::new());
+        assert!(f.d.answer_report("w", 1, &done(&f.slices[0])).is_none());
+        // Nothing was recorded or handed out by the refused attempts.
+        assert_eq!(state_of(&f, &f.slices[0]).await, Some(SliceState::Start));
+        assert_eq!(f.d.lock().queue.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn answering_the_last_slice_in_flight_wakes_the_engine() {
+        let f = fixture();
+        f.d.lock().close();
+        let next = f.d.answer_report("w", 1, &done(&f.slices[0]));
+        // Closed: recorded, but nothing more handed out; the worker is idle.
+        assert_eq!(next, Some(None));
+        assert_eq!(
+            state_of(&f, &f.slices[0]).await,
+            Some(SliceState::Completed)
+        );
+        let woke = tokio::time::timeout(Duration::from_secs(5), f.d.wake.notified()).await;
+        assert!(woke.is_ok(), "the engine was not woken");
+    }
+}
