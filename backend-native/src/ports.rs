@@ -106,9 +106,14 @@ mod tests {
     }
 
     /// `n` consecutive ports below Linux's ephemeral range that nothing listens on right now,
-    /// starting at a random place so parallel tests rarely meet.
+    /// starting at a place of its own: another process's tests start elsewhere (the pid), and
+    /// this process's tests, which run in parallel, each start 100 ports further on (they
+    /// picked the same block and bound each other's ports before).
     fn free_block(n: u16) -> u16 {
-        let seed = u16::try_from(std::process::id() % 2000).unwrap();
+        use std::sync::atomic::{AtomicU16, Ordering};
+        static CALLS: AtomicU16 = AtomicU16::new(0);
+        let call = CALLS.fetch_add(1, Ordering::Relaxed);
+        let seed = u16::try_from(std::process::id() % 2000).unwrap() + call * 100;
         (0..2000u16)
             .map(|i| 21000 + (seed + i * 7) % 9000)
             .find(|&from| {
