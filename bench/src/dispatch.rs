@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use teraslice_core::config::SystemConfig;
 use teraslice_core::job::validate_job;
@@ -16,10 +15,11 @@ use teraslice_runtime::protocol::{Envelope, Message, SliceAnalytics, SliceReport
 use teraslice_runtime::{
     ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
 };
-use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio::sync::oneshot;
 
+use crate::raw_websocket::raw_websocket_rate;
 use crate::report::{ratio, Report};
+use crate::threads::on_own_thread;
 
 const WORKERS: usize = 4;
 
@@ -42,7 +42,7 @@ pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
         "slicer_data_file_path": requests.to_string_lossy(),
     });
     let generator = json!({"_op": "data_generator", "size": slices});
-    let raw = raw_websocket_rate(slices, request, reply).await?;
+    let raw = raw_websocket_rate(WORKERS, slices, request, reply).await?;
     let on_memory = execution_rate(memory.clone(), slices, noop_reader.clone()).await?;
     let on_sqlite = execution_rate(sqlite.clone(), slices, noop_reader).await?;
     let generated = execution_rate(memory.clone(), slices, generator).await?;
@@ -50,7 +50,7 @@ pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
         "Slice dispatch (runtime)",
         &format!(
             "A `once` noop job (test-reader passing through a one-record request per slice → noop; \
-             {slices} slices) on {WORKERS} in-process workers over loopback WebSockets, against a raw loop of \
+             {slices} slices) on {WORKERS} workers over loopback WebSockets, against a raw loop of \
              {WORKERS} WebSocket clients doing one request/response each of the same sizes ({request} B request, \
              {reply} B reply). One slice is one request/response exchange (the report, answered with the next \
              slice), so the raw rate is the ceiling. Target: ≥ 0.5. The dispatch rate is counted from the \
@@ -232,6 +232,9 @@ async fn records_rate(
     Ok(records as f64 / elapsed)
 }
 
+/// Runs one execution laid out as the product runs it: the EC on a current-thread runtime of
+/// its own thread (as `teraslice execution-controller`), each worker on its own (as
+/// `teraslice worker`); returns the EC's running time and the final status.
 async fn run_execution(
     store: Arc<dyn StateStore>,
     ex: ExecutionRecord,
@@ -244,10 +247,18 @@ async fn run_execution(
         timeouts: timeouts(),
         bind_host: "127.0.0.1".into(),
     };
-    let ec = ExecutionController::new(ex.clone(), store.clone(), opts).await?;
-    let addr = ec.local_addr().to_string();
-    let started = Instant::now();
-    let ec_task = tokio::spawn(ec.run());
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let ec = {
+        let (ex, store) = (ex.clone(), store.clone());
+        on_own_thread(move || async move {
+            let ec = ExecutionController::new(ex, store, opts).await?;
+            let _ = addr_tx.send(ec.local_addr().to_string());
+            let started = Instant::now();
+            let outcome = ec.run().await?;
+            Ok((started.elapsed().as_secs_f64(), outcome.status))
+        })
+    };
+    let addr = addr_rx.await.context("the EC did not start")?;
     let mut tasks = Vec::new();
     for i in 0..workers {
         let opts = WorkerOptions {
@@ -255,62 +266,13 @@ async fn run_execution(
             timeouts: timeouts(),
         };
         let worker = Worker::new(ex.clone(), store.clone(), &addr, format!("bench-{i}"), opts);
-        tasks.push(tokio::spawn(worker.run()));
+        tasks.push(on_own_thread(
+            move || async move { Ok(worker.run().await?) },
+        ));
     }
-    let outcome = ec_task.await.context("EC task")??;
-    let elapsed = started.elapsed().as_secs_f64();
+    let ran = ec.await.context("EC thread")?;
     for t in tasks {
         let _ = t.await;
     }
-    Ok((elapsed, outcome.status))
-}
-
-/// `WORKERS` clients, each sending `request`-byte text frames and awaiting a `reply`-byte answer.
-async fn raw_websocket_rate(total: u64, request: usize, reply: usize) -> anyhow::Result<f64> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let answer = "r".repeat(reply);
-    let server = tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let config = Some(teraslice_runtime::protocol::websocket_config());
-                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, config).await
-                else {
-                    return;
-                };
-                while let Some(Ok(msg)) = ws.next().await {
-                    if msg.is_text() && ws.send(WsMessage::text(answer.clone())).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    let per_client = total / WORKERS as u64;
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for _ in 0..WORKERS {
-        let body = "q".repeat(request);
-        clients.push(tokio::spawn(async move {
-            let config = Some(teraslice_runtime::protocol::websocket_config());
-            let url = format!("ws://{addr}/");
-            let (mut ws, _) =
-                tokio_tungstenite::connect_async_with_config(url, config, true).await?;
-            for _ in 0..per_client {
-                ws.send(WsMessage::text(body.clone())).await?;
-                match ws.next().await {
-                    Some(Ok(_)) => {}
-                    other => anyhow::bail!("raw loop: no answer: {other:?}"),
-                }
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for c in clients {
-        c.await??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    server.abort();
-    Ok((per_client * WORKERS as u64) as f64 / elapsed)
+    ran
 }

@@ -6,8 +6,10 @@ mod es_asset;
 mod k8s;
 mod master;
 mod native;
+mod raw_websocket;
 mod report;
 mod store;
+mod threads;
 
 use std::path::PathBuf;
 
