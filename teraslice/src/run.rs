@@ -151,7 +151,8 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 struct Progress {
     slices_done: u64,
     slices_failed: u64,
-    records: i64,
+    /// `None` when the job has `analytics: false` (no per-op counts are kept).
+    records: Option<i64>,
 }
 
 impl Progress {
@@ -164,13 +165,18 @@ impl Progress {
                 .unwrap_or(0)
         };
         // Records = what the reader (op 0) returned, from the per-op analytics.
-        let records = match store.list_analytics(&ex.ex_id).await {
-            Ok(rows) => rows
-                .iter()
-                .filter(|a| a.order == 0)
-                .map(|a| a.count.max(0))
-                .sum(),
-            Err(_) => 0,
+        let records = if ex.job.analytics {
+            match store.list_analytics(&ex.ex_id).await {
+                Ok(rows) => Some(
+                    rows.iter()
+                        .filter(|a| a.order == 0)
+                        .map(|a| a.count.max(0))
+                        .sum(),
+                ),
+                Err(_) => Some(0),
+            }
+        } else {
+            None
         };
         Progress {
             slices_done: count(SliceState::Completed).await,
@@ -180,28 +186,32 @@ impl Progress {
     }
 
     fn line(&self, ex: &ExecutionRecord, elapsed: Duration) -> String {
-        let secs = elapsed.as_secs_f64().max(0.001);
-        format!(
-            "{} {} | slices {} done, {} failed | {} records ({:.0} records/s)",
-            ex.job.name,
-            ex.status,
-            self.slices_done,
-            self.slices_failed,
-            self.records,
-            self.records as f64 / secs
-        )
+        let line = format!(
+            "{} {} | slices {} done, {} failed",
+            ex.job.name, ex.status, self.slices_done, self.slices_failed
+        );
+        match self.records {
+            Some(n) => format!("{line} | {n} records ({:.0} records/s)", rate(n, elapsed)),
+            None => line,
+        }
     }
+}
+
+fn rate(records: i64, elapsed: Duration) -> f64 {
+    records as f64 / elapsed.as_secs_f64().max(0.001)
 }
 
 fn summary(ex: &ExecutionRecord, p: &Progress, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64().max(0.001);
+    let records = match p.records {
+        Some(n) => format!("{n} ({:.0}/s)", rate(n, elapsed)),
+        None => "not counted (the job has analytics: false)".to_string(),
+    };
     let mut out = format!(
-        "{name}: {status} in {secs:.1}s\n  execution  {ex_id}\n  records    {records} ({rate:.0}/s)\n  slices     {done} completed, {failed} failed",
+        "{name}: {status} in {secs:.1}s\n  execution  {ex_id}\n  records    {records}\n  slices     {done} completed, {failed} failed",
         name = ex.job.name,
         status = ex.status,
         ex_id = ex.ex_id,
-        records = p.records,
-        rate = p.records as f64 / secs,
         done = p.slices_done,
         failed = p.slices_failed,
     );
@@ -209,4 +219,45 @@ fn summary(ex: &ExecutionRecord, p: &Progress, elapsed: Duration) -> String {
         out.push_str(&format!("\n  reason     {}", ex.failure_reason));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn execution(analytics: bool) -> anyhow::Result<ExecutionRecord> {
+        let ctx = SystemConfig::default().validation_context(None);
+        let spec = json!({
+            "name": "gen", "analytics": analytics,
+            "operations": [{"_op": "data_generator"}, {"_op": "noop"}]
+        });
+        let job =
+            teraslice_core::job::validate_job(&spec, &ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(ExecutionRecord::new("job-1", job))
+    }
+
+    #[test]
+    fn records_are_counted_only_when_the_job_keeps_analytics() -> anyhow::Result<()> {
+        let counted = Progress {
+            slices_done: 4,
+            slices_failed: 0,
+            records: Some(2000),
+        };
+        let two_s = Duration::from_secs(2);
+        let text = summary(&execution(true)?, &counted, two_s);
+        assert!(text.contains("records    2000 (1000/s)"), "{text}");
+        let uncounted = Progress {
+            records: None,
+            ..counted
+        };
+        let ex = execution(false)?;
+        let text = summary(&ex, &uncounted, two_s);
+        assert!(
+            text.contains("records    not counted (the job has analytics: false)"),
+            "{text}"
+        );
+        assert!(!uncounted.line(&ex, two_s).contains("records"));
+        Ok(())
+    }
 }
