@@ -2,6 +2,7 @@
 //! side by side with a baseline in the same run, and writes the ratios to docs/benchmarks.md.
 //! Absolute numbers depend on the machine; the ratios are what to compare between runs.
 mod dispatch;
+mod dispatch_native;
 mod es_asset;
 mod k8s;
 mod master;
@@ -44,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     if wanted("dispatch") {
         eprintln!("bench: slice dispatch");
-        dispatch::run(&mut report, scale).await?;
+        dispatch::run(&mut report, &args.teraslice, scale).await?;
     }
     if wanted("records") {
         eprintln!("bench: records per second");
