@@ -79,21 +79,17 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
             &processes,
         ),
     ];
-    for (what, rates) in rows {
-        s.row(
-            &format!("slices/s, {what}"),
-            format!("{:.0}", rates.dispatch),
-            format!("{raw:.0} raw round trips/s"),
-            ratio(rates.dispatch, raw),
-        );
-    }
-    for (what, rates) in rows {
-        s.row(
-            &format!("slices/s, {what}, whole execution"),
-            format!("{:.0}", rates.whole),
-            format!("{raw:.0} raw round trips/s"),
-            ratio(rates.whole, raw),
-        );
+    let spans: [(&str, RateOf); 2] = [("", |r| r.dispatch), (", whole execution", |r| r.whole)];
+    for (span, rate) in spans {
+        for (what, rates) in rows {
+            let value = rate(rates);
+            s.row(
+                &format!("slices/s, {what}{span}"),
+                format!("{value:.0}"),
+                format!("{raw:.0} raw round trips/s"),
+                ratio(value, raw),
+            );
+        }
     }
 
     Ok(())
@@ -179,6 +175,9 @@ fn timeouts() -> RuntimeTimeouts {
         ..RuntimeTimeouts::default()
     }
 }
+
+/// Which of an execution's [`Rates`] a row shows.
+type RateOf = fn(&Rates) -> f64;
 
 /// Slices per second of one execution.
 pub struct Rates {
