@@ -57,7 +57,6 @@ impl SharedDispatch {
             if next.is_none() {
                 d.mark_idle(worker_id.to_string(), conn);
             }
-            d.refresh_worker_stats();
             (next, d.in_flight.is_empty())
         };
         if wake {
@@ -160,7 +159,6 @@ impl Dispatch {
                 busy_with: None,
             },
         );
-        self.refresh_worker_stats();
     }
 
     /// The connection `conn` of the worker closed; true when no worker is left.
@@ -173,7 +171,6 @@ impl Dispatch {
         self.stats.workers_disconnected += 1;
         tracing::info!(worker_id, "worker disconnected");
         self.release(worker_id, slot.and_then(|s| s.busy_with));
-        self.refresh_worker_stats();
         self.workers.is_empty()
     }
 
@@ -241,7 +238,6 @@ impl Dispatch {
         } else {
             self.release(worker_id, Some(slice_id.to_string()));
         }
-        self.refresh_worker_stats();
     }
 
     /// Whether slices may be handed out now.
@@ -303,11 +299,10 @@ impl Dispatch {
             }
         }
         self.stats.queued = self.queue.len() as u64;
-        self.refresh_worker_stats();
     }
 
     /// Records a report: state record, counters, analytics. The failure rules are the
-    /// engine's (see [`Recorded::Failed`]); the caller refreshes the worker counts.
+    /// engine's (see [`Recorded::Failed`]).
     pub fn record_report(&mut self, worker_id: &str, report: &SliceReport) -> Recorded {
         let slice_id = report.slice_id.as_str();
         if let Some(slot) = self.workers.get_mut(worker_id) {
@@ -402,13 +397,17 @@ impl Dispatch {
             .collect()
     }
 
-    pub fn refresh_worker_stats(&mut self) {
-        self.stats.workers_available = self.idle.len() as u64;
-        self.stats.workers_active = self
+    /// The counters, with the worker counts of this moment (counted here, when someone reads
+    /// them, rather than on every slice: that walked every worker under the lock).
+    pub fn snapshot(&self) -> ExecutionAnalytics {
+        let mut stats = self.stats.clone();
+        stats.workers_available = self.idle.len() as u64;
+        stats.workers_active = self
             .workers
             .values()
             .filter(|w| w.busy_with.is_some())
             .count() as u64;
+        stats
     }
 
     /// Stop handing out; what is queued stays `pending` in the store. True if slices were
@@ -546,10 +545,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn answering_the_last_slice_in_flight_wakes_the_engine() {
+    async fn answering_the_last_slice_in_flight_idles_the_worker_and_wakes_the_engine() {
         let f = fixture();
+        let busy = f.d.lock().snapshot();
+        assert_eq!((busy.workers_active, busy.workers_available), (1, 0));
         f.d.lock().close();
         let next = f.d.answer_report("w", 1, &done(&f.slices[0]));
+        let idle = f.d.lock().snapshot();
+        assert_eq!((idle.workers_active, idle.workers_available), (0, 1));
         // Closed: recorded, but nothing more handed out; the worker is idle.
         assert_eq!(next, Some(None));
         assert_eq!(

@@ -195,7 +195,7 @@ impl Engine {
 
     /// A snapshot of the execution's counters.
     pub fn stats(&self) -> ExecutionAnalytics {
-        self.d.lock().stats.clone()
+        self.d.lock().snapshot()
     }
 
     /// Starts a recovery of these slices (they are queued separately).
@@ -275,9 +275,7 @@ impl Engine {
             Event::Available { worker_id, conn } => {
                 // Idempotent: an `Available` from a worker that is already idle (or busy) is
                 // ignored, so it can never be booked twice.
-                let mut d = self.d.lock();
-                d.mark_idle(worker_id, conn);
-                d.refresh_worker_stats();
+                self.d.lock().mark_idle(worker_id, conn);
             }
             Event::Refused {
                 worker_id,
@@ -302,7 +300,6 @@ impl Engine {
                 if idle {
                     d.mark_idle(worker_id, conn);
                 }
-                d.refresh_worker_stats();
             }
             Event::Slices(slices) => {
                 if self.ending.is_none() {

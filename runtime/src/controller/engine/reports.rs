@@ -9,12 +9,7 @@ use crate::protocol::{Message, SliceReport};
 
 impl Engine {
     pub(super) async fn report(&mut self, worker_id: &str, report: &SliceReport) {
-        let recorded = {
-            let mut d = self.d.lock();
-            let recorded = d.record_report(worker_id, report);
-            d.refresh_worker_stats();
-            recorded
-        };
+        let recorded = self.d.lock().record_report(worker_id, report);
         if let Recorded::Failed { slice_id, error } = recorded {
             self.slice_failed(&slice_id, &error).await;
         }
