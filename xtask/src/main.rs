@@ -1,5 +1,6 @@
 //! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench`.
 mod bench;
+mod image;
 mod k8s;
 mod opensearch;
 mod paths;
@@ -23,7 +24,7 @@ enum Command {
     /// A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
     K8s {
         #[command(subcommand)]
-        action: ServiceAction,
+        action: k8s::K8sAction,
     },
     /// A real single-node OpenSearch on loopback.
     Opensearch {

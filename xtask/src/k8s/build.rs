@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use super::{k8s_root, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, STAGING_VERSION};
+use super::{
+    k8s_root, COREDNS_VERSION, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION, STAGING_VERSION,
+};
 
 /// Paths of the built binaries.
 pub struct Binaries {
@@ -19,6 +21,12 @@ pub struct Binaries {
     pub kwok: PathBuf,
     /// kwok's stage config (node and pod lifecycles).
     pub kwok_stages: PathBuf,
+    /// The real node's programs (built only when the node is enabled).
+    pub kubelet: PathBuf,
+    pub kube_proxy: PathBuf,
+    pub coredns: PathBuf,
+    /// A static program that waits for SIGTERM: the pause image's only file.
+    pub pause: PathBuf,
 }
 
 const K8S_CMDS: [&str; 4] = [
@@ -27,6 +35,11 @@ const K8S_CMDS: [&str; 4] = [
     "kube-scheduler",
     "kubectl",
 ];
+/// The real node's Kubernetes programs: same module, own folder and `.complete`, built after
+/// `K8S_CMDS` (sharing their warm Go build cache).
+const K8S_NODE_CMDS: [&str; 2] = ["kubelet", "kube-proxy"];
+/// Bump when the pause program changes.
+const PAUSE_REV: &str = "1";
 
 /// Marks a finished build, so an interrupted one is redone.
 const DONE: &str = ".complete";
@@ -53,57 +66,72 @@ pub fn binaries() -> Binaries {
         etcd: bin_dir("etcd", ETCD_VERSION).join("etcd"),
         kwok: bin_dir("kwok", KWOK_VERSION).join("kwok"),
         kwok_stages: kwok_stages(&bin_dir("kwok", KWOK_VERSION)),
+        kubelet: bin_dir("kubernetes-node", KUBERNETES_VERSION).join("kubelet"),
+        kube_proxy: bin_dir("kubernetes-node", KUBERNETES_VERSION).join("kube-proxy"),
+        coredns: bin_dir("coredns", COREDNS_VERSION).join("coredns"),
+        pause: bin_dir("pause", PAUSE_REV).join("pause"),
     }
 }
 
 /// Builds one module's binaries into `bin`, working (go.mod, log) in `work`.
 type BuildFn = fn(&Path, &Path) -> Result<()>;
 
-/// Builds whatever is missing (the three modules in parallel) and returns the binaries.
-pub fn ensure_built() -> Result<Binaries> {
-    let jobs: [(&str, &str, BuildFn); 3] = [
-        ("kubernetes", KUBERNETES_VERSION, build_kubernetes),
-        ("etcd", ETCD_VERSION, build_etcd),
-        ("kwok", KWOK_VERSION, build_kwok),
+/// One cached build: `bin/<name>-<version>/` with its own `.complete`.
+struct Job {
+    name: &'static str,
+    version: &'static str,
+    build: BuildFn,
+}
+
+const fn job(name: &'static str, version: &'static str, build: BuildFn) -> Job {
+    Job {
+        name,
+        version,
+        build,
+    }
+}
+
+/// Builds whatever is missing and returns the binaries. Chains run in parallel, the jobs of a
+/// chain one after the other (the node's Kubernetes programs reuse the plane's Go build cache).
+pub fn ensure_built(with_node: bool) -> Result<Binaries> {
+    let mut chains: Vec<Vec<Job>> = vec![
+        vec![job("kubernetes", KUBERNETES_VERSION, build_kubernetes)],
+        vec![job("etcd", ETCD_VERSION, build_etcd)],
+        vec![job("kwok", KWOK_VERSION, build_kwok)],
     ];
-    let todo: Vec<_> = jobs
+    if with_node {
+        chains[0].push(job(
+            "kubernetes-node",
+            KUBERNETES_VERSION,
+            build_kubernetes_node,
+        ));
+        chains.push(vec![job("coredns", COREDNS_VERSION, build_coredns)]);
+        chains.push(vec![job("pause", PAUSE_REV, build_pause)]);
+    }
+    let todo: Vec<Vec<Job>> = chains
         .into_iter()
-        .filter(|(name, version, _)| !bin_dir(name, version).join(DONE).exists())
+        .map(|chain| {
+            chain
+                .into_iter()
+                .filter(|j| !bin_dir(j.name, j.version).join(DONE).exists())
+                .collect::<Vec<_>>()
+        })
+        .filter(|chain| !chain.is_empty())
         .collect();
-    if !todo.is_empty() {
+    if todo.iter().flatten().any(|j| j.name != "pause") {
         check_go()?;
     }
     let results: Vec<(String, Result<()>)> = thread::scope(|s| {
         let handles: Vec<_> = todo
             .iter()
-            .map(|&(name, version, build)| {
-                s.spawn(move || {
-                    let (bin, work) = (bin_dir(name, version), build_dir(name, version));
-                    let log = work.join("build.log");
-                    eprintln!(
-                        "k8s: building {name} {version} from Go modules (log: {})",
-                        log.display()
-                    );
-                    let t = Instant::now();
-                    let result = fs::create_dir_all(&bin)
-                        .and_then(|_| fs::create_dir_all(&work))
-                        .context("creating build folders")
-                        .and_then(|_| build(&bin, &work))
-                        .and_then(|_| {
-                            fs::write(bin.join(DONE), version).context("marking the build done")
-                        });
-                    if result.is_ok() {
-                        eprintln!("k8s: built {name} {version} in {:.0?}", t.elapsed());
-                    }
-                    (name.to_string(), result)
-                })
-            })
+            .map(|chain| s.spawn(move || chain.iter().map(run_job).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| ("?".into(), Err(anyhow::anyhow!("build thread panicked"))))
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![("?".into(), Err(anyhow::anyhow!("build thread panicked")))]
+                })
             })
             .collect()
     });
@@ -125,6 +153,23 @@ pub fn ensure_built() -> Result<Binaries> {
         write_kwok_stages(&bins.kwok_stages, &build_dir("kwok", KWOK_VERSION))?;
     }
     Ok(bins)
+}
+
+fn run_job(job: &Job) -> (String, Result<()>) {
+    let (name, version) = (job.name, job.version);
+    let (bin, work) = (bin_dir(name, version), build_dir(name, version));
+    let log = work.join("build.log");
+    eprintln!("k8s: building {name} {version} (log: {})", log.display());
+    let t = Instant::now();
+    let result = fs::create_dir_all(&bin)
+        .and_then(|_| fs::create_dir_all(&work))
+        .context("creating build folders")
+        .and_then(|_| (job.build)(&bin, &work))
+        .and_then(|_| fs::write(bin.join(DONE), version).context("marking the build done"));
+    if result.is_ok() {
+        eprintln!("k8s: built {name} {version} in {:.0?}", t.elapsed());
+    }
+    (name.to_string(), result)
 }
 
 /// `$GO`, else `go` from PATH, else the usual install location (CI's PATH may lack it).
@@ -212,13 +257,21 @@ fn go_output_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<S
 
 /// k8s.io/kubernetes replaces its staging repos with ./staging: a throwaway module pins each to its release.
 fn build_kubernetes(bin: &Path, work: &Path) -> Result<()> {
+    build_kubernetes_cmds(bin, work, &K8S_CMDS)
+}
+
+fn build_kubernetes_node(bin: &Path, work: &Path) -> Result<()> {
+    build_kubernetes_cmds(bin, work, &K8S_NODE_CMDS)
+}
+
+fn build_kubernetes_cmds(bin: &Path, work: &Path, names: &[&str]) -> Result<()> {
     let module = format!("k8s.io/kubernetes@{KUBERNETES_VERSION}");
     fs::write(work.join("go.mod"), "module teraslice-rs/k8s-build\n").context("writing go.mod")?;
     let gomod_path = go_output(work, &["list", "-m", "-f", "{{.GoMod}}", &module])?;
     let upstream =
         fs::read_to_string(&gomod_path).with_context(|| format!("reading {gomod_path}"))?;
     fs::write(work.join("go.mod"), throwaway_gomod(&upstream)?).context("writing go.mod")?;
-    let cmds: Vec<String> = K8S_CMDS
+    let cmds: Vec<String> = names
         .iter()
         .map(|c| format!("k8s.io/kubernetes/cmd/{c}"))
         .collect();
@@ -312,6 +365,50 @@ fn build_kwok(bin: &Path, work: &Path) -> Result<()> {
         &["install", "-trimpath", "-ldflags", "-s -w", &pkg],
         &[("GOBIN", &gobin), ("GOFLAGS", "")],
     )
+}
+
+/// CoreDNS has no replace directives either; its default plugin set includes `kubernetes`.
+fn build_coredns(bin: &Path, work: &Path) -> Result<()> {
+    let gobin = bin.display().to_string();
+    let pkg = format!("github.com/coredns/coredns@{COREDNS_VERSION}");
+    go_with(
+        work,
+        &["install", "-trimpath", "-ldflags", "-s -w", &pkg],
+        &[("GOBIN", &gobin), ("GOFLAGS", "")],
+    )
+}
+
+/// The pause program: waits for SIGTERM/SIGINT, reaps children (20 lines of C, static).
+const PAUSE_C: &str = r#"#include <signal.h>
+#include <unistd.h>
+#include <sys/wait.h>
+static void stop(int sig) { (void)sig; _exit(0); }
+static void reap(int sig) { (void)sig; while (waitpid(-1, 0, WNOHANG) > 0) {} }
+int main(void) {
+  signal(SIGINT, stop);
+  signal(SIGTERM, stop);
+  signal(SIGCHLD, reap);
+  for (;;) pause();
+  return 0;
+}
+"#;
+
+fn build_pause(bin: &Path, work: &Path) -> Result<()> {
+    let src = work.join("pause.c");
+    fs::write(&src, PAUSE_C).context("writing pause.c")?;
+    let out = Command::new("gcc")
+        .args(["-static", "-Os", "-s", "-o"])
+        .arg(bin.join("pause"))
+        .arg(&src)
+        .output()
+        .context("running gcc (Debian packages gcc, libc6-dev)")?;
+    if !out.status.success() {
+        bail!(
+            "gcc pause.c failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// kwok's "fast" stages (what its docs call the default), as shipped in the module, except

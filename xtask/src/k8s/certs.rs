@@ -5,6 +5,11 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
+use super::node::{NODE_IP, NODE_NAME};
+
+/// CoreDNS' user name (its ClusterRoleBinding's subject).
+pub const COREDNS_USER: &str = "teraslice-rs:coredns";
+
 /// A client identity: certificate and key files.
 pub struct Identity {
     pub cert: PathBuf,
@@ -19,6 +24,13 @@ pub struct Pki {
     pub controller_manager: Identity,
     pub scheduler: Identity,
     pub kwok: Identity,
+    /// The real node: the kubelet's client and serving certificates, kube-proxy, CoreDNS, and the
+    /// apiserver's client certificate for the kubelet (logs, exec, port-forward).
+    pub kubelet: Identity,
+    pub kubelet_serving: Identity,
+    pub kube_proxy: Identity,
+    pub coredns: Identity,
+    pub apiserver_kubelet_client: Identity,
     /// Signs and verifies service-account tokens (apiserver and controller-manager).
     pub service_account_key: PathBuf,
     /// Its public half, for verifying tokens.
@@ -141,7 +153,7 @@ pub fn generate(dir: &Path) -> Result<Pki> {
         "apiserver",
         "/CN=kube-apiserver",
         &[
-            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
+            format!("subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:{NODE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local").as_str(),
             "keyUsage=critical,digitalSignature,keyEncipherment",
             "extendedKeyUsage=serverAuth",
             "basicConstraints=critical,CA:FALSE",
@@ -156,6 +168,31 @@ pub fn generate(dir: &Path) -> Result<Pki> {
     )?;
     let scheduler = client(dir, "scheduler", "/CN=system:kube-scheduler")?;
     let kwok = client(dir, "kwok", "/O=system:masters/CN=kwok")?;
+    let kubelet = client(
+        dir,
+        "kubelet",
+        &format!("/O=system:nodes/CN=system:node:{NODE_NAME}"),
+    )?;
+    let kubelet_serving = signed(
+        dir,
+        "kubelet-serving",
+        &format!("/CN={NODE_NAME}"),
+        &[
+            format!("subjectAltName=IP:{NODE_IP},DNS:{NODE_NAME}").as_str(),
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+            "extendedKeyUsage=serverAuth",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+    )?;
+    // Bound to the default ClusterRole system:node-proxier.
+    let kube_proxy = client(dir, "kube-proxy", "/CN=system:kube-proxy")?;
+    // Bound by `cargo xtask k8s up` to a ClusterRole that reads Services, EndpointSlices, ...
+    let coredns = client(dir, "coredns", &format!("/CN={COREDNS_USER}"))?;
+    let apiserver_kubelet_client = client(
+        dir,
+        "apiserver-kubelet-client",
+        "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    )?;
     key(dir, "service-account.key")?;
     // The apiserver reads verification keys only as public keys or SEC1/PKCS#1, not PKCS#8.
     openssl(
@@ -176,6 +213,11 @@ pub fn generate(dir: &Path) -> Result<Pki> {
         controller_manager,
         scheduler,
         kwok,
+        kubelet,
+        kubelet_serving,
+        kube_proxy,
+        coredns,
+        apiserver_kubelet_client,
         service_account_key: dir.join("service-account.key"),
         service_account_pub: dir.join("service-account.pub"),
     })

@@ -5,6 +5,7 @@
 //! Running state (certificates, kubeconfigs, pids, logs, etcd data) lives in `~/.cache/teraslice-rs/k8s/run`.
 mod build;
 mod certs;
+pub mod node;
 mod nodes;
 mod process;
 mod start;
@@ -15,7 +16,26 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::ServiceAction;
+/// `cargo xtask k8s ...`
+#[derive(clap::Subcommand)]
+pub enum K8sAction {
+    /// Build (once, cached) and start; reuses a running plane.
+    Up,
+    /// Stop what `up` started and remove its state (the real node's included).
+    Down,
+    /// Print the environment variables a shell needs to reach it.
+    Env,
+    /// Create (or annotate) a namespace whose pods all run on the real node.
+    NodeNamespace {
+        /// The namespace.
+        name: String,
+    },
+    /// Import a docker-archive or OCI image tar into the real node's containerd.
+    ImportImage {
+        /// The image tar.
+        tar: PathBuf,
+    },
+}
 
 /// Pinned versions: Kubernetes minor = the newest one the `k8s-openapi` crate supports (feature `v1_37`).
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
@@ -23,6 +43,7 @@ pub const KUBERNETES_VERSION: &str = "v1.37.2";
 pub const STAGING_VERSION: &str = "v0.37.2";
 pub const ETCD_VERSION: &str = "v3.6.16";
 pub const KWOK_VERSION: &str = "v0.8.0";
+pub const COREDNS_VERSION: &str = "v1.15.0";
 
 /// Set to 1 to leave the plane running after `cargo xtask test` (same as `--keep`).
 pub const KEEP_ENV: &str = "TERASLICE_K8S_KEEP";
@@ -42,31 +63,48 @@ pub fn admin_kubeconfig() -> PathBuf {
     run_dir().join("admin.kubeconfig")
 }
 
-pub fn run(action: ServiceAction) -> Result<()> {
+pub fn run(action: K8sAction) -> Result<()> {
     match action {
-        ServiceAction::Up => {
+        K8sAction::Up => {
             let plane = ensure_up()?;
             // `up` on its own leaves the plane running for later commands.
             plane.detach();
             print_env();
             Ok(())
         }
-        ServiceAction::Down => {
+        K8sAction::Down => {
             let _lock = users::lock()?;
             start::down()?;
             eprintln!("k8s: stopped and removed {}", run_dir().display());
             Ok(())
         }
-        ServiceAction::Env => {
-            if !start::is_running() {
-                anyhow::bail!(
-                    "the Kubernetes control plane is not running: run `cargo xtask k8s up`"
-                );
-            }
+        K8sAction::Env => {
+            require_running()?;
             print_env();
             Ok(())
         }
+        K8sAction::NodeNamespace { name } => {
+            require_running()?;
+            start::kubectl_apply(
+                &build::binaries().kubectl,
+                &admin_kubeconfig(),
+                &node::namespace_manifest(&name),
+            )?;
+            eprintln!(
+                "k8s: pods of namespace {name} run on the real node {}",
+                node::NODE_NAME
+            );
+            Ok(())
+        }
+        K8sAction::ImportImage { tar } => crate::image::import_image(&tar),
     }
+}
+
+fn require_running() -> Result<()> {
+    if !start::is_running() {
+        anyhow::bail!("the Kubernetes control plane is not running: run `cargo xtask k8s up`");
+    }
+    Ok(())
 }
 
 fn print_env() {
@@ -87,10 +125,14 @@ fn shell_quote(value: &str) -> String {
 
 /// The variables tests read to reach the plane.
 pub fn env_vars() -> Vec<(String, String)> {
-    vec![(
+    let mut vars = vec![(
         "KUBECONFIG".to_string(),
         admin_kubeconfig().display().to_string(),
-    )]
+    )];
+    if node::enabled() && node::is_running() {
+        vars.extend(node::env_vars());
+    }
+    vars
 }
 
 /// A use of the running plane. Dropping it stops the plane if it was started by a test run
@@ -147,7 +189,7 @@ pub fn ensure_up() -> Result<Plane> {
         );
     } else {
         let t = Instant::now();
-        let bins = build::ensure_built()?;
+        let bins = build::ensure_built(node::enabled())?;
         eprintln!("k8s: binaries ready in {:.0?}", t.elapsed());
         let t = Instant::now();
         start::up(&bins)?;

@@ -1,7 +1,6 @@
 //! Simulated nodes: Node objects kwok manages (heartbeats, pod lifecycles), two zones.
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -50,27 +49,8 @@ status:
 
 /// Creates the nodes (idempotent) and waits until kwok reports them Ready.
 pub fn create(kubectl: &Path, kubeconfig: &Path) -> Result<()> {
-    let mut child = Command::new(kubectl)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["apply", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("running kubectl apply")?;
-    child
-        .stdin
-        .take()
-        .context("kubectl stdin")?
-        .write_all(manifest().as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "creating the simulated nodes failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    super::start::kubectl_apply(kubectl, kubeconfig, &manifest())
+        .context("creating the simulated nodes")?;
     let out = Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(kubeconfig)

@@ -1,6 +1,7 @@
 //! Starting and stopping the plane's processes on loopback.
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,12 +13,19 @@ use anyhow::{bail, Context, Result};
 use super::build::{binaries, Binaries};
 use super::process::Tracked;
 use super::{
-    admin_kubeconfig, certs, nodes, run_dir, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION,
+    admin_kubeconfig, certs, node, nodes, run_dir, COREDNS_VERSION, ETCD_VERSION,
+    KUBERNETES_VERSION, KWOK_VERSION,
 };
 
+/// What a running plane was started with; another value makes `up` restart it.
 fn versions() -> String {
+    let node = if node::enabled() {
+        format!("node={} coredns={COREDNS_VERSION}", node::NODE_REV)
+    } else {
+        "node=off".into()
+    };
     format!(
-        "kubernetes={KUBERNETES_VERSION} etcd={ETCD_VERSION} kwok={KWOK_VERSION} kwok-stages={}\n",
+        "kubernetes={KUBERNETES_VERSION} etcd={ETCD_VERSION} kwok={KWOK_VERSION} kwok-stages={} {node}\n",
         super::build::KWOK_STAGES_REV
     )
 }
@@ -49,6 +57,7 @@ pub fn is_running() -> bool {
     // A plane started by another version of this code is restarted, not reused.
     fs::read_to_string(run.join(READY)).is_ok_and(|v| v == versions())
         && tracked(&run).iter().all(|t| t.live_pid().is_some())
+        && (!node::enabled() || node::is_running())
         && kubectl_ok(
             &binaries().kubectl,
             &["get", "--raw=/readyz", "--request-timeout=5s"],
@@ -56,9 +65,13 @@ pub fn is_running() -> bool {
 }
 
 fn kubectl_ok(kubectl: &Path, args: &[&str]) -> bool {
+    kubectl_ok_with(kubectl, &admin_kubeconfig(), args)
+}
+
+pub fn kubectl_ok_with(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> bool {
     Command::new(kubectl)
         .arg("--kubeconfig")
-        .arg(admin_kubeconfig())
+        .arg(kubeconfig)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -66,13 +79,44 @@ fn kubectl_ok(kubectl: &Path, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Stops whatever a previous `up` started and removes its state.
+/// `kubectl apply -f -` of `manifest`.
+pub fn kubectl_apply(kubectl: &Path, kubeconfig: &Path, manifest: &str) -> Result<()> {
+    let mut child = Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["apply", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running kubectl apply")?;
+    child
+        .stdin
+        .take()
+        .context("kubectl stdin")?
+        .write_all(manifest.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "kubectl apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Stops whatever a previous `up` started and removes its state, the real node's included
+/// (whose leftovers are looked for even without a run folder).
 pub fn down() -> Result<()> {
     let run = run_dir();
+    let _ = fs::remove_file(run.join(READY));
+    if node::tracked("kubelet").live_pid().is_some() && tracked(&run)[1].live_pid().is_some() {
+        node::delete_node_object(&binaries().kubectl, &admin_kubeconfig());
+    }
+    node::down()?;
     if !run.exists() {
         return Ok(());
     }
-    let _ = fs::remove_file(run.join(READY));
     for t in tracked(&run).iter().rev() {
         t.stop(Duration::from_secs(10))
             .with_context(|| format!("stopping {}", t.name))?;
@@ -81,7 +125,7 @@ pub fn down() -> Result<()> {
 }
 
 /// A free loopback port (the OS picks it; we release it right away for the component to bind).
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")
         .context("finding a free port")?
         .local_addr()?
@@ -90,8 +134,13 @@ fn free_port() -> Result<u16> {
 
 pub fn up(bins: &Binaries) -> Result<()> {
     down().context("cleaning up a previous, broken start")?;
-    let result = start_all(bins);
+    let result = if node::enabled() {
+        node::prepare().and_then(|_| start_all(bins))
+    } else {
+        start_all(bins)
+    };
     if result.is_err() {
+        node::report_dead();
         // Leave nothing half-started behind; the logs go with the folder, so show them first.
         for t in tracked(&run_dir()) {
             if t.log_file.exists() && t.live_pid().is_none() {
@@ -159,30 +208,51 @@ fn start_all(bins: &Binaries) -> Result<()> {
         TcpStream::connect(("127.0.0.1", ports["etcd-client"])).is_ok()
     })?;
 
-    api_t.spawn(
-        &bins.apiserver,
-        &[
-            format!("--etcd-servers={etcd_url}"),
+    let mut api_args = vec![
+        format!("--etcd-servers={etcd_url}"),
+        format!("--secure-port={}", ports["apiserver"]),
+        format!("--tls-cert-file={}", p(&pki.apiserver.cert)),
+        format!("--tls-private-key-file={}", p(&pki.apiserver.key)),
+        format!("--client-ca-file={}", p(&pki.ca_cert)),
+        "--authorization-mode=Node,RBAC".into(),
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+        format!("--service-account-key-file={}", p(&pki.service_account_pub)),
+        format!(
+            "--service-account-signing-key-file={}",
+            p(&pki.service_account_key)
+        ),
+        format!("--service-cluster-ip-range={SERVICE_CIDR}"),
+        format!("--cert-dir={}", p(&run.join("pki"))),
+        "--profiling=false".into(),
+        // A namespace's annotations can send all its pods to the real node.
+        "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction".into(),
+    ];
+    if node::enabled() {
+        api_args.extend([
+            // Loopback for kubeconfigs, the bridge address for pods (the `kubernetes` Service).
+            "--bind-address=0.0.0.0".into(),
+            format!("--advertise-address={}", node::NODE_IP),
+            // logs, exec, port-forward: the kubelet on its InternalIP, both sides verified.
+            format!(
+                "--kubelet-client-certificate={}",
+                p(&pki.apiserver_kubelet_client.cert)
+            ),
+            format!(
+                "--kubelet-client-key={}",
+                p(&pki.apiserver_kubelet_client.key)
+            ),
+            format!("--kubelet-certificate-authority={}", p(&pki.ca_cert)),
+            "--kubelet-preferred-address-types=InternalIP".into(),
+        ]);
+    } else {
+        api_args.extend([
             "--bind-address=127.0.0.1".into(),
             "--advertise-address=127.0.0.1".into(),
-            format!("--secure-port={}", ports["apiserver"]),
-            format!("--tls-cert-file={}", p(&pki.apiserver.cert)),
-            format!("--tls-private-key-file={}", p(&pki.apiserver.key)),
-            format!("--client-ca-file={}", p(&pki.ca_cert)),
-            "--authorization-mode=Node,RBAC".into(),
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", p(&pki.service_account_pub)),
-            format!(
-                "--service-account-signing-key-file={}",
-                p(&pki.service_account_key)
-            ),
-            format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-            format!("--cert-dir={}", p(&run.join("pki"))),
             // The default endpoint reconciler rejects a loopback address for the `kubernetes` Service.
             "--endpoint-reconciler-type=none".into(),
-            "--profiling=false".into(),
-        ],
-    )?;
+        ]);
+    }
+    api_t.spawn(&bins.apiserver, &api_args)?;
     let kubectl = &bins.kubectl;
     wait_for(
         &api_t,
@@ -246,7 +316,15 @@ fn start_all(bins: &Binaries) -> Result<()> {
             )
         },
     )?;
-    for t in [&sched_t, &kwok_t] {
+    if node::enabled() {
+        node::start(&node::Plane {
+            bins,
+            pki: &pki,
+            server: &server,
+            admin_kubeconfig: &admin,
+        })?;
+    }
+    for t in [&api_t, &cm_t, &sched_t, &kwok_t] {
         if t.live_pid().is_none() {
             bail!("{} exited during start", t.name);
         }
@@ -256,7 +334,7 @@ fn start_all(bins: &Binaries) -> Result<()> {
 }
 
 /// Polls `check` until it holds, failing early if the component died.
-fn wait_for(
+pub fn wait_for(
     t: &Tracked,
     what: &str,
     timeout: Duration,

@@ -1,0 +1,526 @@
+//! `down` for the real node: everything it started or wrote, also after a killed run.
+//!
+//! Order: node processes (pid files), the pods' processes (found in the `kubepods` cgroups),
+//! containerd's shims (by their `-address`), containerd; then mounts, links, iptables/ip6tables
+//! chains, nftables tables, sysctls, folders and cgroups.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use super::cni::{self, FAKE_POD_CIDR, GUARD_CHAIN, NETWORK};
+use super::{containerd, containerd_socket, tracked, BRIDGE, NODE_LIB, NODE_NAME, NODE_RUN};
+use crate::k8s::process::alive;
+
+/// Written by the kubelet and the CNI plugins outside our own folders.
+const FOREIGN_DIRS: [&str; 3] = ["/var/lib/kubelet", "/var/log/pods", "/var/log/containers"];
+/// Where mounts of ours can live.
+const MOUNT_PREFIXES: [&str; 5] = [
+    NODE_RUN,
+    NODE_LIB,
+    "/var/lib/kubelet",
+    "/run/containerd",
+    "/run/netns/cni-",
+];
+
+/// Removes the node: safe to run when nothing of it exists (it then does nothing visible).
+pub fn down() -> Result<()> {
+    let mut errors = Vec::new();
+    let mut step = |what: &str, result: Result<()>| {
+        if let Err(err) = result {
+            errors.push(format!("{what}: {err:#}"));
+        }
+    };
+    for name in ["coredns", "kube-proxy", "kubelet"] {
+        step(name, tracked(name).stop(Duration::from_secs(10)));
+    }
+    step("pods' processes", kill_pod_processes());
+    step("containerd shims", kill_shims());
+    step(
+        "containerd",
+        tracked("containerd").stop(Duration::from_secs(10)),
+    );
+    step("mounts", unmount_all());
+    step("network links", remove_links());
+    for bin in ["iptables", "ip6tables"] {
+        step(bin, sweep_iptables(bin));
+    }
+    step("nftables", sweep_nftables());
+    cni::restore_sysctls();
+    step("folders", remove_dirs());
+    step("cgroups", remove_cgroups());
+    if !errors.is_empty() {
+        bail!("removing the real node: {}", errors.join("; "));
+    }
+    Ok(())
+}
+
+/// Deletes the Node object (best effort: the plane's etcd data goes with `down` anyway).
+pub fn delete_node_object(kubectl: &Path, kubeconfig: &Path) {
+    let _ = Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "delete",
+            "node",
+            NODE_NAME,
+            "--ignore-not-found",
+            "--wait=false",
+            "--request-timeout=5s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// (mount point, fs type) of every mount.
+fn mounts() -> Vec<(String, String)> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let sep = fields.iter().position(|f| *f == "-")?;
+            Some((unescape(fields.get(4)?), fields.get(sep + 1)?.to_string()))
+        })
+        .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as \ooo.
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let code: String = chars.by_ref().take(3).collect();
+            match u8::from_str_radix(&code, 8) {
+                Ok(b) => out.push(b as char),
+                Err(_) => out.push_str(&code),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn cgroup_roots() -> Vec<PathBuf> {
+    mounts()
+        .into_iter()
+        .filter(|(_, kind)| kind == "cgroup" || kind == "cgroup2")
+        .map(|(point, _)| PathBuf::from(point).join("kubepods"))
+        .collect()
+}
+
+/// Every folder below `root` (itself included), deepest first.
+fn dirs_deepest_first(root: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    todo.push(entry.path());
+                }
+            }
+            all.push(dir);
+        }
+    }
+    all.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    all
+}
+
+/// Pids in the kubepods cgroups of every hierarchy.
+fn pod_pids() -> Vec<u32> {
+    let mut pids = Vec::new();
+    for root in cgroup_roots() {
+        for dir in dirs_deepest_first(&root) {
+            let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            pids.extend(procs.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids.retain(|&pid| pid != std::process::id());
+    pids
+}
+
+fn kill_all(pids: &[u32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn wait_gone(what: &str, mut find: impl FnMut() -> Vec<u32>) -> Result<()> {
+    let t = Instant::now();
+    loop {
+        let pids = find();
+        if pids.iter().all(|&p| !alive(p)) {
+            return Ok(());
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            bail!("{what} still running: {pids:?}");
+        }
+        kill_all(&pids);
+        sleep(Duration::from_millis(100));
+    }
+}
+
+fn kill_pod_processes() -> Result<()> {
+    wait_gone("pod processes", pod_pids)
+}
+
+fn cmdline(pid: u32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            raw.split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Shims serving our containerd (`containerd-shim-runc-v2 ... -address <our socket>`).
+fn shim_pids() -> Vec<u32> {
+    let socket = containerd_socket().display().to_string();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let args = cmdline(pid);
+            args.first().is_some_and(|a| a.ends_with(containerd::SHIM))
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == "-address" && w[1] == socket)
+        })
+        .collect()
+}
+
+fn kill_shims() -> Result<()> {
+    wait_gone("containerd shims", shim_pids)
+}
+
+fn ours(point: &str) -> bool {
+    MOUNT_PREFIXES.iter().any(|p| {
+        point.starts_with(p)
+            && (p.ends_with('-') || point.len() == p.len() || point[p.len()..].starts_with('/'))
+    })
+}
+
+fn unmount_all() -> Result<()> {
+    for _ in 0..10 {
+        let mut points: Vec<String> = mounts()
+            .into_iter()
+            .map(|(point, _)| point)
+            .filter(|p| ours(p))
+            .collect();
+        if points.is_empty() {
+            return Ok(());
+        }
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        points.dedup();
+        for point in points {
+            let ok = Command::new("umount")
+                .arg(&point)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                let _ = Command::new("umount")
+                    .args(["-l", &point])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+    let left: Vec<String> = mounts()
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| ours(p))
+        .collect();
+    if left.is_empty() {
+        Ok(())
+    } else {
+        bail!("still mounted: {left:?}")
+    }
+}
+
+fn ip_output(args: &[&str]) -> String {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn remove_links() -> Result<()> {
+    // Veths normally go with their pods' network namespaces; any left over go now.
+    for line in ip_output(&["-o", "link", "show", "master", BRIDGE]).lines() {
+        if let Some(name) = line.split(": ").nth(1) {
+            let name = name.split('@').next().unwrap_or(name);
+            let _ = cni::run("ip", &["link", "del", name]);
+        }
+    }
+    if !ip_output(&["-o", "link", "show", BRIDGE]).trim().is_empty() {
+        cni::run("ip", &["link", "del", BRIDGE])?;
+    }
+    if ip_output(&["route", "show", FAKE_POD_CIDR]).contains("blackhole") {
+        cni::run("ip", &["route", "del", "blackhole", FAKE_POD_CIDR])?;
+    }
+    Ok(())
+}
+
+fn is_ours_chain(chain: &str) -> bool {
+    chain.starts_with("KUBE-") || chain == GUARD_CHAIN
+}
+
+/// An `iptables-restore --noflush` script removing our chains and every rule jumping to them.
+fn sweep_script(table: &str, saved: &str) -> Option<String> {
+    let mut chains = Vec::new();
+    let mut deletes = Vec::new();
+    for line in saved.lines() {
+        if let Some(chain) = line.strip_prefix(':').and_then(|l| l.split(' ').next()) {
+            if is_ours_chain(chain) {
+                chains.push(chain.to_string());
+            }
+        } else if let Some(rule) = line.strip_prefix("-A ") {
+            let chain = rule.split(' ').next().unwrap_or_default();
+            let words: Vec<&str> = rule.split(' ').collect();
+            let jumps_to_ours = words
+                .windows(2)
+                .any(|w| (w[0] == "-j" || w[0] == "-g") && is_ours_chain(w[1]));
+            if !is_ours_chain(chain) && jumps_to_ours {
+                deletes.push(format!("-D {rule}"));
+            }
+        }
+    }
+    if chains.is_empty() && deletes.is_empty() {
+        return None;
+    }
+    let mut script = format!("*{table}\n");
+    for d in deletes {
+        script.push_str(&d);
+        script.push('\n');
+    }
+    for c in &chains {
+        script.push_str(&format!("-F {c}\n"));
+    }
+    for c in &chains {
+        script.push_str(&format!("-X {c}\n"));
+    }
+    script.push_str("COMMIT\n");
+    Some(script)
+}
+
+fn save(bin: &str, table: &str) -> Option<String> {
+    let out = Command::new(format!("{bin}-save"))
+        .args(["-t", table])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn sweep_iptables(bin: &str) -> Result<()> {
+    for table in ["filter", "nat", "mangle", "raw"] {
+        let Some(saved) = save(bin, table) else {
+            continue;
+        };
+        let Some(script) = sweep_script(table, &saved) else {
+            continue;
+        };
+        let mut child = Command::new(format!("{bin}-restore"))
+            .args(["--noflush", "-w"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {bin}-restore"))?;
+        child
+            .stdin
+            .take()
+            .context("restore stdin")?
+            .write_all(script.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "{bin}-restore ({table}) failed: {}\n{script}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// kube-proxy's own nftables tables, then iptables-nft tables left empty (only builtin chains,
+/// no rules): the machine is left as it was before the node.
+fn sweep_nftables() -> Result<()> {
+    let Ok(out) = Command::new("nft").args(["list", "tables"]).output() else {
+        return Ok(()); // no nft: iptables-legacy, nothing more to do
+    };
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in listed.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [_, family, name] = words[..] else {
+            continue;
+        };
+        let empty_iptables_table = match family {
+            "ip" => is_empty_table("iptables", name),
+            "ip6" => is_empty_table("ip6tables", name),
+            _ => false,
+        };
+        if name == "kube-proxy" || empty_iptables_table {
+            cni::run("nft", &["delete", "table", family, name])?;
+        }
+    }
+    Ok(())
+}
+
+fn is_empty_table(bin: &str, table: &str) -> bool {
+    const BUILTIN: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+    if !["filter", "nat", "mangle", "raw"].contains(&table) {
+        return false;
+    }
+    let Some(saved) = save(bin, table) else {
+        return false;
+    };
+    saved.lines().all(|l| {
+        !l.starts_with("-A ")
+            && l.strip_prefix(':').is_none_or(|c| {
+                let words: Vec<&str> = c.split(' ').collect();
+                BUILTIN.contains(&words[0]) && words.get(1) == Some(&"ACCEPT")
+            })
+    })
+}
+
+fn remove_dir(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(err).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn remove_dirs() -> Result<()> {
+    remove_dir(Path::new(NODE_LIB))?;
+    for dir in FOREIGN_DIRS {
+        remove_dir(Path::new(dir))?;
+    }
+    let cni_dir = Path::new("/var/lib/cni");
+    remove_dir(&cni_dir.join("networks").join(NETWORK))?;
+    if let Ok(entries) = fs::read_dir(cni_dir.join("results")) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{NETWORK}-"))
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    // Empty folders the CNI plugins created go too (never anything that holds other files).
+    for dir in ["networks", "results", ""] {
+        let _ = fs::remove_dir(cni_dir.join(dir));
+    }
+    // Shim sockets live in /run/containerd/s whatever the state folder; it is ours unless
+    // another containerd runs.
+    if !other_containerd_running() {
+        remove_dir(Path::new("/run/containerd"))?;
+    }
+    remove_dir(Path::new(NODE_RUN))
+}
+
+fn other_containerd_running() -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.to_string_lossy().starts_with(containerd::BIN))
+                && alive(pid)
+        })
+}
+
+fn remove_cgroups() -> Result<()> {
+    let t = Instant::now();
+    loop {
+        let mut left = Vec::new();
+        for root in cgroup_roots() {
+            for dir in dirs_deepest_first(&root) {
+                if fs::remove_dir(&dir).is_err() && dir.exists() {
+                    left.push(dir);
+                }
+            }
+        }
+        if left.is_empty() {
+            return Ok(());
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            bail!("cgroups left: {left:?}");
+        }
+        sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_our_chains_and_the_jumps_to_them_only() {
+        let saved = "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:KUBE-FIREWALL - [0:0]
+:OTHER - [0:0]
+-A INPUT -m comment --comment \"kubernetes firewall\" -j KUBE-FIREWALL
+-A INPUT -j OTHER
+-A FORWARD -j TERASLICE-NODE-GUARD
+-A KUBE-FIREWALL -j DROP
+COMMIT
+";
+        let script = sweep_script("filter", saved).expect("script");
+        assert_eq!(
+            script,
+            "*filter
+-D INPUT -m comment --comment \"kubernetes firewall\" -j KUBE-FIREWALL
+-D FORWARD -j TERASLICE-NODE-GUARD
+-F KUBE-FIREWALL
+-X KUBE-FIREWALL
+COMMIT
+"
+        );
+        assert_eq!(
+            sweep_script("nat", "*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn mount_prefixes_match_whole_components() {
+        assert!(ours("/var/lib/kubelet"));
+        assert!(ours("/var/lib/kubelet/pods/x/volumes"));
+        assert!(!ours("/var/lib/kubelet-other"));
+        assert!(ours("/run/netns/cni-1234"));
+        assert_eq!(unescape(r"/a\040b"), "/a b");
+    }
+}
