@@ -217,6 +217,7 @@ async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
         .await
         .expect("create service");
     // Short name, <svc>.<ns> and the full name, each through the ClusterIP (port 80, not 8080).
+    // (busybox-static's `wget -T` crashes: `timeout` bounds each try instead.)
     let names = [
         "web".to_string(),
         format!("web.{}", ns.name),
@@ -226,7 +227,7 @@ async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
         .iter()
         .map(|host| {
             format!(
-                "ok=; for i in $(seq 60); do if wget -q -T 2 -O - http://{host}/; then ok=1; break; fi; sleep 1; done; [ -n \"$ok\" ] || {{ echo 'no answer from {host}'; exit 1; }}"
+                "ok=; for i in $(seq 60); do if timeout 5 wget -q -O - http://{host}/; then ok=1; break; fi; sleep 1; done; [ -n \"$ok\" ] || {{ echo 'no answer from {host}'; exit 1; }}"
             )
         })
         .collect::<Vec<_>>()
@@ -238,6 +239,25 @@ async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
     let (pod, log) = finished(&pods, "client").await;
     assert_eq!(phase(&pod), "Succeeded", "client log: {log:?}");
     assert_eq!(log.matches(&token).count(), names.len(), "log: {log:?}");
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn a_pod_reaches_the_apiserver_through_the_kubernetes_service() {
+    let node = real_node();
+    let client = admin().await;
+    let ns = NodeNamespace::create(&client, &node, "real-api").await;
+    let pods = ns.pods();
+    // 10.96.0.1:443 -> kube-proxy -> the apiserver on the node's address; /version is public.
+    let script =
+        "timeout 10 wget -q -O - --no-check-certificate https://kubernetes.default.svc/version";
+    pods.create(&PostParams::default(), &shell_pod("api", IMAGE, script))
+        .await
+        .expect("create pod");
+    let (pod, log) = finished(&pods, "api").await;
+    assert_eq!(phase(&pod), "Succeeded", "log: {log:?}");
+    let version = client.apiserver_version().await.expect("version");
+    assert!(log.contains(&version.git_version), "log: {log:?}");
     ns.delete().await;
 }
 

@@ -38,7 +38,9 @@ impl Tracked {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let pid = child.id();
-        fs::write(&self.pid_file, format!("{pid}\n{}\n", bin.display()))
+        // /proc/<pid>/exe shows the resolved path: record that, whatever links lead to it.
+        let exe = fs::canonicalize(bin).unwrap_or_else(|_| bin.to_path_buf());
+        fs::write(&self.pid_file, format!("{pid}\n{}\n", exe.display()))
             .with_context(|| format!("writing {}", self.pid_file.display()))?;
         Ok(pid)
     }
