@@ -248,9 +248,12 @@ async fn a_pod_reaches_the_apiserver_through_the_kubernetes_service() {
     let client = admin().await;
     let ns = NodeNamespace::create(&client, &node, "real-api").await;
     let pods = ns.pods();
-    // 10.96.0.1:443 -> kube-proxy -> the apiserver on the node's address; /version is public.
-    let script =
-        "timeout 10 wget -q -O - --no-check-certificate https://kubernetes.default.svc/version";
+    // What in-cluster clients do: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+    // (10.96.0.1:443 -> kube-proxy -> the apiserver on the node's address); /version is public.
+    // The name resolves to the same ClusterIP. (busybox's TLS client fails the handshake when it
+    // sends a server name, so the request goes to the address, as in-cluster clients do.)
+    let script = "nslookup kubernetes.default.svc.cluster.local | grep -q '^Address: 10.96.0.1$' || { echo 'kubernetes.default.svc.cluster.local does not resolve to 10.96.0.1'; exit 1; }; \
+        timeout 10 wget -q -O - --no-check-certificate https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/version";
     pods.create(&PostParams::default(), &shell_pod("api", IMAGE, script))
         .await
         .expect("create pod");

@@ -425,11 +425,9 @@ fn remove_dirs() -> Result<()> {
     remove_dir(&cni_dir.join("networks").join(NETWORK))?;
     if let Ok(entries) = fs::read_dir(cni_dir.join("results")) {
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{NETWORK}-"))
-            {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // containerd sets up pods' loopback as its own network "cni-loopback".
+            if name.starts_with(&format!("{NETWORK}-")) || name.starts_with("cni-loopback-") {
                 let _ = fs::remove_file(entry.path());
             }
         }

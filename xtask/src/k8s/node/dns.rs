@@ -1,7 +1,7 @@
 //! CoreDNS as a host process on NODE_IP:53 (its `kubernetes` plugin reading the API with its own
 //! client certificate), reached by pods through the `kube-dns` Service (10.96.0.10), whose
 //! EndpointSlice (no selector) points at NODE_IP. Nothing is forwarded: names outside
-//! `cluster.local` get an error, no query leaves the machine.
+//! `cluster.local` are answered NXDOMAIN, no query leaves the machine.
 use std::fs;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::Path;
@@ -75,16 +75,24 @@ pub fn apply_objects(plane: &Plane) -> Result<()> {
         .context("creating the kube-dns Service")
 }
 
+/// The cluster's zones from the API; every other name is answered NXDOMAIN right here (what an
+/// upstream resolver says of `kubernetes.default.` and the like), nothing is forwarded.
 fn corefile(kubeconfig: &Path) -> String {
     format!(
-        ".:53 {{
+        "{CLUSTER_DOMAIN}:53 in-addr.arpa:53 ip6.arpa:53 {{
     bind {NODE_IP}
     errors
     kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
         kubeconfig {kubeconfig}
         pods insecure
-        fallthrough in-addr.arpa ip6.arpa
         ttl 5
+    }}
+}}
+.:53 {{
+    bind {NODE_IP}
+    errors
+    template ANY ANY {{
+        rcode NXDOMAIN
     }}
 }}
 ",

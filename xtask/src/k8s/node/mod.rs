@@ -26,7 +26,7 @@ use super::process::Tracked;
 pub use cleanup::{delete_node_object, down};
 
 /// Bump when the node's setup changes: a running plane with another revision is restarted by `up`.
-pub const NODE_REV: &str = "1";
+pub const NODE_REV: &str = "2";
 
 /// The node's name (its Node object and `kubernetes.io/hostname`).
 pub const NODE_NAME: &str = "kubelet-0";
