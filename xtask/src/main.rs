@@ -26,6 +26,11 @@ enum Command {
         #[command(subcommand)]
         action: k8s::K8sAction,
     },
+    /// Container images without a Docker daemon, imported into the real node.
+    Image {
+        #[command(subcommand)]
+        command: image::cli::ImageCommand,
+    },
     /// A real single-node OpenSearch on loopback.
     Opensearch {
         #[command(subcommand)]
@@ -48,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
         Command::K8s { action } => k8s::run(action),
+        Command::Image { command } => image::cli::run(command),
         Command::Opensearch { action } => opensearch::run(action),
     }
 }

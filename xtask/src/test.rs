@@ -17,12 +17,14 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let root = crate::paths::workspace_root();
     let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
+    let images = crate::image::cli::ensure_test_images()?;
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .args(&args.cargo_args)
         .envs(k8s.env())
         .envs(opensearch.env())
+        .envs(images)
         .status()
         .context("running cargo test")?;
     if !status.success() {

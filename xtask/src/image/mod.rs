@@ -1,6 +1,10 @@
 //! Container images without a Docker daemon or registry: written as docker-archive tars
 //! ([`oci`]) and imported into the real node's containerd.
+pub mod cli;
+mod libs;
 pub mod oci;
+mod opensearch;
+mod teraslice;
 
 use std::path::Path;
 use std::process::Command;

@@ -125,10 +125,17 @@ fn shell_quote(value: &str) -> String {
 
 /// The variables tests read to reach the plane.
 pub fn env_vars() -> Vec<(String, String)> {
-    let mut vars = vec![(
-        "KUBECONFIG".to_string(),
-        admin_kubeconfig().display().to_string(),
-    )];
+    let mut vars = vec![
+        (
+            "KUBECONFIG".to_string(),
+            admin_kubeconfig().display().to_string(),
+        ),
+        // The plane's own kubectl (the version of the plane), for tests and `make`.
+        (
+            "TERASLICE_KUBECTL".to_string(),
+            build::binaries().kubectl.display().to_string(),
+        ),
+    ];
     if node::enabled() && node::is_running() {
         vars.extend(node::env_vars());
     }

@@ -6,17 +6,25 @@ use super::{Layout, CLUSTER_NAME};
 /// Small heap: the node holds test data only, on a 2-core machine shared with the build.
 const HEAP: [&str; 2] = ["-Xms512m", "-Xmx1g"];
 
-pub fn write(layout: &Layout, port: u16) -> anyhow::Result<()> {
-    let state = &layout.state_dir;
-    let conf = state.join("config");
-    let yml = format!(
+/// Where a node keeps its files and how it listens: the host node of `up`, or the image's.
+pub struct NodeFiles<'a> {
+    pub data: &'a Path,
+    pub logs: &'a Path,
+    pub host: &'a str,
+    pub http_port: &'a str,
+    pub transport_port: &'a str,
+}
+
+/// The opensearch.yml of a single node.
+pub fn opensearch_yml(node: &NodeFiles) -> String {
+    format!(
         "cluster.name: {CLUSTER_NAME}\n\
          node.name: xtask-node\n\
          path.data: {data}\n\
          path.logs: {logs}\n\
-         network.host: 127.0.0.1\n\
-         http.port: {port}\n\
-         transport.port: 49300-49399\n\
+         network.host: {host}\n\
+         http.port: {http}\n\
+         transport.port: {transport}\n\
          discovery.type: single-node\n\
          bootstrap.memory_lock: false\n\
          # JNA's native half is off (see jvm_args): no seccomp filter, no console handler.\n\
@@ -26,9 +34,24 @@ pub fn write(layout: &Layout, port: u16) -> anyhow::Result<()> {
          cluster.routing.allocation.disk.threshold_enabled: false\n\
          # Teraslice makes an index per day and store; tests make many.\n\
          cluster.max_shards_per_node: 10000\n",
-        data = state.join("data").display(),
-        logs = state.join("logs").display(),
-    );
+        data = node.data.display(),
+        logs = node.logs.display(),
+        host = node.host,
+        http = node.http_port,
+        transport = node.transport_port,
+    )
+}
+
+pub fn write(layout: &Layout, port: u16) -> anyhow::Result<()> {
+    let state = &layout.state_dir;
+    let conf = state.join("config");
+    let yml = opensearch_yml(&NodeFiles {
+        data: &state.join("data"),
+        logs: &state.join("logs"),
+        host: "127.0.0.1",
+        http_port: &port.to_string(),
+        transport_port: "49300-49399",
+    });
     std::fs::write(conf.join("opensearch.yml"), yml)?;
     std::fs::write(conf.join("log4j2.properties"), LOG4J2)?;
     // Not read by the bootstrap (xtask passes the flags itself); kept so the folder documents them.
@@ -37,7 +60,22 @@ pub fn write(layout: &Layout, port: u16) -> anyhow::Result<()> {
 }
 
 pub fn jvm_args(layout: &Layout, home: &Path) -> anyhow::Result<Vec<String>> {
-    let state = &layout.state_dir;
+    let mut args = base_jvm_args(home, &layout.state_dir);
+    // Caller's extra JVM flags win over the defaults above (e.g. a bigger -Xmx).
+    if let Ok(extra) = std::env::var("OPENSEARCH_JAVA_OPTS") {
+        args.extend(extra.split_whitespace().map(String::from));
+    }
+    args.extend(classpath(home));
+    Ok(args)
+}
+
+/// `-cp <home>/lib/*` (the JVM expands the wildcard itself).
+pub fn classpath(home: &Path) -> [String; 2] {
+    ["-cp".into(), format!("{}/*", home.join("lib").display())]
+}
+
+/// The JVM flags of a node whose config, tmp and logs folders are under `state`.
+pub fn base_jvm_args(home: &Path, state: &Path) -> Vec<String> {
     let mut args: Vec<String> = HEAP.iter().map(|s| s.to_string()).collect();
     args.extend(
         [
@@ -75,17 +113,11 @@ pub fn jvm_args(layout: &Layout, home: &Path) -> anyhow::Result<Vec<String>> {
         "-Dopensearch.path.conf={}",
         state.join("config").display()
     ));
-    // Caller's extra JVM flags win over the defaults above (e.g. a bigger -Xmx).
-    if let Ok(extra) = std::env::var("OPENSEARCH_JAVA_OPTS") {
-        args.extend(extra.split_whitespace().map(String::from));
-    }
-    args.push("-cp".into());
-    args.push(format!("{}/*", home.join("lib").display()));
-    Ok(args)
+    args
 }
 
 /// Everything to stdout, which xtask sends to `state/logs/console.log`.
-const LOG4J2: &str = "status = error\n\
+pub const LOG4J2: &str = "status = error\n\
 appender.console.type = Console\n\
 appender.console.name = console\n\
 appender.console.layout.type = PatternLayout\n\

@@ -3,11 +3,11 @@
 //! Downloads (Maven Central, via `xtask/opensearch/pom.xml`) and the assembled home are cached in
 //! `~/.cache/teraslice-rs/opensearch/<version>/`; the running node's config, data, logs and pid
 //! live in its `state/`, which `down` removes.
-mod config;
+pub mod config;
 mod guard;
 mod http;
 mod install;
-mod java;
+pub mod java;
 mod node;
 
 use std::fs::File;
@@ -20,6 +20,11 @@ use anyhow::Context;
 use crate::ServiceAction;
 
 pub use guard::ensure_up;
+
+/// The assembled OpenSearch home of [`VERSION`] (downloaded and assembled on first use).
+pub fn home() -> anyhow::Result<PathBuf> {
+    install::ensure_home(&Layout::new())
+}
 
 /// 2.19.x is the newest line that runs on the JDK 17 these machines have.
 pub const VERSION: &str = "2.19.6";

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 /// (a file the package installs, the package).
-const NEEDED: [(&str, &str); 10] = [
+const NEEDED: [(&str, &str); 11] = [
     ("/usr/bin/containerd", "containerd"),
     ("/usr/bin/ctr", "containerd"),
     ("/usr/sbin/runc", "runc"),
@@ -13,6 +13,8 @@ const NEEDED: [(&str, &str); 10] = [
     ("/usr/sbin/iptables", "iptables"),
     ("/usr/sbin/conntrack", "conntrack"),
     ("/bin/busybox", "busybox-static"),
+    // PID 1 of the teraslice image (`cargo xtask image`), as in examples/k8s/Dockerfile.
+    ("/usr/bin/tini-static", "tini"),
     ("/sbin/ip", "iproute2"),
     ("/usr/bin/gcc", "gcc"),
     ("/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"),
