@@ -77,8 +77,20 @@ impl TeraCluster {
             apply(&env, &render(file, &name, &env.image));
         }
         apply(&env, &render("priorityClass.yaml", &name, &env.image));
-        put_config_map(&client, &name, "teraslice-master", config_yaml("teraslice-master.yaml", &name, &env.image)).await;
-        put_config_map(&client, &name, "teraslice-worker", config_yaml("teraslice-worker.yaml", &name, &env.image)).await;
+        put_config_map(
+            &client,
+            &name,
+            "teraslice-master",
+            config_yaml("teraslice-master.yaml", &name, &env.image),
+        )
+        .await;
+        put_config_map(
+            &client,
+            &name,
+            "teraslice-worker",
+            config_yaml("teraslice-worker.yaml", &name, &env.image),
+        )
+        .await;
         apply(
             &env,
             &without_node_ports(&render("masterDeployment.yaml", &name, &env.image)),
@@ -100,8 +112,15 @@ impl TeraCluster {
         }
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.master_url));
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.master_url));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -112,7 +131,10 @@ impl TeraCluster {
         };
         let status = res.status().as_u16();
         let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -123,7 +145,10 @@ impl TeraCluster {
 
     pub async fn post(&self, path: &str, body: &Value) -> Value {
         let (status, answer) = self.call(reqwest::Method::POST, path, Some(body)).await;
-        assert!((200..300).contains(&status), "POST {path}: {status} {answer}");
+        assert!(
+            (200..300).contains(&status),
+            "POST {path}: {status} {answer}"
+        );
         answer
     }
 
@@ -137,7 +162,11 @@ impl TeraCluster {
     /// `None` while it has none.
     pub async fn controller(&self, job_id: &str) -> Option<Value> {
         let (status, body) = self
-            .call(reqwest::Method::GET, &format!("/jobs/{job_id}/controller"), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/jobs/{job_id}/controller"),
+                None,
+            )
             .await;
         (status == 200).then(|| body[0].clone())
     }
@@ -152,7 +181,10 @@ impl TeraCluster {
                 }
             }
             if start.elapsed() > PATIENCE {
-                panic!("{n} slices not processed within {PATIENCE:?}: {}", self.pod_summary().await);
+                panic!(
+                    "{n} slices not processed within {PATIENCE:?}: {}",
+                    self.pod_summary().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -169,7 +201,12 @@ impl TeraCluster {
     }
 
     /// Polls the job's execution until `done` says so; the last record.
-    pub async fn wait_execution(&self, job_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_execution(
+        &self,
+        job_id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
             let ex = self.execution(job_id).await;
@@ -177,7 +214,10 @@ impl TeraCluster {
                 return ex;
             }
             if start.elapsed() > PATIENCE {
-                panic!("{what}: gave up after {PATIENCE:?}; execution: {ex:#}\npods: {}", self.pod_summary().await);
+                panic!(
+                    "{what}: gave up after {PATIENCE:?}; execution: {ex:#}\npods: {}",
+                    self.pod_summary().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -212,16 +252,25 @@ impl TeraCluster {
     }
 
     pub async fn pod_summary(&self) -> String {
-        let pods = self.pods().list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+        let pods = self
+            .pods()
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
         pods.iter()
             .map(|p| {
                 let st = p.status.as_ref();
                 format!(
                     "{} node={} phase={} {}",
                     p.metadata.name.as_deref().unwrap_or("?"),
-                    p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("-"),
+                    p.spec
+                        .as_ref()
+                        .and_then(|s| s.node_name.as_deref())
+                        .unwrap_or("-"),
                     st.and_then(|s| s.phase.as_deref()).unwrap_or("-"),
-                    st.map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default()).unwrap_or_default()
+                    st.map(|s| serde_json::to_string(&s.container_statuses).unwrap_or_default())
+                        .unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()
@@ -235,7 +284,16 @@ impl TeraCluster {
         loop {
             let out = super::kubectl::kubectl(
                 &self.env,
-                &["-n", &self.name, "get", "jobs,deployments,services,replicasets,pods", "-l", &selector, "-o", "name"],
+                &[
+                    "-n",
+                    &self.name,
+                    "get",
+                    "jobs,deployments,services,replicasets,pods",
+                    "-l",
+                    &selector,
+                    "-o",
+                    "name",
+                ],
                 None,
             );
             let left = String::from_utf8_lossy(&out.stdout).trim().to_string();

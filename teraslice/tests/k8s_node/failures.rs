@@ -3,10 +3,15 @@ use kube::api::{DeleteParams, ListParams};
 use serde_json::{json, Value};
 
 use super::cluster::TeraCluster;
-use super::jobs::{assert_every_slice_completed_once, ex_id, generate_to_index, persistent, serial};
+use super::jobs::{
+    assert_every_slice_completed_once, ex_id, generate_to_index, persistent, serial,
+};
 
 fn reason(ex: &Value) -> String {
-    ex["_failureReason"].as_str().unwrap_or_default().to_string()
+    ex["_failureReason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The EC pod deleted: the execution fails saying so, and its objects are removed.
@@ -22,13 +27,24 @@ async fn deleting_the_execution_controller_pod_fails_the_execution() {
     let name = ec[0].metadata.name.clone().expect("EC pod name");
     cluster
         .pods()
-        .delete(&name, &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() })
+        .delete(
+            &name,
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
         .await
         .expect("delete the EC pod");
-    let failed = cluster.wait_status(&job_id, &["failed", "terminated", "stopped", "completed"]).await;
+    let failed = cluster
+        .wait_status(&job_id, &["failed", "terminated", "stopped", "completed"])
+        .await;
     assert_eq!(failed["_status"], "failed", "{failed:#}");
     let why = reason(&failed);
-    assert!(why.contains("execution controller") || why.contains(&name), "reason: {why}");
+    assert!(
+        why.contains("execution controller") || why.contains(&name),
+        "reason: {why}"
+    );
     cluster.wait_objects_gone(&ex_id).await;
 }
 
@@ -40,14 +56,19 @@ async fn an_image_that_does_not_exist_fails_with_the_kubelets_reason() {
     let mut job = persistent("e2e-missing-image", 1, 200);
     job["kubernetes_image"] = json!("localhost/teraslice-rs-missing:1");
     let job_id = cluster.submit(&job).await;
-    let failed = cluster.wait_status(&job_id, &["failed", "completed", "stopped"]).await;
+    let failed = cluster
+        .wait_status(&job_id, &["failed", "completed", "stopped"])
+        .await;
     assert_eq!(failed["_status"], "failed", "{failed:#}");
     let why = reason(&failed);
     assert!(
         why.contains("ErrImagePull") || why.contains("ImagePullBackOff"),
         "reason: {why}"
     );
-    assert!(why.contains("localhost/teraslice-rs-missing:1"), "reason names the image: {why}");
+    assert!(
+        why.contains("localhost/teraslice-rs-missing:1"),
+        "reason names the image: {why}"
+    );
     cluster.wait_objects_gone(&ex_id(&failed)).await;
 }
 
@@ -60,7 +81,9 @@ async fn a_container_that_exits_1_fails_the_execution() {
     let mut job = persistent("e2e-exit-1", 1, 200);
     job["env_vars"] = json!({"TERAFOUNDATION_CONFIG": "/app/config/missing.yaml"});
     let job_id = cluster.submit(&job).await;
-    let failed = cluster.wait_status(&job_id, &["failed", "completed", "stopped"]).await;
+    let failed = cluster
+        .wait_status(&job_id, &["failed", "completed", "stopped"])
+        .await;
     assert_eq!(failed["_status"], "failed", "{failed:#}");
     let why = reason(&failed);
     assert!(
@@ -90,16 +113,28 @@ async fn a_new_master_adopts_the_running_execution() {
     let old = masters[0].metadata.name.clone().expect("master pod name");
     cluster
         .pods()
-        .delete(&old, &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() })
+        .delete(
+            &old,
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
         .await
         .expect("delete the master pod");
-    let done = cluster.wait_status(&job_id, &["completed", "failed", "terminated", "stopped"]).await;
+    let done = cluster
+        .wait_status(&job_id, &["completed", "failed", "terminated", "stopped"])
+        .await;
     assert_eq!(done["_status"], "completed", "{done:#}");
     let ex_id = ex_id(&done);
-    assert_eq!(assert_every_slice_completed_once(&cluster, &ex_id).await, 12);
+    assert_eq!(
+        assert_every_slice_completed_once(&cluster, &ex_id).await,
+        12
+    );
     let now = cluster.component_pods("master").await;
     assert!(
-        now.iter().all(|p| p.metadata.name.as_deref() != Some(old.as_str())),
+        now.iter()
+            .all(|p| p.metadata.name.as_deref() != Some(old.as_str())),
         "a new master pod answered"
     );
     cluster.wait_objects_gone(&ex_id).await;

@@ -9,10 +9,10 @@ use kube::api::Api;
 use serde_json::Value;
 
 use super::cluster::{client, service_ip, unique, wait_http_ok, PATIENCE};
-use super::store::slice_states_at;
 use super::env::NodeEnv;
 use super::jobs::serial;
 use super::kubectl::examples_dir;
+use super::store::slice_states_at;
 
 struct Make {
     vars: Vec<String>,
@@ -43,7 +43,10 @@ impl Make {
 
 /// The real node's InternalIP, where the NodePorts answer.
 async fn real_node_ip(name: &str) -> String {
-    let node = Api::<Node>::all(client().await).get(name).await.expect("the real node");
+    let node = Api::<Node>::all(client().await)
+        .get(name)
+        .await
+        .expect("the real node");
     node.status
         .and_then(|s| s.addresses)
         .unwrap_or_default()
@@ -64,7 +67,8 @@ fn job_id_in(text: &str) -> String {
 /// example-job.json with the same operations, scaled down to finish in a test: fewer records
 /// and a shorter delay per slice.
 fn quick_example(dir: &Path) -> String {
-    let text = std::fs::read_to_string(examples_dir().join("example-job.json")).expect("example-job.json");
+    let text =
+        std::fs::read_to_string(examples_dir().join("example-job.json")).expect("example-job.json");
     let mut job: Value = serde_json::from_str(&text).expect("example-job.json is JSON");
     job["operations"][0]["size"] = 20_000.into();
     job["operations"][1]["ms"] = 500.into();
@@ -74,10 +78,21 @@ fn quick_example(dir: &Path) -> String {
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
-    http.get(url).send().await.unwrap_or_else(|e| panic!("{url}: {e}")).json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
-async fn wait_ex_status(http: &reqwest::Client, master: &str, job_id: &str, want: &[&str]) -> Value {
+async fn wait_ex_status(
+    http: &reqwest::Client,
+    master: &str,
+    job_id: &str,
+    want: &[&str],
+) -> Value {
     let start = Instant::now();
     loop {
         if let Ok(res) = http.get(format!("{master}/jobs/{job_id}/ex")).send().await {
@@ -99,7 +114,11 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
     let _one = serial().await;
     let env = NodeEnv::get();
     let namespace = unique("e2e-guide");
-    let annotations: Vec<String> = env.annotation_args().iter().map(|a| format!("'{a}'")).collect();
+    let annotations: Vec<String> = env
+        .annotation_args()
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
     let make = Make {
         vars: vec![
             format!("NAMESPACE={namespace}"),
@@ -107,25 +126,41 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
             format!("KUBECTL_BIN={}", env.kubectl.display()),
             format!("NAMESPACE_ANNOTATIONS={}", annotations.join(" ")),
             format!("NODE_SELECTOR=kubernetes.io/hostname={}", env.real_node),
-            format!("TERASLICE={} --cluster $(TERASLICE_MASTER_URL)", env!("CARGO_BIN_EXE_teraslice")),
+            format!(
+                "TERASLICE={} --cluster $(TERASLICE_MASTER_URL)",
+                env!("CARGO_BIN_EXE_teraslice")
+            ),
         ],
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let master = format!("http://{}:30678", real_node_ip(&env.real_node).await);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http");
 
     make.run("setup-all", &[]);
     wait_http_ok(&http, &format!("{master}/"), "the master's NodePort").await;
     let show = make.run("show", &[]);
-    assert!(show.contains("deployment.apps/teraslice-master"), "make show:\n{show}");
+    assert!(
+        show.contains("deployment.apps/teraslice-master"),
+        "make show:\n{show}"
+    );
     assert!(show.contains("service/elasticsearch"), "make show:\n{show}");
 
     // Every example job is accepted as it is.
     make.run("register", &[]);
     let jobs = get_json(&http, &format!("{master}/jobs?size=100")).await;
-    assert_eq!(jobs.as_array().map(Vec::len), Some(8), "registered jobs: {jobs:#}");
+    assert_eq!(
+        jobs.as_array().map(Vec::len),
+        Some(8),
+        "registered jobs: {jobs:#}"
+    );
 
-    let submitted = make.run("example", &[format!("EXAMPLE_JOB={}", quick_example(tmp.path()))]);
+    let submitted = make.run(
+        "example",
+        &[format!("EXAMPLE_JOB={}", quick_example(tmp.path()))],
+    );
     let job_id = job_id_in(&submitted);
     wait_ex_status(&http, &master, &job_id, &["running"]).await;
     // The EC and worker pods' own logs, through the kubelet.
@@ -137,20 +172,45 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(logs.contains("ts-wkr-") && logs.contains("ts-exc-"), "pod logs:\n{logs}");
-    let done = wait_ex_status(&http, &master, &job_id, &["completed", "failed", "terminated"]).await;
+    assert!(
+        logs.contains("ts-wkr-") && logs.contains("ts-exc-"),
+        "pod logs:\n{logs}"
+    );
+    let done = wait_ex_status(
+        &http,
+        &master,
+        &job_id,
+        &["completed", "failed", "terminated"],
+    )
+    .await;
     assert_eq!(done["_status"], "completed", "{done:#}");
     // Its slices are in `<cluster>__state*` of the namespace's own OpenSearch.
-    let store = format!("http://{}:9200", service_ip(&client().await, &namespace, "elasticsearch").await);
+    let store = format!(
+        "http://{}:9200",
+        service_ip(&client().await, &namespace, "elasticsearch").await
+    );
     let states = slice_states_at(&store, &namespace, done["ex_id"].as_str().unwrap_or("")).await;
-    assert_eq!(states.len(), 4, "20,000 records in slices of 5,000: {states:?}");
-    assert!(states.iter().all(|s| s["state"] == "completed"), "{states:?}");
-    assert!(!make.run("logs-master", &[]).trim().is_empty(), "master logs");
+    assert_eq!(
+        states.len(),
+        4,
+        "20,000 records in slices of 5,000: {states:?}"
+    );
+    assert!(
+        states.iter().all(|s| s["state"] == "completed"),
+        "{states:?}"
+    );
+    assert!(
+        !make.run("logs-master", &[]).trim().is_empty(),
+        "master logs"
+    );
 
     // Start a registered job and stop it with the Makefile.
     let labels_job = jobs
         .as_array()
-        .and_then(|all| all.iter().find(|j| j["name"] == "example-data-generator-job-labels"))
+        .and_then(|all| {
+            all.iter()
+                .find(|j| j["name"] == "example-data-generator-job-labels")
+        })
         .and_then(|j| j["job_id"].as_str())
         .expect("the labels example is registered")
         .to_string();
@@ -162,8 +222,17 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
     make.run("destroy-all", &[]);
     let start = Instant::now();
     let namespaces = Api::<Namespace>::all(client().await);
-    while namespaces.get_opt(&namespace).await.ok().flatten().is_some() {
-        assert!(start.elapsed() < PATIENCE, "namespace {namespace} still there after destroy-all");
+    while namespaces
+        .get_opt(&namespace)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "namespace {namespace} still there after destroy-all"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

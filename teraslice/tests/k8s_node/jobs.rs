@@ -15,7 +15,14 @@ pub async fn serial() -> MutexGuard<'static, ()> {
 
 /// `records` generated records in slices of `per_slice`, each slice held `delay_ms`, written
 /// to `index` by `elasticsearch_bulk`.
-pub fn generate_to_index(name: &str, workers: u32, records: u64, per_slice: u64, delay_ms: u64, index: &str) -> Value {
+pub fn generate_to_index(
+    name: &str,
+    workers: u32,
+    records: u64,
+    per_slice: u64,
+    delay_ms: u64,
+    index: &str,
+) -> Value {
     json!({
         "name": name,
         "lifecycle": "once",
@@ -46,14 +53,23 @@ pub fn persistent(name: &str, workers: u32, delay_ms: u64) -> Value {
 /// Every slice of `ex_id` is recorded once and `completed`; their number.
 pub async fn assert_every_slice_completed_once(cluster: &TeraCluster, ex_id: &str) -> usize {
     let states = store::slice_states(&cluster.name, ex_id).await;
-    assert!(!states.is_empty(), "no slice of {ex_id} in {}__state*", cluster.name);
+    assert!(
+        !states.is_empty(),
+        "no slice of {ex_id} in {}__state*",
+        cluster.name
+    );
     let mut seen: HashMap<String, usize> = HashMap::new();
     for s in &states {
         assert_eq!(s["state"], "completed", "slice not completed: {s}");
-        *seen.entry(s["slice_id"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        *seen
+            .entry(s["slice_id"].as_str().unwrap_or_default().to_string())
+            .or_default() += 1;
     }
     let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(repeated.is_empty(), "slices recorded more than once: {repeated:?}");
+    assert!(
+        repeated.is_empty(),
+        "slices recorded more than once: {repeated:?}"
+    );
     states.len()
 }
 

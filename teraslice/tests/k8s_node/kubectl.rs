@@ -38,7 +38,8 @@ pub fn kubectl(env: &NodeEnv, args: &[&str], stdin: Option<&str>) -> Output {
         .unwrap_or_else(|e| panic!("running {}: {e}", env.kubectl.display()));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin piped");
-        pipe.write_all(input.as_bytes()).expect("write kubectl stdin");
+        pipe.write_all(input.as_bytes())
+            .expect("write kubectl stdin");
     }
     let out = child.wait_with_output().expect("kubectl output");
     if !out.status.success() {

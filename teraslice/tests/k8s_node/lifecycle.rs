@@ -32,7 +32,8 @@ async fn wait_workers(cluster: &TeraCluster, job_id: &str, ex_id: &str, n: usize
             .controller(job_id)
             .await
             .map(|c| {
-                (c["workers_active"].as_u64().unwrap_or(0) + c["workers_available"].as_u64().unwrap_or(0)) as usize
+                (c["workers_active"].as_u64().unwrap_or(0)
+                    + c["workers_available"].as_u64().unwrap_or(0)) as usize
             })
             .unwrap_or(0);
         if pods == n && state == n && connected == n {
@@ -57,11 +58,17 @@ async fn scaling_changes_the_worker_pods_and_the_counts_agree() {
     let ex = cluster.wait_status(&job_id, &["running"]).await;
     let ex_id = ex_id(&ex);
     wait_workers(&cluster, &job_id, &ex_id, 2).await;
-    cluster.post(&format!("/jobs/{job_id}/_workers?add=3"), &Value::Null).await;
+    cluster
+        .post(&format!("/jobs/{job_id}/_workers?add=3"), &Value::Null)
+        .await;
     wait_workers(&cluster, &job_id, &ex_id, 5).await;
-    cluster.post(&format!("/jobs/{job_id}/_workers?total=1"), &Value::Null).await;
+    cluster
+        .post(&format!("/jobs/{job_id}/_workers?total=1"), &Value::Null)
+        .await;
     wait_workers(&cluster, &job_id, &ex_id, 1).await;
-    cluster.post(&format!("/jobs/{job_id}/_stop?force=true"), &Value::Null).await;
+    cluster
+        .post(&format!("/jobs/{job_id}/_stop?force=true"), &Value::Null)
+        .await;
     cluster.wait_status(&job_id, &["stopped"]).await;
     cluster.wait_objects_gone(&ex_id).await;
 }
@@ -77,15 +84,29 @@ async fn a_graceful_stop_lets_workers_finish_their_slice() {
     let ex_id = ex_id(&ex);
     cluster.wait_processed(&job_id, 2).await;
     let asked = Instant::now();
-    cluster.post(&format!("/jobs/{job_id}/_stop"), &Value::Null).await;
-    let stopped = cluster.wait_status(&job_id, &["stopped", "failed", "terminated"]).await;
+    cluster
+        .post(&format!("/jobs/{job_id}/_stop"), &Value::Null)
+        .await;
+    let stopped = cluster
+        .wait_status(&job_id, &["stopped", "failed", "terminated"])
+        .await;
     assert_eq!(stopped["_status"], "stopped", "{stopped:#}");
     // shutdown_timeout of the example config is 30 s.
-    assert!(asked.elapsed() < Duration::from_secs(30 + 15), "stop took {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(30 + 15),
+        "stop took {:?}",
+        asked.elapsed()
+    );
     cluster.wait_objects_gone(&ex_id).await;
     let states = store::slice_states(&cluster.name, &ex_id).await;
-    let unfinished: Vec<_> = states.iter().filter(|s| s["state"] != "completed").collect();
-    assert!(unfinished.is_empty(), "slices not finished by the stop: {unfinished:?}");
+    let unfinished: Vec<_> = states
+        .iter()
+        .filter(|s| s["state"] != "completed")
+        .collect();
+    assert!(
+        unfinished.is_empty(),
+        "slices not finished by the stop: {unfinished:?}"
+    );
     assert!(states.len() >= 2, "{states:?}");
 }
 
@@ -101,11 +122,17 @@ async fn a_force_stop_removes_the_pods_at_once() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let asked = Instant::now();
-    cluster.post(&format!("/jobs/{job_id}/_stop?force=true"), &Value::Null).await;
+    cluster
+        .post(&format!("/jobs/{job_id}/_stop?force=true"), &Value::Null)
+        .await;
     cluster.wait_objects_gone(&ex_id).await;
     // Every slice takes 10 s and the shutdown timeout is 30 s: a stop that waited for them
     // would take longer than this.
-    assert!(asked.elapsed() < Duration::from_secs(8), "force stop took {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(8),
+        "force stop took {:?}",
+        asked.elapsed()
+    );
     let ex = cluster.wait_status(&job_id, &["stopped"]).await;
     assert_eq!(ex["_status"], "stopped");
 }

@@ -9,7 +9,10 @@ use super::jobs::{assert_every_slice_completed_once, ex_id, generate_to_index, s
 use super::store;
 
 fn node_of(pod: &Pod) -> String {
-    pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default()
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .unwrap_or_default()
 }
 
 /// data_generator → elasticsearch_bulk, 1 EC + 3 workers on the real node: every record lands
@@ -21,7 +24,9 @@ async fn generated_records_reach_opensearch_from_real_pods() {
     let index = format!("{}-generated", cluster.name);
     let job = generate_to_index("e2e-generate", 3, 12_000, 1_000, 300, &index);
     let job_id = cluster.submit(&job).await;
-    let running = cluster.wait_status(&job_id, &["running", "completed"]).await;
+    let running = cluster
+        .wait_status(&job_id, &["running", "completed"])
+        .await;
     let ex_id = ex_id(&running);
 
     // While it runs: the EC and the three workers are pods on the real node.
@@ -33,18 +38,33 @@ async fn generated_records_reach_opensearch_from_real_pods() {
         workers_seen = workers_seen.max(workers.len());
         if ec.len() == 1 && workers.len() == 3 {
             for p in ec.iter().chain(&workers) {
-                assert_eq!(node_of(p), real_node, "pod {:?} is not on the real node", p.metadata.name);
+                assert_eq!(
+                    node_of(p),
+                    real_node,
+                    "pod {:?} is not on the real node",
+                    p.metadata.name
+                );
             }
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert_eq!(workers_seen, 3, "three worker pods ran: {}", cluster.pod_summary().await);
+    assert_eq!(
+        workers_seen,
+        3,
+        "three worker pods ran: {}",
+        cluster.pod_summary().await
+    );
 
-    let done = cluster.wait_status(&job_id, &["completed", "failed", "terminated"]).await;
+    let done = cluster
+        .wait_status(&job_id, &["completed", "failed", "terminated"])
+        .await;
     assert_eq!(done["_status"], "completed", "{done:#}");
     assert_eq!(store::count(&index).await, 12_000);
-    assert_eq!(assert_every_slice_completed_once(&cluster, &ex_id).await, 12);
+    assert_eq!(
+        assert_every_slice_completed_once(&cluster, &ex_id).await,
+        12
+    );
     cluster.wait_objects_gone(&ex_id).await;
 }
 
@@ -61,17 +81,31 @@ async fn a_worker_pod_killed_mid_job_loses_no_slice() {
     // Once a few slices are done, kill a worker that is surely busy.
     cluster.wait_processed(&job_id, 3).await;
     let workers = cluster.running_pods("worker").await;
-    let victim = workers.first().and_then(|p| p.metadata.name.clone()).expect("a running worker pod");
+    let victim = workers
+        .first()
+        .and_then(|p| p.metadata.name.clone())
+        .expect("a running worker pod");
     cluster
         .pods()
-        .delete(&victim, &DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() })
+        .delete(
+            &victim,
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
         .await
         .expect("delete the worker pod");
 
-    let done = cluster.wait_status(&job_id, &["completed", "failed", "terminated"]).await;
+    let done = cluster
+        .wait_status(&job_id, &["completed", "failed", "terminated"])
+        .await;
     assert_eq!(done["_status"], "completed", "{done:#}");
     let ex_id = ex_id(&done);
-    assert_eq!(assert_every_slice_completed_once(&cluster, &ex_id).await, 20);
+    assert_eq!(
+        assert_every_slice_completed_once(&cluster, &ex_id).await,
+        20
+    );
     // The killed worker may have written its slice's documents before it died (the bulk
     // request has no document ids): at most one slice more than generated.
     let count = store::count(&index).await;

@@ -20,7 +20,11 @@ pub async fn shared() -> &'static str {
         create_namespace(&env, NAMESPACE);
         apply(
             &env,
-            &without_node_ports(&render("elasticsearchDeployment.yaml", NAMESPACE, &env.image)),
+            &without_node_ports(&render(
+                "elasticsearchDeployment.yaml",
+                NAMESPACE,
+                &env.image,
+            )),
         );
         let ip = service_ip(&client().await, NAMESPACE, "elasticsearch").await;
         let url = format!("http://{ip}:9200");
@@ -80,7 +84,10 @@ pub async fn slice_states(cluster: &str, ex_id: &str) -> Vec<serde_json::Value> 
 /// The same, in the OpenSearch at `url`.
 pub async fn slice_states_at(url: &str, cluster: &str, ex_id: &str) -> Vec<serde_json::Value> {
     let http = reqwest::Client::new();
-    let _ = http.post(format!("{url}/{cluster}__state*/_refresh")).send().await;
+    let _ = http
+        .post(format!("{url}/{cluster}__state*/_refresh"))
+        .send()
+        .await;
     let res: serde_json::Value = http
         .post(format!("{url}/{cluster}__state*/_search"))
         .json(&serde_json::json!({

@@ -57,7 +57,10 @@ pub fn run(cmd: ImageCommand) -> Result<()> {
     if !output.no_import {
         let started = Instant::now();
         super::import_image(&archive)?;
-        eprintln!("image: imported {tag} into the real node in {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "image: imported {tag} into the real node in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -65,9 +68,17 @@ pub fn run(cmd: ImageCommand) -> Result<()> {
 fn archive_path(tag: &str) -> PathBuf {
     let file: String = tag
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    crate::paths::cache_root().join("images").join(format!("{file}.tar"))
+    crate::paths::cache_root()
+        .join("images")
+        .join(format!("{file}.tar"))
 }
 
 /// Writes the teraslice image for `binary` as `tag`; the archive's path.
@@ -76,7 +87,10 @@ pub fn teraslice_archive(binary: &std::path::Path, tag: &str) -> Result<PathBuf>
     let (entries, config) = super::teraslice::contents(binary)?;
     let out = archive_path(tag);
     write_docker_archive(&out, &[&full_reference(tag)], &entries, &config)?;
-    eprintln!("image: wrote {tag} in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "image: wrote {tag} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(out)
 }
 
@@ -89,7 +103,10 @@ pub fn opensearch_archive(tag: &str) -> Result<PathBuf> {
     let started = Instant::now();
     let (entries, config) = super::opensearch::contents()?;
     write_docker_archive(&out, &[&full_reference(tag)], &entries, &config)?;
-    eprintln!("image: wrote {tag} in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "image: wrote {tag} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(out)
 }
 
@@ -102,7 +119,11 @@ pub fn full_reference(tag: &str) -> String {
         Some(_) => ("docker.io", tag.to_string()),
         None => ("docker.io", format!("library/{tag}")),
     };
-    let rest = if rest.rsplit('/').next().is_some_and(|last| last.contains(':') || last.contains('@')) {
+    let rest = if rest
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':') || last.contains('@'))
+    {
         rest
     } else {
         format!("{rest}:latest")
@@ -110,28 +131,11 @@ pub fn full_reference(tag: &str) -> String {
     format!("{name}/{rest}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::full_reference;
-
-    #[test]
-    fn short_names_get_docker_hubs_full_reference() {
-        assert_eq!(full_reference("teraslice-k8sdev:1"), "docker.io/library/teraslice-k8sdev:1");
-        assert_eq!(full_reference("teraslice"), "docker.io/library/teraslice:latest");
-        assert_eq!(
-            full_reference("opensearchproject/opensearch:2.19.1"),
-            "docker.io/opensearchproject/opensearch:2.19.1"
-        );
-        assert_eq!(full_reference("localhost/busybox:test"), "localhost/busybox:test");
-        assert_eq!(full_reference("registry.local:5000/x/y:2"), "registry.local:5000/x/y:2");
-    }
-}
-
 /// The images the real-node tests run, built and imported into the node: the teraslice image
 /// from the release binary (as `teraslice-k8sdev:1`, the examples' name) and OpenSearch.
 /// Returns the variables the tests read.
 pub fn ensure_test_images() -> Result<Vec<(String, String)>> {
-    if !crate::k8s::node::is_running() {
+    if !crate::k8s::node::is_running(&crate::k8s::run_dir()) {
         eprintln!("image: no real node runs: the teraslice and OpenSearch images are not built");
         return Ok(Vec::new());
     }
@@ -140,6 +144,38 @@ pub fn ensure_test_images() -> Result<Vec<(String, String)>> {
     let tag = super::teraslice::DEFAULT_TAG;
     super::import_image(&teraslice_archive(&binary, tag)?)?;
     super::import_image(&opensearch_archive(super::opensearch::DEFAULT_TAG)?)?;
-    eprintln!("image: test images ready in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "image: test images ready in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(vec![("TERASLICE_K8S_IMAGE".into(), tag.into())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::full_reference;
+
+    #[test]
+    fn short_names_get_docker_hubs_full_reference() {
+        assert_eq!(
+            full_reference("teraslice-k8sdev:1"),
+            "docker.io/library/teraslice-k8sdev:1"
+        );
+        assert_eq!(
+            full_reference("teraslice"),
+            "docker.io/library/teraslice:latest"
+        );
+        assert_eq!(
+            full_reference("opensearchproject/opensearch:2.19.1"),
+            "docker.io/opensearchproject/opensearch:2.19.1"
+        );
+        assert_eq!(
+            full_reference("localhost/busybox:test"),
+            "localhost/busybox:test"
+        );
+        assert_eq!(
+            full_reference("registry.local:5000/x/y:2"),
+            "registry.local:5000/x/y:2"
+        );
+    }
 }

@@ -34,7 +34,10 @@ fn resolve(binary: &Path, lenient: bool) -> Result<Vec<PathBuf>> {
         // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
         let path = match line.split_once("=>") {
             Some((_, right)) => right.split_whitespace().next(),
-            None => line.split_whitespace().next().filter(|p| p.starts_with('/')),
+            None => line
+                .split_whitespace()
+                .next()
+                .filter(|p| p.starts_with('/')),
         };
         if let Some(p) = path.filter(|p| p.starts_with('/')) {
             libs.push(PathBuf::from(p));
@@ -74,7 +77,15 @@ mod tests {
     #[test]
     fn ldd_of_a_dynamic_binary_lists_libc_and_the_interpreter() {
         let libs = resolve(Path::new("/bin/ls"), false).expect("ldd /bin/ls");
-        assert!(libs.iter().any(|l| l.display().to_string().contains("libc.so")), "{libs:?}");
-        assert!(libs.iter().any(|l| l.display().to_string().contains("ld-linux")), "{libs:?}");
+        assert!(
+            libs.iter()
+                .any(|l| l.display().to_string().contains("libc.so")),
+            "{libs:?}"
+        );
+        assert!(
+            libs.iter()
+                .any(|l| l.display().to_string().contains("ld-linux")),
+            "{libs:?}"
+        );
     }
 }

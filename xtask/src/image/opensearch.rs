@@ -23,7 +23,8 @@ fn host_java_home() -> Result<PathBuf> {
     } else {
         which("java")?
     };
-    let real = std::fs::canonicalize(&java).with_context(|| format!("resolving {}", java.display()))?;
+    let real =
+        std::fs::canonicalize(&java).with_context(|| format!("resolving {}", java.display()))?;
     real.parent()
         .and_then(Path::parent)
         .map(Path::to_path_buf)
@@ -77,7 +78,11 @@ pub fn contents() -> Result<(Vec<Entry>, Config)> {
         Entry::bytes(&format!("{HOME}/config/opensearch.yml"), yml, 0o644),
         Entry::bytes(&format!("{HOME}/config/log4j2.properties"), LOG4J2, 0o644),
         Entry::bytes(&format!("{HOME}/run.sh"), run_script(), 0o755),
-        Entry::host_file("/etc/ssl/certs/java/cacerts", "/etc/ssl/certs/java/cacerts", 0o644),
+        Entry::host_file(
+            "/etc/ssl/certs/java/cacerts",
+            "/etc/ssl/certs/java/cacerts",
+            0o644,
+        ),
     ];
     // Debian's JDK links parts of conf/ and lib/ into /etc/java-<n>-openjdk.
     for dir in std::fs::read_dir("/etc").context("reading /etc")?.flatten() {
@@ -87,11 +92,21 @@ pub fn contents() -> Result<(Vec<Entry>, Config)> {
         }
     }
     for part in ["bin", "conf", "lib"] {
-        entries.push(Entry::host_tree(&format!("{JAVA_HOME}/{part}"), jdk.join(part)));
+        entries.push(Entry::host_tree(
+            &format!("{JAVA_HOME}/{part}"),
+            jdk.join(part),
+        ));
     }
-    entries.push(Entry::host_file(&format!("{JAVA_HOME}/release"), jdk.join("release"), 0o644));
+    entries.push(Entry::host_file(
+        &format!("{JAVA_HOME}/release"),
+        jdk.join("release"),
+        0o644,
+    ));
     let mut natives = vec![jdk.join("bin/java"), jdk.join("lib/server/libjvm.so")];
-    for lib in std::fs::read_dir(jdk.join("lib")).context("reading the JDK's lib")?.flatten() {
+    for lib in std::fs::read_dir(jdk.join("lib"))
+        .context("reading the JDK's lib")?
+        .flatten()
+    {
         if lib.path().extension().is_some_and(|e| e == "so") {
             natives.push(lib.path());
         }

@@ -60,11 +60,12 @@ fn group() -> String {
 /// `cargo build --release -p teraslice`; the binary's path.
 pub fn build_release_binary() -> Result<PathBuf> {
     let root = crate::paths::workspace_root();
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["build", "--release", "--locked", "-p", "teraslice"])
-        .status()
-        .context("running cargo build --release -p teraslice")?;
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["build", "--release", "--locked", "-p", "teraslice"])
+            .status()
+            .context("running cargo build --release -p teraslice")?;
     if !status.success() {
         bail!("cargo build --release -p teraslice failed ({status})");
     }

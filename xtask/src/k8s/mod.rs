@@ -136,7 +136,7 @@ pub fn env_vars() -> Vec<(String, String)> {
             build::binaries().kubectl.display().to_string(),
         ),
     ];
-    if node::enabled() && node::is_running() {
+    if node::enabled() && node::is_running(&run_dir()) {
         vars.extend(node::env_vars());
     }
     vars

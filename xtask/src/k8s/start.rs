@@ -57,7 +57,7 @@ pub fn is_running() -> bool {
     // A plane started by another version of this code is restarted, not reused.
     fs::read_to_string(run.join(READY)).is_ok_and(|v| v == versions())
         && tracked(&run).iter().all(|t| t.live_pid().is_some())
-        && (!node::enabled() || node::is_running())
+        && (!node::enabled() || node::is_running(&run))
         && kubectl_ok(
             &binaries().kubectl,
             &["get", "--raw=/readyz", "--request-timeout=5s"],
@@ -110,10 +110,14 @@ pub fn kubectl_apply(kubectl: &Path, kubeconfig: &Path, manifest: &str) -> Resul
 pub fn down() -> Result<()> {
     let run = run_dir();
     let _ = fs::remove_file(run.join(READY));
-    if node::tracked("kubelet").live_pid().is_some() && tracked(&run)[1].live_pid().is_some() {
-        node::delete_node_object(&binaries().kubectl, &admin_kubeconfig());
+    if let Some(owner) = node::foreign_owner(&run) {
+        eprintln!("k8s: leaving the real node alone: it serves the plane in {owner}");
+    } else {
+        if node::tracked("kubelet").live_pid().is_some() && tracked(&run)[1].live_pid().is_some() {
+            node::delete_node_object(&binaries().kubectl, &admin_kubeconfig());
+        }
+        node::down()?;
     }
-    node::down()?;
     if !run.exists() {
         return Ok(());
     }
@@ -133,9 +137,18 @@ pub fn free_port() -> Result<u16> {
 }
 
 pub fn up(bins: &Binaries) -> Result<()> {
+    if node::enabled() {
+        if let Some(owner) = node::foreign_owner(&run_dir()) {
+            bail!(
+                "the real node (one per machine) serves the running plane in {owner}: stop that \
+                 plane (`TERASLICE_RS_CACHE=<its cache root> cargo xtask k8s down`) or start this \
+                 one without the node (TERASLICE_K8S_NODE=0)"
+            );
+        }
+    }
     down().context("cleaning up a previous, broken start")?;
     let result = if node::enabled() {
-        node::prepare().and_then(|_| start_all(bins))
+        node::prepare(&run_dir()).and_then(|_| start_all(bins))
     } else {
         start_all(bins)
     };

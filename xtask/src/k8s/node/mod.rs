@@ -98,11 +98,45 @@ pub struct Plane<'a> {
     pub admin_kubeconfig: &'a Path,
 }
 
+/// Records which plane (its run folder) the node serves: one node per machine.
+fn owner_file() -> PathBuf {
+    Path::new(NODE_RUN).join("owner")
+}
+
+/// The run folder of another, running plane whose apiserver the node serves (started from
+/// another cache root, `TERASLICE_RS_CACHE`): that plane's node must be left alone.
+pub fn foreign_owner(our_run: &Path) -> Option<String> {
+    // Nothing running: whatever is left is leftovers, ours to remove.
+    tracked("kubelet").live_pid()?;
+    match std::fs::read_to_string(owner_file()) {
+        Ok(owner) => {
+            let owner = PathBuf::from(owner.trim());
+            let alive = Tracked::new(&owner, "kube-apiserver").live_pid().is_some();
+            (owner != our_run && alive).then(|| owner.display().to_string())
+        }
+        // A running kubelet of unknown origin: not ours if it talks to another apiserver.
+        Err(_) => {
+            let kubeconfig =
+                std::fs::read_to_string(Path::new(NODE_RUN).join("kubelet.kubeconfig"));
+            let ports = std::fs::read_to_string(our_run.join("ports")).unwrap_or_default();
+            let our_port = ports
+                .lines()
+                .find_map(|l| l.strip_prefix("apiserver="))
+                .unwrap_or("none");
+            let ours = kubeconfig
+                .is_ok_and(|k| k.contains(&format!("server: https://127.0.0.1:{our_port}\n")));
+            (!ours).then(|| "another plane (unknown run folder)".to_string())
+        }
+    }
+}
+
 /// Before the plane starts: packages, sysctls, the bridge (the apiserver advertises its address).
-pub fn prepare() -> Result<()> {
+pub fn prepare(our_run: &Path) -> Result<()> {
     packages::ensure()?;
     std::fs::create_dir_all(NODE_RUN).with_context(|| format!("creating {NODE_RUN}"))?;
     std::fs::create_dir_all(NODE_LIB).with_context(|| format!("creating {NODE_LIB}"))?;
+    std::fs::write(owner_file(), our_run.display().to_string())
+        .context("writing the node's owner")?;
     cni::setup()
 }
 
@@ -126,9 +160,10 @@ pub fn start(plane: &Plane) -> Result<()> {
     Ok(())
 }
 
-/// True when every node process runs.
-pub fn is_running() -> bool {
+/// True when every node process runs for the plane in `our_run`.
+pub fn is_running(our_run: &Path) -> bool {
     COMPONENTS.iter().all(|c| tracked(c).live_pid().is_some())
+        && std::fs::read_to_string(owner_file()).is_ok_and(|o| Path::new(o.trim()) == our_run)
 }
 
 /// Prints the last log lines of node processes that are not running (after a failed start).
