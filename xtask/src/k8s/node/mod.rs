@@ -125,7 +125,7 @@ pub fn foreign_owner(our_run: &Path) -> Option<String> {
                 .unwrap_or("none");
             let ours = kubeconfig
                 .is_ok_and(|k| k.contains(&format!("server: https://127.0.0.1:{our_port}\n")));
-            (!ours).then(|| "another plane (unknown run folder)".to_string())
+            (!ours).then(|| "another cache root (run folder unknown)".to_string())
         }
     }
 }
