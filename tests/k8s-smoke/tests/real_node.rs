@@ -147,6 +147,23 @@ async fn finished(pods: &Api<Pod>, name: &str) -> (Pod, String) {
     (pod, log)
 }
 
+/// A plain HTTP/1.0 GET of `/`; the whole response, or None if it failed.
+async fn http_get(host: &str, port: i32) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connect = tokio::net::TcpStream::connect((host, u16::try_from(port).ok()?));
+    let mut stream = tokio::time::timeout(Duration::from_secs(2), connect)
+        .await
+        .ok()?
+        .ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.ok()?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .ok()?
+        .ok()?;
+    Some(response)
+}
+
 fn phase(pod: &Pod) -> &str {
     pod.status
         .as_ref()
@@ -176,7 +193,7 @@ async fn a_pod_runs_on_the_real_node_and_its_log_comes_from_the_kubelet() {
 }
 
 #[tokio::test]
-async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
+async fn a_service_answers_on_its_cluster_ip_under_its_dns_names_and_on_its_node_port() {
     let node = real_node();
     let client = admin().await;
     let ns = NodeNamespace::create(&client, &node, "real-svc").await;
@@ -209,13 +226,21 @@ async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
         .expect("create deployment");
     let svc: Service = serde_json::from_value(json!({
         "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        "spec": {
+            "type": "NodePort",
+            "selector": {"app": "web"},
+            "ports": [{"port": 80, "targetPort": 8080}],
+        },
     }))
     .expect("service");
-    Api::<Service>::namespaced(client.clone(), &ns.name)
+    let svc = Api::<Service>::namespaced(client.clone(), &ns.name)
         .create(&PostParams::default(), &svc)
         .await
         .expect("create service");
+    let node_port = svc
+        .spec
+        .and_then(|s| s.ports?.first()?.node_port)
+        .expect("a NodePort");
     // Short name, <svc>.<ns> and the full name, each through the ClusterIP (port 80, not 8080).
     // (busybox-static's `wget -T` crashes: `timeout` bounds each try instead.)
     let names = [
@@ -239,6 +264,17 @@ async fn a_service_answers_on_its_cluster_ip_under_its_dns_names() {
     let (pod, log) = finished(&pods, "client").await;
     assert_eq!(phase(&pod), "Succeeded", "client log: {log:?}");
     assert_eq!(log.matches(&token).count(), names.len(), "log: {log:?}");
+    // From the host, the NodePort on the node's address and on loopback (kube-proxy).
+    for host in ["10.88.0.1", "127.0.0.1"] {
+        let body = eventually(&format!("{host}:{node_port} to answer"), || {
+            http_get(host, node_port)
+        })
+        .await;
+        assert!(
+            body.contains(&token),
+            "{host}:{node_port} answered {body:?}"
+        );
+    }
     ns.delete().await;
 }
 
