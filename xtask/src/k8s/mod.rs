@@ -196,6 +196,9 @@ pub fn ensure_up() -> Result<Plane> {
         );
     } else {
         let t = Instant::now();
+        if node::enabled() {
+            node::ensure_packages()?;
+        }
         let bins = build::ensure_built(node::enabled())?;
         eprintln!("k8s: binaries ready in {:.0?}", t.elapsed());
         let t = Instant::now();

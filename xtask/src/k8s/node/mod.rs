@@ -98,6 +98,11 @@ pub struct Plane<'a> {
     pub admin_kubeconfig: &'a Path,
 }
 
+/// The Debian packages the node (and building its pause program) needs, installed if missing.
+pub fn ensure_packages() -> Result<()> {
+    packages::ensure()
+}
+
 /// Records which plane (its run folder) the node serves: one node per machine.
 fn owner_file() -> PathBuf {
     Path::new(NODE_RUN).join("owner")
@@ -132,7 +137,6 @@ pub fn foreign_owner(our_run: &Path) -> Option<String> {
 
 /// Before the plane starts: packages, sysctls, the bridge (the apiserver advertises its address).
 pub fn prepare(our_run: &Path) -> Result<()> {
-    packages::ensure()?;
     std::fs::create_dir_all(NODE_RUN).with_context(|| format!("creating {NODE_RUN}"))?;
     std::fs::create_dir_all(NODE_LIB).with_context(|| format!("creating {NODE_LIB}"))?;
     std::fs::write(owner_file(), our_run.display().to_string())
