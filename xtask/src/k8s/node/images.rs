@@ -53,18 +53,8 @@ pub fn import_node_images(bins: &Binaries) -> Result<()> {
     std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))
 }
 
-/// A static glibc program resolves host names through NSS modules it loads at run time: without
-/// these (taken from the host, the glibc busybox-static was built with), `wget http://<service>/`
-/// in a pod fails with "bad address".
-const NSS_FILES: [&str; 5] = [
-    "/lib64/ld-linux-x86-64.so.2",
-    "/lib/x86_64-linux-gnu/libc.so.6",
-    "/lib/x86_64-linux-gnu/libnss_dns.so.2",
-    "/lib/x86_64-linux-gnu/libnss_files.so.2",
-    "/lib/x86_64-linux-gnu/libresolv.so.2",
-];
-
-/// /bin/busybox plus a link per applet, /tmp, and the few /etc files and NSS modules tools expect.
+/// /bin/busybox plus a link per applet, /tmp, and the few /etc files tools expect. (glibc >= 2.34
+/// has its `files` and `dns` name services built in: the static busybox resolves cluster names.)
 fn busybox_entries() -> Result<Vec<Entry>> {
     let out = Command::new("/bin/busybox")
         .arg("--list")
@@ -86,11 +76,6 @@ fn busybox_entries() -> Result<Vec<Entry>> {
             0o644,
         ),
     ];
-    for file in NSS_FILES {
-        if Path::new(file).exists() {
-            entries.push(Entry::host_file(file, file, 0o755));
-        }
-    }
     for applet in String::from_utf8_lossy(&out.stdout).lines() {
         let applet = applet.trim();
         if !applet.is_empty() && applet != "busybox" && !applet.contains('/') {
