@@ -191,8 +191,11 @@ impl ClusterBackend for KubernetesBackend {
     async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
         lock(&self.owners).remove(ex_id);
         self.watch.stopping(ex_id);
-        let cached_grace = self.watch.grace_periods_of(ex_id);
-        Ok(stop::stop(&self.objects, &self.cfg, ex_id, opts, &cached_grace).await?)
+        // An unsynced cache may miss pods of another grace period: then the stop deletes them.
+        let cached_grace = (self.watch.is_synced() && self.watch.last_error().is_none())
+            .then(|| self.watch.grace_periods_of(ex_id));
+        let cached = cached_grace.as_deref();
+        Ok(stop::stop(&self.objects, &self.cfg, ex_id, opts, cached).await?)
     }
 
     async fn cluster_state(&self) -> Result<ClusterState, BackendError> {

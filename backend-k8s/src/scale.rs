@@ -107,11 +107,9 @@ pub async fn set(
             info!(ex_id, name, target, "scaled workers");
             Ok(change(ScaleOp::Set, ex_id, total))
         }
-        Err(e) if api_code(&e) == Some(404) => Err(K8sError::Missing {
-            ex_id: ex_id.to_string(),
-            what: format!("worker Deployment {name}"),
-            namespace: objects.namespace.clone(),
-        }),
+        // Not under our name (e.g. created by Teraslice, whose names differ for dotted job
+        // names): find it by label instead.
+        Err(e) if api_code(&e) == Some(404) => scale(objects, ex_id, ScaleOp::Set, total).await,
         Err(e) if api_code(&e) == Some(422) => Err(refused(objects, name, ex_id, e).await),
         Err(e) => Err(objects.api_error("patch", "Deployment", name)(e)),
     }
@@ -271,13 +269,29 @@ mod api_tests {
     }
 
     #[tokio::test]
-    async fn set_on_a_missing_deployment_names_it_and_the_namespace() {
-        let (c, _) = client(vec![status(404, "NotFound")]);
+    async fn set_without_a_deployment_of_that_name_looks_for_it_by_label() {
+        let (c, s) = client(vec![
+            status(404, "NotFound"),
+            (200, deployment_list(2)),
+            (200, deployment(4, "ex1")),
+        ]);
+        set(&Objects::new(c, "default"), "ts-wkr-x", "ex1", 4)
+            .await
+            .expect("found by label");
+        assert_eq!(seen(&s)[1], format!("GET {PATH}?&{WKR}"));
+        assert_eq!(bodies(&s, "PATCH")[1][1]["value"], 4);
+
+        let empty =
+            json!({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {}, "items": []});
+        let (c, _) = client(vec![status(404, "NotFound"), (200, empty)]);
         let err = set(&Objects::new(c, "ts-dev1"), "ts-wkr-x", "ex1", 2)
             .await
             .expect_err("missing");
         let msg = err.to_string();
-        assert!(msg.contains("ts-wkr-x") && msg.contains("ts-dev1"), "{msg}");
+        assert!(
+            msg.contains("worker Deployment") && msg.contains("ts-dev1"),
+            "{msg}"
+        );
         assert!(matches!(
             BackendError::from(err),
             BackendError::UnknownExecution(id) if id == "ex1"

@@ -37,11 +37,12 @@ pub fn grace_seconds(cfg: &K8sConfig, opts: &StopOptions) -> u32 {
 }
 
 /// Whether deleting the Job alone gives every pod `grace` seconds: the pods the watch has seen
-/// (`cached`: their `terminationGracePeriodSeconds`) and those still to come (this master's
-/// manifests) all have exactly that grace period.
-pub fn job_alone_suffices(cfg: &K8sConfig, grace: u32, cached: &[Option<i64>]) -> bool {
+/// (`cached`: their `terminationGracePeriodSeconds`; `None` when the cache is not trustworthy)
+/// and those still to come (this master's manifests) all have exactly that grace period.
+pub fn job_alone_suffices(cfg: &K8sConfig, grace: u32, cached: Option<&[Option<i64>]>) -> bool {
     let grace = i64::from(grace);
-    grace == termination_grace_seconds(cfg) && cached.iter().all(|g| *g == Some(grace))
+    grace == termination_grace_seconds(cfg)
+        && cached.is_some_and(|c| c.iter().all(|g| *g == Some(grace)))
 }
 
 /// Stops `ex_id`; `cached_grace` holds the grace periods of its pods in the watch cache.
@@ -50,7 +51,7 @@ pub async fn stop(
     cfg: &K8sConfig,
     ex_id: &str,
     opts: &StopOptions,
-    cached_grace: &[Option<i64>],
+    cached_grace: Option<&[Option<i64>]>,
 ) -> Result<(), K8sError> {
     if ex_id.trim().is_empty() {
         return Err(K8sError::Invalid(
@@ -131,7 +132,8 @@ mod api_tests {
         cached: &[Option<i64>],
     ) -> (Result<(), K8sError>, Seen) {
         let (c, s) = client(answers);
-        let stopped = stop(&Objects::new(c, "default"), &config(), "ex1", opts, cached).await;
+        let o = Objects::new(c, "default");
+        let stopped = stop(&o, &config(), "ex1", opts, Some(cached)).await;
         (stopped, s)
     }
 
@@ -143,14 +145,21 @@ mod api_tests {
     #[test]
     fn the_job_alone_suffices_only_when_every_pod_has_the_stop_grace() {
         let cfg = config();
-        assert!(job_alone_suffices(&cfg, 5, &[]));
-        assert!(job_alone_suffices(&cfg, 5, &[Some(5), Some(5)]));
-        assert!(!job_alone_suffices(&cfg, 1, &[]), "new pods would get 5 s");
+        assert!(job_alone_suffices(&cfg, 5, Some(&[])));
+        assert!(job_alone_suffices(&cfg, 5, Some(&[Some(5), Some(5)])));
         assert!(
-            !job_alone_suffices(&cfg, 5, &[Some(5), Some(60)]),
+            !job_alone_suffices(&cfg, 1, Some(&[])),
+            "new pods would get 5 s"
+        );
+        assert!(
+            !job_alone_suffices(&cfg, 5, Some(&[Some(5), Some(60)])),
             "a pod of an earlier configuration"
         );
-        assert!(!job_alone_suffices(&cfg, 5, &[None]));
+        assert!(!job_alone_suffices(&cfg, 5, Some(&[None])));
+        assert!(
+            !job_alone_suffices(&cfg, 5, None),
+            "the watch is not synced"
+        );
     }
 
     #[tokio::test]
