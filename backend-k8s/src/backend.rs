@@ -1,5 +1,6 @@
 //! [`KubernetesBackend`]: the `ClusterBackend` on Kubernetes.
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,10 +17,11 @@ use tokio::task::JoinHandle;
 
 use crate::config::K8sConfig;
 use crate::error::K8sError;
+use crate::manifests::Owner;
 use crate::objects::Objects;
 use crate::scale::ScaleOp;
 use crate::watch::PodWatch;
-use crate::{allocate, client, scale, stop};
+use crate::{allocate, client, manifests, scale, stop};
 
 /// How long `initialize` waits for the first pod list.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +33,14 @@ pub struct KubernetesBackend {
     events: broadcast::Sender<BackendEvent>,
     watch: PodWatch,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// EC Jobs this process created or adopted, by exId, until their workers are allocated:
+    /// the Deployment's owner without reading the Job back.
+    owners: Mutex<HashMap<String, Owner>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain maps: still usable after a panic elsewhere.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl KubernetesBackend {
@@ -59,6 +69,7 @@ impl KubernetesBackend {
             events,
             watch,
             task: Mutex::new(Some(task)),
+            owners: Mutex::default(),
         }))
     }
 
@@ -67,7 +78,7 @@ impl KubernetesBackend {
     }
 
     fn stop_watch(&self) {
-        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(task) = lock(&self.task).take() {
             task.abort();
         }
     }
@@ -134,7 +145,9 @@ impl ClusterBackend for KubernetesBackend {
         &self,
         ex: &ExecutionRecord,
     ) -> Result<ControllerAddress, BackendError> {
-        Ok(allocate::controller(&self.objects, &self.cfg, ex).await?)
+        let (address, owner) = allocate::controller(&self.objects, &self.cfg, ex).await?;
+        lock(&self.owners).insert(ex.ex_id.clone(), owner);
+        Ok(address)
     }
 
     async fn allocate_workers(
@@ -142,13 +155,16 @@ impl ClusterBackend for KubernetesBackend {
         ex: &ExecutionRecord,
         workers: u32,
     ) -> Result<(), BackendError> {
-        allocate::workers(&self.objects, &self.cfg, ex, workers)
+        let owner = lock(&self.owners).get(&ex.ex_id).cloned();
+        allocate::workers(&self.objects, &self.cfg, ex, workers, owner)
             .await
             .map_err(|e| match e {
                 // Keep the hint ("allocate the execution controller first") in the message.
                 K8sError::Missing { .. } => BackendError::Allocation(e.to_string()),
                 e => e.into(),
-            })
+            })?;
+        lock(&self.owners).remove(&ex.ex_id);
+        Ok(())
     }
 
     async fn add_workers(
@@ -168,12 +184,18 @@ impl ClusterBackend for KubernetesBackend {
         ex: &ExecutionRecord,
         total: u32,
     ) -> Result<WorkerChange, BackendError> {
-        Ok(scale::scale(&self.objects, &ex.ex_id, ScaleOp::Set, total).await?)
+        let name = manifests::worker_deployment_name(ex);
+        Ok(scale::set(&self.objects, &name, &ex.ex_id, total).await?)
     }
 
     async fn stop_execution(&self, ex_id: &str, opts: &StopOptions) -> Result<(), BackendError> {
+        lock(&self.owners).remove(ex_id);
         self.watch.stopping(ex_id);
-        Ok(stop::stop(&self.objects, &self.cfg, ex_id, opts).await?)
+        // An unsynced cache may miss pods of another grace period: then the stop deletes them.
+        let cached_grace = (self.watch.is_synced() && self.watch.last_error().is_none())
+            .then(|| self.watch.grace_periods_of(ex_id));
+        let cached = cached_grace.as_deref();
+        Ok(stop::stop(&self.objects, &self.cfg, ex_id, opts, cached).await?)
     }
 
     async fn cluster_state(&self) -> Result<ClusterState, BackendError> {

@@ -8,7 +8,7 @@ use kube::client::Body;
 use kube::Client;
 use serde_json::{json, Value};
 
-/// `("METHOD path", body)` of each request.
+/// `("METHOD path?query", body)` of each request.
 pub type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A Status body as the API server sends with an error code.
@@ -20,8 +20,8 @@ pub fn status(code: u16, reason: &str) -> (u16, Value) {
     )
 }
 
-/// A client whose requests get `answers` in order (500 once they run out); `"METHOD path"` of
-/// each request is recorded.
+/// A client whose requests get `answers` in order (500 once they run out); `"METHOD path?query"`
+/// of each request is recorded.
 pub fn client(answers: Vec<(u16, Value)>) -> (Client, Seen) {
     let seen: Seen = Arc::default();
     let queue = Arc::new(Mutex::new(VecDeque::from(answers)));
@@ -29,7 +29,8 @@ pub fn client(answers: Vec<(u16, Value)>) -> (Client, Seen) {
     let service = tower::service_fn(move |req: Request<Body>| {
         let (seen, queue) = (recorded.clone(), queue.clone());
         async move {
-            let line = format!("{} {}", req.method(), req.uri().path());
+            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+            let line = format!("{} {target}", req.method());
             let body = req.into_body().collect_bytes().await.unwrap_or_default();
             let body = String::from_utf8_lossy(&body).into_owned();
             seen.lock()

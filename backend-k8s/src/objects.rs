@@ -1,5 +1,5 @@
 //! Typed handles on the namespace's object kinds and the calls every operation shares:
-//! create-or-adopt, list names by selector, delete tolerating 404.
+//! create-or-adopt, delete every object matching a selector.
 use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -111,25 +111,9 @@ where
     }
 }
 
-/// Names of the objects matching `selector`.
-pub async fn names<K>(
-    objects: &Objects,
-    api: &Api<K>,
-    kind: &'static str,
-    selector: &str,
-) -> Result<Vec<String>, K8sError>
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    let lp = ListParams::default().labels(selector);
-    let list = retry(&format!("list {kind}"), || api.list(&lp))
-        .await
-        .map_err(objects.api_error("list", kind, &format!("with labels {selector}")))?;
-    Ok(list.items.iter().map(|o| o.name_any()).collect())
-}
-
-/// Deletes every object matching `selector`; one already gone (404) counts as deleted.
-pub async fn delete_matching<K>(
+/// Deletes every object matching `selector` with one request (`deletecollection`; none
+/// matching is success) and returns how many the API server deleted.
+pub async fn delete_collection<K>(
     objects: &Objects,
     api: &Api<K>,
     kind: &'static str,
@@ -139,17 +123,14 @@ pub async fn delete_matching<K>(
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
-    let names = names(objects, api, kind, selector).await?;
-    for name in &names {
-        match retry(&format!("delete {kind} {name}"), || {
-            api.delete(name, params)
-        })
-        .await
-        {
-            Ok(_) => debug!(kind, name, "deleted"),
-            Err(e) if api_code(&e) == Some(404) => debug!(kind, name, "already gone"),
-            Err(e) => return Err(objects.api_error("delete", kind, name)(e)),
-        }
-    }
-    Ok(names.len())
+    let lp = ListParams::default().labels(selector);
+    let deleted = retry(&format!("delete {kind}s with labels {selector}"), || {
+        api.delete_collection(params, &lp)
+    })
+    .await
+    .map_err(objects.api_error("delete", kind, &format!("with labels {selector}")))?;
+    // A list of what was deleted; a Status when the server does not say.
+    let n = deleted.map_left(|list| list.items.len()).left_or(0);
+    debug!(kind, selector, n, "deleted");
+    Ok(n)
 }

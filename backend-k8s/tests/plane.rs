@@ -9,5 +9,6 @@ mod plane {
     mod factory;
     mod lifecycle;
     mod rbac;
+    mod requests;
     mod unschedulable;
 }

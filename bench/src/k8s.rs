@@ -36,8 +36,10 @@ stop gracefully; the baseline creates and deletes the same Job, Service and Depl
 (it has no scale or lookups). **Time to Running**: 50 executions (1 controller + 2 workers each, \
 0.1 CPU per pod) allocated at once, from the first request until all 150 pods are Running (seen \
 by a pod watch); the baseline creates 50 plain Deployments of 3 pods (0.1 CPU each) directly, the \
-least the plane needs for the same pods. The graceful stop deletes each pod it still finds by name, \
-so its count varies by a pod or two with how fast the garbage collector was. Other users of the \
+least the plane needs for the same pods. The backend's requests do not depend on timing: \
+allocation reads nothing back, the scale is one conditional patch, and the stop is one delete per \
+kind by label (Deployment, ReplicaSets, Job, then the pods with the stop's 1 s timeout as their \
+grace period; a stop with the pods' own grace period deletes only the Job). Other users of the \
 same plane add noise to both sides.";
 
 /// kwok does not run images; any name will do.

@@ -25,7 +25,7 @@ use crate::error::K8sError;
 use crate::names::{object_name, service_name, NameInfix, EC_PORT};
 
 pub use overlay::deep_merge;
-pub use pod::subcommand;
+pub use pod::{subcommand, termination_grace_seconds};
 pub use resources::quantity;
 
 /// The EC Job the Service and Deployment hang off, so deleting it removes everything.

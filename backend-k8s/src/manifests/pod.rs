@@ -61,6 +61,11 @@ pub fn base_env(role: Assignment, ex_b64: &str, ex_id: &str, job_id: &str) -> Ve
     ]
 }
 
+/// `terminationGracePeriodSeconds` of every pod: `shutdown_timeout` rounded, as Teraslice.
+pub fn termination_grace_seconds(cfg: &K8sConfig) -> i64 {
+    (cfg.shutdown_timeout.as_millis() as f64 / 1000.0).round() as i64
+}
+
 /// Container 0 and the pod around it, before the §1.6 customisation steps.
 pub fn base_pod_spec(
     cfg: &K8sConfig,
@@ -112,11 +117,10 @@ pub fn base_pod_spec(
         }),
         ..Default::default()
     };
-    let shutdown_secs = (cfg.shutdown_timeout.as_millis() as f64 / 1000.0).round() as i64;
     PodSpec {
         containers: vec![container],
         restart_policy: (role == Assignment::ExecutionController).then(|| "Never".into()),
-        termination_grace_period_seconds: Some(shutdown_secs),
+        termination_grace_period_seconds: Some(termination_grace_seconds(cfg)),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(RUN_AS),

@@ -137,6 +137,20 @@ impl PodWatch {
             .count()
     }
 
+    /// `terminationGracePeriodSeconds` of each cached pod of `ex_id`.
+    pub fn grace_periods_of(&self, ex_id: &str) -> Vec<Option<i64>> {
+        self.store
+            .state()
+            .iter()
+            .filter(|p| pod_info::ex_id(p) == Some(ex_id))
+            .map(|p| {
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds)
+            })
+            .collect()
+    }
+
     /// Marks a stop; `Stopped` is sent when the execution's last pod is gone (now, if none).
     pub fn stopping(&self, ex_id: &str) {
         if self.pods_of(ex_id) == 0 {

@@ -1,5 +1,5 @@
 //! The backend needs nothing beyond the guide's namespace-scoped Role for the namespace's
-//! `default` ServiceAccount.
+//! `default` ServiceAccount, nor beyond the narrowest Role docs/kubernetes.md lists.
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -7,17 +7,34 @@ use kube::api::{Api, ListParams, PostParams};
 use kube::config::AuthInfo;
 use kube::Client;
 use serde_json::json;
-use teraslice_core::backend::processes_of;
+use teraslice_core::backend::{processes_of, StopOptions};
 use teraslice_core::ClusterBackend;
 
 use super::support::*;
 
-/// examples/k8s/role.yaml and roleBinding.yaml, for `namespace`.
-async fn grant_guide_role(admin: &Client, namespace: &str) {
+/// examples/k8s/role.yaml and roleBinding.yaml.
+fn guide_rules() -> serde_json::Value {
+    json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
+}
+
+/// The narrowest Role of docs/kubernetes.md ("Permissions").
+fn narrowest_rules() -> serde_json::Value {
+    json!([
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "deletecollection"]},
+        {"apiGroups": [""], "resources": ["services"], "verbs": ["create", "get", "deletecollection"]},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "deletecollection"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"],
+         "verbs": ["create", "get", "list", "patch", "deletecollection"]},
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["deletecollection"]},
+    ])
+}
+
+/// A Role of `rules` bound to `namespace`'s default ServiceAccount.
+async fn grant_role(admin: &Client, namespace: &str, rules: serde_json::Value) {
     let name = format!("teraslice-all-{namespace}");
     let role: Role = serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": namespace},
-        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+        "rules": rules
     }))
     .expect("role");
     Api::<Role>::namespaced(admin.clone(), namespace)
@@ -59,21 +76,27 @@ async fn service_account_client(admin: &Client, namespace: &str) -> Client {
     Client::try_from(config).expect("service account client")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_guide_role_is_enough_to_allocate_and_stop() {
-    let admin = admin().await;
-    let ns = TestNamespace::new(&admin, "k8s-rbac").await;
-    require_long_running_job_pods(&admin, &ns.name).await;
-    grant_guide_role(&admin, &ns.name).await;
-    let sa = service_account_client(&admin, &ns.name).await;
+/// A client of `namespace`'s default ServiceAccount once a Role of `rules` applies to it.
+async fn bound_client(admin: &Client, namespace: &str, rules: serde_json::Value) -> Client {
+    grant_role(admin, namespace, rules).await;
+    let sa = service_account_client(admin, namespace).await;
     // RBAC reaches the authorizer's cache quickly but not instantly.
     eventually("the RoleBinding to take effect", || async {
-        Api::<Pod>::namespaced(sa.clone(), &ns.name)
+        Api::<Pod>::namespaced(sa.clone(), namespace)
             .list(&ListParams::default())
             .await
             .ok()
     })
     .await;
+    sa
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_role_is_enough_to_allocate_and_stop() {
+    let admin = admin().await;
+    let ns = TestNamespace::new(&admin, "k8s-rbac").await;
+    require_long_running_job_pods(&admin, &ns.name).await;
+    let sa = bound_client(&admin, &ns.name, guide_rules()).await;
     let b = backend(sa, &system_config(&ns.name, "rbac", "")).await;
     let mut ex = execution("rbac-job", 2);
     let addr = b
@@ -91,4 +114,40 @@ async fn the_guide_role_is_enough_to_allocate_and_stop() {
     .await;
     b.add_workers(&ex, 1).await.expect("scale with the Role");
     force_stop_until_gone(&b, &admin, &ns.name, &ex.ex_id, "force stop with the Role").await;
+}
+
+/// Every call the backend makes, including adoption and a restarted master's reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_narrowest_role_is_enough_for_every_operation() {
+    let admin = admin().await;
+    let ns = TestNamespace::new(&admin, "k8s-narrow").await;
+    let sa = bound_client(&admin, &ns.name, narrowest_rules()).await;
+    let config = system_config(&ns.name, "narrow", "");
+    let first = backend(sa.clone(), &config).await;
+    let mut ex = execution("narrow-job", 2);
+    first
+        .allocate_execution_controller(&ex)
+        .await
+        .expect("allocate EC");
+    let addr = first
+        .allocate_execution_controller(&ex)
+        .await
+        .expect("adopt the EC's objects");
+    ex.slicer_hostname = Some(addr.hostname);
+    drop(first);
+    // A new process: it reads the Job back for the workers' owner.
+    let b = backend(sa, &config).await;
+    b.allocate_workers(&ex, 2).await.expect("allocate workers");
+    b.set_workers(&ex, 3).await.expect("set workers");
+    b.remove_workers(&ex.ex_id, 1)
+        .await
+        .expect("remove workers");
+    let timed = StopOptions {
+        timeout_ms: Some(1000),
+        ..Default::default()
+    };
+    b.stop_execution(&ex.ex_id, &timed)
+        .await
+        .expect("graceful stop");
+    force_stop_until_gone(&b, &admin, &ns.name, &ex.ex_id, "force stop").await;
 }
