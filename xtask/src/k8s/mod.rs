@@ -1,7 +1,8 @@
 //! `cargo xtask k8s up|down|env`: a real Kubernetes control plane on loopback for tests.
 //!
 //! etcd, kube-apiserver, kube-controller-manager and kube-scheduler are built from their Go modules
-//! (cached by version under `~/.cache/teraslice-rs/k8s/bin`), kwok simulates nodes and pod lifecycles.
+//! (cached by version under `~/.cache/teraslice-rs/k8s/bin`), kwok simulates nodes and pod lifecycles,
+//! and one real node (`node/`: containerd, kubelet, kube-proxy, CoreDNS) runs pods for real.
 //! Running state (certificates, kubeconfigs, pids, logs, etcd data) lives in `~/.cache/teraslice-rs/k8s/run`.
 mod build;
 mod certs;
