@@ -11,6 +11,7 @@ mod containerd;
 mod dns;
 mod images;
 mod kubelet;
+mod netfilter;
 mod packages;
 mod proxy;
 
