@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use base64::Engine;
 use teraslice_backend_native::env::ENV_SLICER_LISTEN_FD;
-use teraslice_core::config::SystemConfig;
+use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::ExecutionRecord;
 use teraslice_runtime::{
     ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
@@ -148,6 +148,8 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
         }
         None => ExecutionController::new(ex, store, opts).await?,
     };
+    let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::Kubernetes;
+    let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
     tokio::spawn(async move {
         stop_requested(parent).await;
@@ -167,8 +169,13 @@ pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
         bail!("the execution has no slicer_hostname/slicer_port: the worker does not know where its execution controller is");
     };
     let store = wiring::open_state_store(&config).await?;
-    let node = std::env::var("node_id").unwrap_or_else(|_| "localhost".into());
-    // Teraslice's worker id: `<hostname>__<cluster worker id>`.
+    // Teraslice's worker id: `<hostname>__<cluster worker id>`, where a pod's hostname is its
+    // IP (`POD_IP`, as terafoundation's `_nodeName`): every pod of a node has the same process
+    // id, so the node's name would give all its workers one id.
+    let node = ["POD_IP", "node_id"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "localhost".into());
     let worker_id = format!("{node}__{}", std::process::id());
     let opts = WorkerOptions {
         registry: Arc::new(op_registry(&config)),

@@ -95,6 +95,11 @@ impl Engine {
             self.set_status(current, None).await;
             return (current, None);
         }
+        if self.signal_keeps_status && current.is_running() {
+            tracing::warn!(ex_id = %self.ex.ex_id, %current, "stopped by a signal the master did not send: leaving the status to the master and the pod's replacement");
+            self.set_status(current, None).await;
+            return (current, None);
+        }
         let reason = format!(
             "execution {} received shutdown before the slicer could complete, setting status to \"terminated\"",
             self.ex.ex_id

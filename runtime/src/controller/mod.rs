@@ -71,8 +71,11 @@ pub struct ExecutionController {
 impl ExecutionController {
     /// Kubernetes: an EC pod that restarts while its execution is running takes it over when
     /// every slicer `is_relocatable()` (Teraslice kubernetesV2); otherwise `run()` returns
-    /// [`RuntimeError::NotRelocatable`] without touching the status. Off by default: then
-    /// starting a running execution fails it.
+    /// [`RuntimeError::NotRelocatable`] without touching the status. And a stop signal the
+    /// master did not ask for (pod deleted, node drained) leaves the status alone: the Job's
+    /// replacement pod takes over, or the master fails the execution from the pod's event. Off
+    /// by default: then starting a running execution fails it, and a signal ends it
+    /// `terminated` as on Teraslice's native clustering.
     pub fn relocatable_restart(mut self, allow: bool) -> Self {
         self.relocatable_restart = allow;
         self
@@ -284,6 +287,7 @@ async fn run_execution(
         gate_tx,
         status,
     );
+    engine.signal_keeps_status = relocatable_restart;
     // Sessions answer plain slice reports themselves from here on.
     let _ = shared.dispatch.set(engine.d.clone());
     if status != ExecutionStatus::Initializing && !relocating {

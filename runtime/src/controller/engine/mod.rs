@@ -94,6 +94,9 @@ pub struct Engine {
     pub ending: Option<Ending>,
     /// A stop came before every slice was made and dispatched.
     pub interrupted: bool,
+    /// Kubernetes: a stop the master did not ask for keeps the status (see
+    /// `ExecutionController::relocatable_restart`).
+    pub signal_keeps_status: bool,
     /// Streams still running; 0 with `slicers_done` = every slicer finished normally.
     pub slicers_running: usize,
     pub slicers_done: bool,
@@ -158,6 +161,7 @@ impl Engine {
             d,
             ending: None,
             interrupted: false,
+            signal_keeps_status: false,
             slicers_running: 0,
             slicers_done: false,
             started_at: Instant::now(),
