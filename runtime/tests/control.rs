@@ -249,3 +249,52 @@ async fn a_worker_started_before_its_ec_keeps_trying_and_then_works() {
     assert_eq!(outcome.status, ExecutionStatus::Completed);
     assert_eq!(join_worker(worker).await.slices_processed, 10);
 }
+
+/// Kubernetes (`relocatable_restart`): a stop the master did not ask for (the EC pod deleted,
+/// its node drained) drains in-flight slices like any stop but leaves `running` for the Job's
+/// replacement pod or the master's pod event to decide, instead of writing `terminated`.
+#[tokio::test]
+async fn on_kubernetes_a_stop_signal_leaves_the_status_to_the_master() {
+    let requests: Vec<_> = (0..20).map(|i| json!({ "n": i })).collect();
+    let file = slicer_file(&requests);
+    let gate = Gate::new();
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("gate", gate.clone());
+    let job = job(json!({
+        "workers": 1,
+        "operations": [
+            {"_op": "test-reader", "slicer_data_file_path": file.path()},
+            {"_op": "gate"}
+        ]
+    }));
+    let store = std::sync::Arc::new(teraslice_core::store::MemoryStore::new());
+    let ex = teraslice_core::ExecutionRecord::new("job-1", job);
+    store.create_execution(&ex).await.expect("create execution");
+    let h = Harness::start_with_options(store, ex, registry, timeouts(), true).await;
+    let workers = h.workers(1);
+    wait_until("the worker at the gate", || async {
+        gate.entries().len() == 1
+    })
+    .await;
+    assert!(h.ec.stop().await.is_ok());
+    gate.open();
+
+    let store = h.store.clone();
+    let ex_id = h.ex.ex_id.clone();
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Running);
+    assert_eq!(outcome.failure_reason, None);
+    let ex = store.get_execution(&ex_id).await.ok();
+    assert_eq!(ex.map(|e| e.status), Some(ExecutionStatus::Running));
+    let records = slices(&store, &ex_id).await;
+    let in_state = |s| records.iter().filter(|r| r.state == s).count();
+    assert_eq!(
+        in_state(SliceState::Completed),
+        1,
+        "the in-flight slice finished"
+    );
+    assert_eq!(in_state(SliceState::Start), 0, "none left half done");
+    for w in workers {
+        join_worker(w).await;
+    }
+}
