@@ -72,9 +72,12 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
         report, &env, &client, &http, &store, &name, &native, teraslice, scale,
     )
     .await;
-    cluster::delete_namespace(&client, &name).await;
-    for cluster in [&name, &native] {
-        slices::delete_indices(&http, &store, cluster).await;
+    // TERASLICE_K8S_KEEP_NAMESPACES (as for the real-node tests) keeps them to look into.
+    if std::env::var_os("TERASLICE_K8S_KEEP_NAMESPACES").is_none() {
+        cluster::delete_namespace(&client, &name).await;
+        for cluster in [&name, &native] {
+            slices::delete_indices(&http, &store, cluster).await;
+        }
     }
     result
 }
