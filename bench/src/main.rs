@@ -5,6 +5,7 @@ mod dispatch;
 mod dispatch_native;
 mod es_asset;
 mod k8s;
+mod k8s_node;
 mod master;
 mod native;
 mod raw_websocket;
@@ -31,8 +32,8 @@ struct Args {
     /// Smaller workloads, for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Run only these sections (dispatch, records, store, es_asset, native, master, k8s) and print the
-    /// report instead of writing it.
+    /// Run only these sections (dispatch, records, store, es_asset, native, master, k8s,
+    /// k8s_node) and print the report instead of writing it.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -70,6 +71,10 @@ async fn main() -> anyhow::Result<()> {
     if wanted("k8s") {
         eprintln!("bench: kubernetes backend");
         k8s::run(&mut report, scale).await?;
+    }
+    if wanted("k8s_node") {
+        eprintln!("bench: kubernetes backend on the real node");
+        k8s_node::run(&mut report, &args.teraslice, scale).await?;
     }
     if args.only.is_empty() {
         std::fs::write(&args.out, report.markdown())?;

@@ -13,8 +13,8 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
-    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s), printed instead of
-    /// written to docs/benchmarks.md.
+    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s, k8s_node),
+    /// printed instead of written to docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -44,10 +44,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let k8s = if wanted("k8s") {
+    let k8s = if wanted("k8s") || wanted("k8s_node") {
         Some(crate::k8s::ensure_up()?.keep_running(args.keep))
     } else {
         None
+    };
+    // The real-node section runs the teraslice image of this tree (and OpenSearch's) in the node.
+    let images = if wanted("k8s_node") {
+        crate::image::cli::ensure_test_images()?
+    } else {
+        Vec::new()
     };
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
@@ -60,7 +66,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .arg(release.join("teraslice"))
         .args(["--out", "docs/benchmarks.md"])
         .envs(opensearch.iter().flat_map(|o| o.env()))
-        .envs(k8s.iter().flat_map(|k| k.env()));
+        .envs(k8s.iter().flat_map(|k| k.env()))
+        .envs(images);
     if args.quick {
         bench.arg("--quick");
     }
