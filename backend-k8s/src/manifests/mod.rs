@@ -208,6 +208,9 @@ pub fn controller_service(cfg: &K8sConfig, ex: &ExecutionRecord, owner: &Owner) 
         },
         spec: Some(ServiceSpec {
             selector: Some(labels::service_selector(&ex.ex_id)),
+            // Workers may connect as soon as the EC listens: its readiness probe (first after
+            // 3 s, then every 10 s) kept them out for ~10 s after the pod started.
+            publish_not_ready_addresses: Some(true),
             ports: Some(vec![ServicePort {
                 port: i32::from(EC_PORT),
                 target_port: Some(IntOrString::Int(i32::from(EC_PORT))),

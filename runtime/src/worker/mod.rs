@@ -359,7 +359,9 @@ impl Worker {
                     }
                     tracing::debug!(url = %self.url, error = %last_error, "cannot reach the execution controller yet");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    // At most 1 s: a worker usually starts beside its EC and should join the
+                    // moment the EC listens (one store read per try, to notice the end).
+                    delay = (delay * 2).min(Duration::from_secs(1));
                 }
             }
         }
