@@ -64,7 +64,7 @@ fn jobs_status(e: &JobsError) -> StatusCode {
         | JobsError::NoExecution(_)
         | JobsError::ExecutionNotFound(_)
         | JobsError::NothingToRecover(_) => StatusCode::NOT_FOUND,
-        JobsError::Deleted(_) | JobsError::AlreadyDeleted(_) => StatusCode::GONE,
+        JobsError::Deleted { .. } | JobsError::AlreadyDeleted(_) => StatusCode::GONE,
         JobsError::Running { .. } | JobsError::RunningDelete { .. } => StatusCode::CONFLICT,
         JobsError::Scheduler(e) => scheduler_status(e),
         JobsError::Store(e) => store_status(e),

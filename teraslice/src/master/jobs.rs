@@ -90,10 +90,14 @@ impl JobsService {
         }
     }
 
-    async fn get_live(&self, job_id: &str) -> JobsResult<JobRecord> {
+    /// A job that is not deleted; `refused` says what a deleted one cannot be (`"started"`).
+    async fn get_live(&self, job_id: &str, refused: &'static str) -> JobsResult<JobRecord> {
         let job = self.get(job_id).await?;
         if job.deleted {
-            return Err(JobsError::Deleted(job_id.to_string()));
+            return Err(JobsError::Deleted {
+                job_id: job_id.to_string(),
+                refused,
+            });
         }
         Ok(job)
     }
@@ -104,7 +108,7 @@ impl JobsService {
             Value::Object(m) if !m.is_empty() => m,
             _ => return Err(JobsError::EmptyUpdate(job_id.to_string())),
         };
-        let old = self.get_live(job_id).await?;
+        let old = self.get_live(job_id, "updated").await?;
         let spec = Value::Object(map);
         self.validate(&spec)?;
         let Value::Object(map) = spec else {
@@ -118,7 +122,7 @@ impl JobsService {
 
     /// `_active` / `_inactive`. Only activation re-validates the job.
     pub async fn set_active(&self, job_id: &str, active: bool) -> JobsResult<JobRecord> {
-        let mut record = self.get_live(job_id).await?;
+        let mut record = self.get_live(job_id, "updated").await?;
         record.spec.insert("active".into(), Value::Bool(active));
         if active {
             self.validate(&Value::Object(record.spec.clone()))?;
@@ -174,7 +178,7 @@ impl JobsService {
 
     /// `_start`: a new execution, or with `autorecover` a recovery of the latest one.
     pub async fn start(&self, job_id: &str) -> JobsResult<Started> {
-        let record = self.get_live(job_id).await?;
+        let record = self.get_live(job_id, "started").await?;
         self.refuse_if_running(job_id, false).await?;
         let job = self.validate(&Value::Object(record.spec))?;
         if job.autorecover {
@@ -197,7 +201,7 @@ impl JobsService {
         job_id: &str,
         cleanup: Option<CleanupType>,
     ) -> JobsResult<Started> {
-        let record = self.get_live(job_id).await?;
+        let record = self.get_live(job_id, "recovered").await?;
         let latest = match self.latest_execution(job_id).await {
             Ok(ex) => ex,
             Err(JobsError::NoExecution(_)) => {

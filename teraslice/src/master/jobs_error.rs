@@ -24,9 +24,12 @@ pub enum JobsError {
     /// 404.
     #[error("job {0} not found")]
     JobNotFound(String),
-    /// 410.
-    #[error("Job {0} has been deleted")]
-    Deleted(String),
+    /// 410, with what was asked: `started`, `updated` or `recovered` (Teraslice's words).
+    #[error("Job {job_id} has been deleted and cannot be {refused}.")]
+    Deleted {
+        job_id: String,
+        refused: &'static str,
+    },
     /// 410.
     #[error("Job {0} has already been deleted.")]
     AlreadyDeleted(String),

@@ -1,0 +1,126 @@
+//! What Teraslice's own clients rely on: paths with a trailing slash, refusals the client can
+//! read while it is still uploading, and Teraslice's exact messages.
+mod api_support;
+
+use std::time::Duration;
+
+use api_support::{assert_error, job, TestMaster};
+use reqwest::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn every_route_answers_with_and_without_a_trailing_slash() {
+    let m = TestMaster::start("").await;
+    let (job_id, ex_id) = m.submit(&job("slashes")).await;
+    let json_paths = [
+        "/v1/".to_string(),
+        "/jobs/".into(),
+        "/v1/jobs/".into(),
+        "/cluster/state/".into(),
+        "/v1/cluster/state/".into(),
+        "/cluster/stats/".into(),
+        "/ex/".into(),
+        "/v1/ex/".into(),
+        "/assets/".into(),
+        "/v1/assets/standard/".into(),
+        format!("/jobs/{job_id}/"),
+        format!("/v1/jobs/{job_id}/ex/"),
+        format!("/ex/{ex_id}/"),
+    ];
+    for path in &json_paths {
+        let (status, body) = m.get(path).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    }
+    for path in ["/txt/ex/", "/txt/jobs/", "/txt/assets/", "/txt/nodes/"] {
+        let (status, body) = m.text(path).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    }
+    let (status, body) = m.post(&format!("/v1/jobs/{job_id}/_stop/"), None).await;
+    assert_eq!(status, StatusCode::OK, "POST with a slash: {body}");
+    // An unknown path is still Teraslice's 405, slash or not.
+    let (status, body) = m.get("/jobs/x/nothing/").await;
+    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "cannot GET");
+}
+
+/// Sends `POST /assets` with a 200 KB body in 8 KB pieces, as a client streaming a zip does,
+/// over a plain socket: a server that answered and closed early makes a write fail.
+async fn streamed_upload(url: &str, path: &str, size: usize) -> String {
+    let addr = url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/octet-stream\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.expect("send head");
+    let piece = vec![b'z'; 8 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = piece.len().min(size - sent);
+        socket
+            .write_all(&piece[..n])
+            .await
+            .unwrap_or_else(|e| panic!("upload cut off after {sent} of {size} bytes: {e}"));
+        sent += n;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.expect("read answer");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_refused_upload_is_read_before_the_answer() {
+    let m = TestMaster::start("").await;
+    let answer = streamed_upload(&m.url, "/assets", 200 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("uploaded assets are not supported"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_upload_gets_a_readable_413() {
+    let m = TestMaster::start("  api_payload_limit: 100kb\n").await;
+    let answer = streamed_upload(&m.url, "/v1/assets", 300 * 1024).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("api_payload_limit"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_deleted_job_says_what_cannot_be_done_as_teraslice_does() {
+    let m = TestMaster::start("").await;
+    let (status, body) = m.post("/jobs?start=false", Some(&job("gone"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let job_id = body["job_id"].as_str().unwrap_or_default().to_string();
+    let (status, body) = m
+        .call(Method::DELETE, &format!("/jobs/{job_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let said = |what: &str| format!("Job {job_id} has been deleted and cannot be {what}.");
+    let (status, body) = m.post(&format!("/jobs/{job_id}/_start"), None).await;
+    assert_error(status, &body, StatusCode::GONE, &said("started"));
+    let (status, body) = m
+        .call(Method::PUT, &format!("/jobs/{job_id}"), Some(&job("gone")))
+        .await;
+    assert_error(status, &body, StatusCode::GONE, &said("updated"));
+    for flag in ["_active", "_inactive"] {
+        let (status, body) = m.post(&format!("/jobs/{job_id}/{flag}"), None).await;
+        assert_error(status, &body, StatusCode::GONE, &said("updated"));
+    }
+    let (status, body) = m.post(&format!("/jobs/{job_id}/_recover"), None).await;
+    assert_error(status, &body, StatusCode::GONE, &said("recovered"));
+    assert_eq!(
+        body["message"],
+        said("recovered"),
+        "exactly Teraslice's words"
+    );
+    let (status, body) = m
+        .call(Method::DELETE, &format!("/jobs/{job_id}"), None)
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::GONE,
+        &format!("Job {job_id} has already been deleted."),
+    );
+}
