@@ -6,8 +6,13 @@ use serde_json::{Map, Value};
 use crate::job::JobConfig;
 use crate::status::ExecutionStatus;
 
-/// The version written to `teraslice_version` (Teraslice writes `v<pkg version>`).
-pub const TERASLICE_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+/// `teraslice_version` (in `GET /`, `/cluster/state` and execution records): the Teraslice
+/// release whose API and records this master is compatible with. Teraslice's clients read it to
+/// decide what the cluster can do, so it is Teraslice's version, not ours.
+pub const TERASLICE_VERSION: &str = "v3.18.0";
+
+/// `teraslice_rs_version`: the version of teraslice-rs itself.
+pub const TERASLICE_RS_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
 /// A stored job: the submitted spec verbatim plus Teraslice's bookkeeping fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -392,3 +392,15 @@ fn validation_fills_teraslice_defaults_and_normalises_dates() -> Result<(), Stri
     assert_eq!(op.get("delay"), Some(&json!(0)));
     Ok(())
 }
+
+#[test]
+fn an_empty_or_null_json_schema_means_the_default_records() -> Result<(), String> {
+    for schema in [json!(""), json!(null)] {
+        validate(job(
+            json!({"_op": "data_generator", "json_schema": schema}),
+            json!({"_op": "noop"}),
+        ))
+        .map_err(|e| format!("json_schema {schema}: {e:?}"))?;
+    }
+    Ok(())
+}

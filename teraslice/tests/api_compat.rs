@@ -124,3 +124,46 @@ async fn a_deleted_job_says_what_cannot_be_done_as_teraslice_does() {
         &format!("Job {job_id} has already been deleted."),
     );
 }
+
+#[tokio::test]
+async fn small_shapes_match_teraslice() {
+    let m = TestMaster::start("").await;
+    let (_, info) = m.get("/v1/").await;
+    assert_eq!(info["teraslice_version"], "v3.18.0", "{info}");
+    let own = info["teraslice_rs_version"].as_str().unwrap_or_default();
+    assert!(own.starts_with('v') && own != "v3.18.0", "{info}");
+    let arch = info["arch"].as_str().unwrap_or_default().to_string();
+    assert!(!arch.is_empty() && arch != "x86_64", "Node's word: {info}");
+    let (_, assets) = m.get("/assets").await;
+    for asset in assets.as_array().into_iter().flatten() {
+        assert_eq!(
+            asset["arch"],
+            arch.as_str(),
+            "the same arch everywhere: {asset}"
+        );
+    }
+
+    let (job_id, ex_id) = m.submit(&job("shapes")).await;
+    let (_, stored) = m.get(&format!("/jobs/{job_id}")).await;
+    assert!(
+        stored.get("_deleted").is_none(),
+        "new jobs have no _deleted: {stored}"
+    );
+    let (_, listed) = m.get("/jobs").await;
+    assert!(listed[0].get("_deleted").is_none(), "{listed}");
+    for path in [format!("/jobs/{job_id}?ex="), format!("/jobs?ex=")] {
+        let (_, with_ex) = m.get(&path).await;
+        let ex = if with_ex.is_array() {
+            &with_ex[0]["ex"]
+        } else {
+            &with_ex["ex"]
+        };
+        assert_eq!(ex["ex_id"], ex_id.as_str(), "{path}: {with_ex}");
+        for key in ["_status", "operations", "_created", "workers", "name"] {
+            assert!(
+                ex.get(key).is_some(),
+                "{path}: every field, {key} missing: {ex}"
+            );
+        }
+    }
+}

@@ -250,10 +250,11 @@ fn port_range(f: &mut Fields) -> Option<SlicerPortRange> {
     parsed
 }
 
-/// A directory or a list of directories.
+/// A directory or a list of directories; `""` means unset (the default).
 fn assets_directory(f: &mut Fields) -> Option<Vec<String>> {
     let allowed = "must be a directory path or a list of directory paths";
     match f.get("assets_directory")? {
+        Value::String(s) if s.trim().is_empty() => None,
         Value::String(s) if !s.is_empty() => Some(vec![s.clone()]),
         Value::Array(items)
             if items

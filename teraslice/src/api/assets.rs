@@ -46,7 +46,7 @@ fn records(q: &Query, name: Option<&str>, version: Option<&str>) -> Result<Vec<V
                 "version": a.version,
                 "description": a.description,
                 "platform": std::env::consts::OS,
-                "arch": std::env::consts::ARCH,
+                "arch": super::cluster::arch(),
                 "id": a.id(),
                 "builtin": true,
                 "ops": a.ops,

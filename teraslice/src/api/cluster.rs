@@ -2,7 +2,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
-use teraslice_core::execution::TERASLICE_VERSION;
+use teraslice_core::execution::{TERASLICE_RS_VERSION, TERASLICE_VERSION};
 use teraslice_core::store::{ExecutionQuery, ListQuery};
 use teraslice_core::ExecutionStatus;
 
@@ -12,8 +12,9 @@ use super::{ApiError, AppState};
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Node's `process.arch` names, which Teraslice reports.
-fn arch() -> &'static str {
+/// Node's `process.arch` names, which Teraslice reports (`x64`, `arm64`); the same word in every
+/// answer that has an `arch`.
+pub fn arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "x64",
         "aarch64" => "arm64",
@@ -30,6 +31,7 @@ pub async fn root(State(s): State<AppState>) -> ApiResult {
         "node_version": "N/A",
         "platform": std::env::consts::OS,
         "teraslice_version": TERASLICE_VERSION,
+        "teraslice_rs_version": TERASLICE_RS_VERSION,
     })))
 }
 

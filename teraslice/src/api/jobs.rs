@@ -49,7 +49,7 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
 
 /// With `ex=f1,f2`: adds `ex`, the job's latest live execution restricted to those fields.
 async fn with_ex(s: &AppState, q: &Query, mut doc: Value) -> Value {
-    let Some(fields) = q.get("ex").filter(|f| !f.is_empty()) else {
+    let Some(fields) = q.get("ex") else {
         return doc;
     };
     let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
