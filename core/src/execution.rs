@@ -20,9 +20,9 @@ pub struct JobRecord {
     pub job_id: String,
     #[serde(rename = "_context")]
     pub context: String,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "crate::time::millis")]
     pub created: DateTime<Utc>,
-    #[serde(rename = "_updated")]
+    #[serde(rename = "_updated", with = "crate::time::millis")]
     pub updated: DateTime<Utc>,
     #[serde(
         rename = "_deleted",
@@ -33,7 +33,8 @@ pub struct JobRecord {
     #[serde(
         rename = "_deleted_on",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::millis_opt"
     )]
     pub deleted_on: Option<DateTime<Utc>>,
     /// The job JSON as submitted (name, operations, workers, …).
@@ -43,7 +44,7 @@ pub struct JobRecord {
 
 impl JobRecord {
     pub fn new(job_id: String, spec: Map<String, Value>) -> Self {
-        let now = Utc::now();
+        let now = crate::time::now();
         let mut spec = spec;
         // The bookkeeping fields are ours; a submitted `job_id` or `_created` must not shadow them.
         for k in [
@@ -83,9 +84,9 @@ pub struct ExecutionRecord {
     pub status: ExecutionStatus,
     #[serde(rename = "_context")]
     pub context: String,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "crate::time::millis")]
     pub created: DateTime<Utc>,
-    #[serde(rename = "_updated")]
+    #[serde(rename = "_updated", with = "crate::time::millis")]
     pub updated: DateTime<Utc>,
     #[serde(rename = "_has_errors")]
     pub has_errors: bool,
@@ -116,7 +117,7 @@ pub struct ExecutionRecord {
 impl ExecutionRecord {
     /// A new `pending` execution of `job` (Teraslice `ExecutionStorage.create`).
     pub fn new(job_id: &str, job: JobConfig) -> Self {
-        let now = Utc::now();
+        let now = crate::time::now();
         ExecutionRecord {
             ex_id: uuid::Uuid::new_v4().to_string(),
             job_id: job_id.to_string(),
@@ -160,7 +161,7 @@ impl StatusUpdate {
     /// Applies the update and the new status to `ex` (the caller has checked the transition).
     pub fn apply(&self, ex: &mut ExecutionRecord, status: ExecutionStatus) {
         ex.status = status;
-        ex.updated = Utc::now();
+        ex.updated = crate::time::now();
         if let Some(reason) = &self.failure_reason {
             ex.has_errors = true;
             ex.failure_reason = reason.clone();

@@ -13,6 +13,7 @@ pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 pub use backend::{BackendError, BackendEvent, ClusterBackend, ClusterState};
 pub use execution::{ExecutionRecord, JobRecord};

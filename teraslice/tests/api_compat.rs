@@ -167,3 +167,48 @@ async fn small_shapes_match_teraslice() {
         }
     }
 }
+
+/// `2026-12-06T13:55:58.896Z`: what JavaScript's `Date.toISOString()` writes.
+fn assert_iso_millis(what: &str, v: &serde_json::Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string: {v}"));
+    let ok = s.len() == 24
+        && s.ends_with('Z')
+        && s.as_bytes()[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(s).is_ok();
+    assert!(
+        ok,
+        "{what} should look like 2026-12-06T13:55:58.896Z, got {s}"
+    );
+}
+
+#[tokio::test]
+async fn dates_are_iso_with_milliseconds_and_z() {
+    let m = TestMaster::start_native("  workers: 4\n").await;
+    let spec = serde_json::json!({
+        "name": "dates",
+        "workers": 1,
+        "operations": [{"_op": "data_generator", "size": 20}, {"_op": "noop"}]
+    });
+    let (job_id, ex_id) = m.submit(&spec).await;
+    m.wait_status(&ex_id, "completed").await;
+    let (_, ex) = m.get(&format!("/ex/{ex_id}")).await;
+    for key in ["_created", "_updated"] {
+        assert_iso_millis(key, &ex[key]);
+    }
+    for key in ["started", "queuing_complete"] {
+        assert_iso_millis(&format!("_slicer_stats.{key}"), &ex["_slicer_stats"][key]);
+    }
+    let (_, deleted) = m
+        .call(Method::DELETE, &format!("/jobs/{job_id}"), None)
+        .await;
+    for key in ["_created", "_updated", "_deleted_on"] {
+        assert_iso_millis(key, &deleted[key]);
+    }
+    let (_, read_back) = m.get(&format!("/jobs/{job_id}")).await;
+    assert_eq!(
+        read_back["_deleted_on"], deleted["_deleted_on"],
+        "{read_back}"
+    );
+}

@@ -3,7 +3,6 @@
 //! (see docs/compat.md).
 use std::sync::Arc;
 
-use chrono::Utc;
 use serde_json::Value;
 use teraslice_core::backend::check_capabilities;
 use teraslice_core::job::{validate_job, JobValidationContext, ValidationError, ValidationErrors};
@@ -127,7 +126,7 @@ impl JobsService {
         if active {
             self.validate(&Value::Object(record.spec.clone()))?;
         }
-        record.updated = Utc::now();
+        record.updated = teraslice_core::time::now();
         self.store.update_job(&record).await?;
         Ok(record)
     }
@@ -262,7 +261,7 @@ impl JobsService {
             return Err(JobsError::AlreadyDeleted(job_id.to_string()));
         }
         self.refuse_if_running(job_id, true).await?;
-        let now = Utc::now();
+        let now = teraslice_core::time::now();
         record.deleted = true;
         record.deleted_on = Some(now);
         record.updated = now;
