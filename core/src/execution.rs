@@ -14,9 +14,13 @@ pub const TERASLICE_VERSION: &str = "v3.18.0";
 /// `teraslice_rs_version`: the version of teraslice-rs itself.
 pub const TERASLICE_RS_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
-/// A stored job: the submitted spec verbatim plus Teraslice's bookkeeping fields.
+/// A stored job: the submitted spec verbatim (its keys in the order submitted) followed by
+/// Teraslice's bookkeeping fields, as Teraslice's `Object.assign(spec, {job_id, ...})` orders them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
+    /// The job JSON as submitted (name, operations, workers, …).
+    #[serde(flatten)]
+    pub spec: Map<String, Value>,
     pub job_id: String,
     #[serde(rename = "_context")]
     pub context: String,
@@ -37,9 +41,6 @@ pub struct JobRecord {
         with = "crate::time::millis_opt"
     )]
     pub deleted_on: Option<DateTime<Utc>>,
-    /// The job JSON as submitted (name, operations, workers, …).
-    #[serde(flatten)]
-    pub spec: Map<String, Value>,
 }
 
 impl JobRecord {
@@ -55,7 +56,7 @@ impl JobRecord {
             "_deleted",
             "_deleted_on",
         ] {
-            spec.remove(k);
+            spec.shift_remove(k);
         }
         JobRecord {
             job_id,

@@ -4,6 +4,7 @@
 //! or HTTP.
 pub mod backend;
 pub mod backend_factory;
+pub mod cluster_state;
 pub mod config;
 pub mod duration;
 pub mod execution;

@@ -212,3 +212,100 @@ async fn dates_are_iso_with_milliseconds_and_z() {
         "{read_back}"
     );
 }
+
+#[tokio::test]
+async fn executions_and_cluster_state_name_assets_by_id_and_show_the_master() {
+    let m = TestMaster::start_native("  workers: 6\n").await;
+    let (_, assets) = m.get("/assets").await;
+    let id_of = |name: &str| {
+        assets
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == name)
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (standard, file) = (id_of("standard"), id_of("file"));
+    let mut spec = serde_json::json!({
+        "name": "with-assets",
+        "lifecycle": "persistent",
+        "workers": 1,
+        "assets": ["standard:4.0.0", file.clone()],
+        "operations": [
+            {"_op": "data_generator", "size": 10},
+            {"_op": "delay", "ms": 50},
+            {"_op": "noop"}
+        ]
+    });
+    let (job_id, ex_id) = m.submit(&spec).await;
+    m.wait_status(&ex_id, "running").await;
+    let (_, stored) = m.get(&format!("/jobs/{job_id}")).await;
+    assert_eq!(
+        stored["assets"], spec["assets"],
+        "the job keeps what was submitted"
+    );
+    let (_, ex) = m.get(&format!("/ex/{ex_id}")).await;
+    assert_eq!(ex["assets"], serde_json::json!([standard, file]), "{ex}");
+
+    let (_, state) = m.get("/cluster/state/").await;
+    let node = state.as_object().and_then(|n| n.values().next()).cloned();
+    let node = node.unwrap_or_default();
+    for key in ["pid", "node_version", "teraslice_version"] {
+        assert!(node.get(key).is_some(), "{key} on the node: {node}");
+    }
+    assert_eq!(node["teraslice_version"], "v3.18.0");
+    let active = node["active"].as_array().cloned().unwrap_or_default();
+    assert_eq!(active[0]["assignment"], "cluster_master", "{node}");
+    assert_eq!(active[1]["assignment"], "assets_service", "{node}");
+    assert!(
+        active.iter().all(|p| p["worker_id"].is_u64()),
+        "numbers: {node}"
+    );
+    let total = node["total"].as_i64().unwrap_or_default();
+    let available = node["available"].as_i64().unwrap_or_default();
+    assert_eq!(available, total - active.len() as i64, "{node}");
+    let ec = active
+        .iter()
+        .find(|p| p["assignment"] == "execution_controller");
+    assert_eq!(ec.map(|p| p["assets"].clone()), Some(ex["assets"].clone()));
+    spec["assets"] = serde_json::json!(["0000000000000000000000000000000000000000"]);
+    let (status, body) = m.post("/jobs?start=false", Some(&spec)).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "assets[0]");
+    let (status, _) = m.post(&format!("/jobs/{job_id}/_stop"), None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keys_read_back_in_the_order_written() {
+    let m = TestMaster::start("").await;
+    let body = r#"{"workers": 1, "name": "order", "zeta": 1, "operations": [{"_op": "test-reader", "zz": 1, "aa": 2}, {"_op": "noop"}], "alpha": {"y": 1, "b": 2}, "env_vars": {"Z_LAST": "1", "A_FIRST": "2"}}"#;
+    let (status, started) = m.raw(Method::POST, "/jobs", body.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let job_id = started["job_id"].as_str().unwrap_or_default().to_string();
+    let (_, text) = m.text(&format!("/jobs/{job_id}")).await;
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {text}"))
+    };
+    assert!(at("\"workers\"") < at("\"name\""), "{text}");
+    assert!(at("\"name\"") < at("\"zeta\""), "{text}");
+    assert!(at("\"zeta\"") < at("\"operations\""), "{text}");
+    assert!(at("\"zz\"") < at("\"aa\""), "{text}");
+    assert!(at("\"y\"") < at("\"b\""), "{text}");
+    assert!(at("\"Z_LAST\"") < at("\"A_FIRST\""), "{text}");
+    assert!(
+        at("\"alpha\"") < at("\"job_id\""),
+        "bookkeeping after the spec: {text}"
+    );
+    let (_, ex) = m.text(&format!("/jobs/{job_id}/ex")).await;
+    let at = |needle: &str| {
+        ex.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {ex}"))
+    };
+    assert!(
+        at("\"Z_LAST\"") < at("\"A_FIRST\""),
+        "env_vars in the job's order: {ex}"
+    );
+}

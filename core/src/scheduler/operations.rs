@@ -8,8 +8,8 @@ use crate::store::StoreError;
 use super::{Scheduler, SchedulerError, SchedulerResult};
 
 impl Scheduler {
-    /// Stores a new `pending` execution of `job` and queues it. A job needing a feature the
-    /// backend lacks is refused here, before anything is stored.
+    /// Stores a new `pending` execution of `job` and queues it. Kubernetes fields the backend
+    /// cannot honour are logged as ignored (as Teraslice's native clustering does).
     pub async fn create_execution(
         &self,
         job_id: &str,
@@ -19,7 +19,7 @@ impl Scheduler {
             self.backend.kind().as_str(),
             self.backend.capabilities(),
             &job,
-        )?;
+        );
         let ex = ExecutionRecord::new(job_id, job);
         self.store.create_execution(&ex).await?;
         self.enqueue(ex.ex_id.clone());

@@ -55,10 +55,9 @@ impl ApiError {
 
 fn jobs_status(e: &JobsError) -> StatusCode {
     match e {
-        JobsError::NoJob(_)
-        | JobsError::Invalid(_)
-        | JobsError::Unsupported(_)
-        | JobsError::EmptyUpdate(_) => StatusCode::BAD_REQUEST,
+        JobsError::NoJob(_) | JobsError::Invalid(_) | JobsError::EmptyUpdate(_) => {
+            StatusCode::BAD_REQUEST
+        }
         JobsError::JobIdOnSubmit => StatusCode::UNPROCESSABLE_ENTITY,
         JobsError::JobNotFound(_)
         | JobsError::NoExecution(_)

@@ -76,7 +76,7 @@ impl ControllerClient for HttpControllerClient {
         // The EC wraps ExecutionAnalytics as `{name, ex_id, job_id, stats}`.
         Ok(match reply {
             Value::Object(mut m) if m.contains_key("stats") => {
-                m.remove("stats").unwrap_or_default()
+                m.shift_remove("stats").unwrap_or_default()
             }
             other => other,
         })

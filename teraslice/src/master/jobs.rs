@@ -35,13 +35,9 @@ impl JobsService {
         }
     }
 
-    /// Validates the job and checks the backend can run it; nothing is stored on failure.
+    /// Validates the job; nothing is stored on failure.
     fn validate(&self, spec: &Value) -> JobsResult<JobConfig> {
-        let job = validate_job(spec, &self.validation)?;
-        let backend = self.scheduler.backend();
-        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
-            .map_err(JobsError::Unsupported)?;
-        Ok(job)
+        Ok(validate_job(spec, &self.validation)?)
     }
 
     /// `POST /jobs`: stores the spec as submitted and, with `start`, creates its execution.
@@ -238,8 +234,7 @@ impl JobsService {
         cleanup: Option<CleanupType>,
     ) -> JobsResult<Started> {
         let backend = self.scheduler.backend();
-        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
-            .map_err(JobsError::Unsupported)?;
+        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job);
         let autorecover = job.autorecover;
         let mut ex = ExecutionRecord::new(&from.job_id, job);
         ex.recovered_execution = Some(from.ex_id.clone());

@@ -1,7 +1,7 @@
 //! What a jobs request can fail with; the API maps each variant to a status code.
 use teraslice_core::job::ValidationErrors;
 use teraslice_core::scheduler::SchedulerError;
-use teraslice_core::{BackendError, ExecutionStatus, StoreError};
+use teraslice_core::{ExecutionStatus, StoreError};
 
 /// What a jobs request can fail with; the API maps each to a status code.
 #[derive(Debug, thiserror::Error)]
@@ -15,9 +15,6 @@ pub enum JobsError {
     /// 400, every problem with its path.
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
-    /// 400: the job asks for something the configured backend cannot do.
-    #[error(transparent)]
-    Unsupported(BackendError),
     /// 400.
     #[error("no data was provided to update job {0}: send the full job spec as a JSON object")]
     EmptyUpdate(String),
