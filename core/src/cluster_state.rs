@@ -19,6 +19,18 @@ pub enum WorkerId {
     Name(String),
 }
 
+impl From<&str> for WorkerId {
+    fn from(name: &str) -> Self {
+        WorkerId::Name(name.to_string())
+    }
+}
+
+impl From<String> for WorkerId {
+    fn from(name: String) -> Self {
+        WorkerId::Name(name)
+    }
+}
+
 impl fmt::Display for WorkerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
