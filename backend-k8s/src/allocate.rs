@@ -124,7 +124,7 @@ mod api_tests {
     use crate::objects::Objects;
 
     fn config() -> K8sConfig {
-        let yaml = "teraslice:\n  name: ts_dev.1\n  cluster_manager_type: kubernetes\n";
+        let yaml = "teraslice:\n  name: ts_dev.1\n";
         let system = teraslice_core::config::SystemConfig::from_yaml_str(yaml).expect("config");
         K8sConfig::from_system(&system).expect("k8s config")
     }

@@ -309,3 +309,59 @@ async fn keys_read_back_in_the_order_written() {
         "env_vars in the job's order: {ex}"
     );
 }
+
+#[tokio::test]
+async fn settings_change_the_log_level_of_a_running_executions_processes() {
+    let m = TestMaster::start_native("  workers: 4\n").await;
+    let spec = serde_json::json!({
+        "name": "log-level",
+        "lifecycle": "persistent",
+        "workers": 1,
+        "operations": [
+            {"_op": "data_generator", "size": 10},
+            {"_op": "delay", "ms": 50},
+            {"_op": "noop"}
+        ]
+    });
+    let (job_id, ex_id) = m.submit(&spec).await;
+    m.wait_status(&ex_id, "running").await;
+    let logs = m.dir.path().join("data/logs").join(&ex_id);
+    let worker_log = logs.join("worker-1.log");
+    for _ in 0..100 {
+        if worker_log.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, body) = m
+        .post(
+            &format!("/v1/jobs/{job_id}/_settings?log_level=debug"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, serde_json::json!({"exId": ex_id, "level": "debug"}));
+    // The processes run at `warn` (TERASLICE_LOG); each logs the change at `info` once at debug.
+    let changed = |name: &str| {
+        std::fs::read_to_string(logs.join(name)).is_ok_and(|t| t.contains("log level changed"))
+    };
+    let mut seen = (false, false);
+    for _ in 0..100 {
+        seen = (changed("ec.log"), changed("worker-1.log"));
+        if seen == (true, true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        (true, true),
+        "(controller, worker) changed their level"
+    );
+    let (status, body) = m
+        .post(&format!("/jobs/{job_id}/_settings?log_level=loud"), None)
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "log_level \"loud\"");
+    let (status, _) = m.post(&format!("/jobs/{job_id}/_stop"), None).await;
+    assert_eq!(status, StatusCode::OK);
+}

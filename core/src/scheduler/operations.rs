@@ -128,6 +128,27 @@ impl Scheduler {
             .await?)
     }
 
+    /// Sets the log level of a running execution's processes, through its controller.
+    pub async fn set_log_level(&self, ex_id: &str, level: &str) -> SchedulerResult<()> {
+        let ex = self.load_active(ex_id).await?;
+        if !ex.status.is_running() {
+            return Err(SchedulerError::WrongState {
+                ex_id: ex_id.into(),
+                status: ex.status,
+                action: "change the log level of",
+                allowed: "a running execution (recovering, running, failing, paused or stopping)",
+            });
+        }
+        self.controllers
+            .set_log_level(&ex, level)
+            .await
+            .map_err(|e| SchedulerError::Controller {
+                ex_id: ex_id.into(),
+                action: "set the log level",
+                reason: e.0,
+            })
+    }
+
     /// Teraslice ExecutionAnalytics of a running execution, from its controller.
     pub async fn controller_stats(&self, ex_id: &str) -> SchedulerResult<serde_json::Value> {
         let ex = self.load_active(ex_id).await?;

@@ -78,6 +78,7 @@ pub fn json_routes() -> Vec<Route> {
         route(Method::POST, "/jobs/{job_id}/_resume", jobs::resume),
         route(Method::POST, "/jobs/{job_id}/_recover", jobs::recover),
         route(Method::POST, "/jobs/{job_id}/_workers", jobs::workers),
+        route(Method::POST, "/jobs/{job_id}/_settings", jobs::settings),
         route(Method::GET, "/jobs/{job_id}/controller", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/slicer", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/errors", jobs::errors),

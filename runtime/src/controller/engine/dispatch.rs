@@ -138,6 +138,14 @@ impl Dispatch {
         self.stats.queued = self.queue.len() as u64;
     }
 
+    /// Sends `message` to every connected worker without waiting; returns how many.
+    pub fn tell_workers(&self, message: &Message) -> usize {
+        for slot in self.workers.values() {
+            send_detached(&slot.peer, message.clone());
+        }
+        self.workers.len()
+    }
+
     /// A worker said hello (again, after a reconnect: its old connection's slice is re-queued).
     pub fn joined(&mut self, worker_id: String, conn: u64, peer: Peer) {
         if let Some(old) = self.workers.remove(&worker_id) {

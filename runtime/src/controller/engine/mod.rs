@@ -350,6 +350,10 @@ impl Engine {
             Control::Analytics(reply) => {
                 let _ = reply.send(self.stats());
             }
+            Control::LogLevel(level, reply) => {
+                let told = self.d.lock().tell_workers(&Message::LogLevel { level });
+                let _ = reply.send(told);
+            }
         }
     }
 
