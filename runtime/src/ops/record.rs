@@ -19,7 +19,7 @@ pub struct Record {
     pub data: Value,
     /// Metadata other than `_createTime`.
     pub metadata: Map<String, Value>,
-    create_time: Value,
+    pub(crate) create_time: Value,
 }
 
 /// A record as serialized: `{data, metadata}` with `_createTime` in `metadata`.
