@@ -151,7 +151,7 @@ async fn small_shapes_match_teraslice() {
     );
     let (_, listed) = m.get("/jobs").await;
     assert!(listed[0].get("_deleted").is_none(), "{listed}");
-    for path in [format!("/jobs/{job_id}?ex="), format!("/jobs?ex=")] {
+    for path in [format!("/jobs/{job_id}?ex="), "/jobs?ex=".to_string()] {
         let (_, with_ex) = m.get(&path).await;
         let ex = if with_ex.is_array() {
             &with_ex[0]["ex"]
