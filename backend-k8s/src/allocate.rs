@@ -26,12 +26,56 @@ fn owner_of(objects: &Objects, job: &k8s_openapi::api::batch::v1::Job) -> Result
     Ok(Owner { name, uid })
 }
 
+/// The pods mount `teraslice.kubernetes_config_map_name`; without it they would wait in
+/// `ContainerCreating` for ever, so an execution fails at once instead. A ServiceAccount that may
+/// not read ConfigMaps (403) skips the check.
+/// A ConfigMap seen this recently is not looked up again (a burst of executions costs one GET).
+const CONFIG_MAP_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn require_config_map(objects: &Objects, cfg: &K8sConfig) -> Result<(), K8sError> {
+    let name = &cfg.config_map_name;
+    let seen = |at: Option<std::time::Instant>| at.is_some_and(|t| t.elapsed() < CONFIG_MAP_FRESH);
+    if seen(
+        *objects
+            .config_map_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    ) {
+        return Ok(());
+    }
+    match retry(&format!("get ConfigMap {name}"), || {
+        objects.config_maps.get_metadata(name)
+    })
+    .await
+    {
+        Ok(_) => {
+            *objects
+                .config_map_seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+            Ok(())
+        }
+        Err(e) => match api_code(&e) {
+            Some(404) => Err(K8sError::MissingConfigMap {
+                name: name.clone(),
+                namespace: objects.namespace.clone(),
+            }),
+            Some(403) => {
+                tracing::debug!(config_map = %name, "may not read ConfigMaps; not checking that it exists");
+                Ok(())
+            }
+            _ => Err(objects.api_error("get", "ConfigMap", name)(e)),
+        },
+    }
+}
+
 /// Creates or adopts the EC Job and its Service; returns the EC's address and the Job as owner.
 pub async fn controller(
     objects: &Objects,
     cfg: &K8sConfig,
     ex: &ExecutionRecord,
 ) -> Result<(ControllerAddress, Owner), K8sError> {
+    require_config_map(objects, cfg).await?;
     let job = manifests::controller_job(cfg, ex)?;
     let job = create_or_adopt(objects, &objects.jobs, "Job", &job, &ex.ex_id).await?;
     let owner = owner_of(objects, &job)?;
@@ -128,17 +172,27 @@ mod api_tests {
     const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
 
     #[tokio::test]
-    async fn the_controller_is_two_creates_and_its_job_becomes_the_owner() {
+    async fn the_controller_is_a_config_map_check_and_two_creates_and_its_job_becomes_the_owner() {
         let ex = sample_execution("alloc-job", 2);
-        let (c, s) = client(vec![(201, job(&ex.ex_id)), (201, json!({"metadata": {}}))]);
+        let config_map = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                                "metadata": {"name": "teraslice-worker"}});
+        let (c, s) = client(vec![
+            (200, config_map),
+            (201, job(&ex.ex_id)),
+            (201, json!({"metadata": {}})),
+        ]);
         let (_, owner) = controller(&Objects::new(c, "default"), &config(), &ex)
             .await
             .expect("allocated");
         assert_eq!(owner.uid, "uid-1");
         let lines = seen(&s);
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(lines[0].starts_with(&format!("POST {JOBS}?")), "{lines:?}");
-        assert!(lines[1].starts_with("POST /api/v1/namespaces/default/services?"));
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].starts_with("GET /api/v1/namespaces/default/configmaps/"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with(&format!("POST {JOBS}?")), "{lines:?}");
+        assert!(lines[2].starts_with("POST /api/v1/namespaces/default/services?"));
     }
 
     #[tokio::test]
@@ -187,5 +241,78 @@ mod api_tests {
             "{msg}"
         );
         assert_eq!(seen(&s).len(), 1, "nothing is created");
+    }
+}
+
+#[cfg(test)]
+mod config_map_tests {
+    use serde_json::json;
+
+    use super::require_config_map;
+    use crate::config::K8sConfig;
+    use crate::error::K8sError;
+    use crate::mock_api::{client, seen, status};
+    use crate::objects::Objects;
+
+    fn config() -> K8sConfig {
+        let yaml = "teraslice:\n  name: ts_dev.1\n";
+        let system = teraslice_core::config::SystemConfig::from_yaml_str(yaml).expect("config");
+        K8sConfig::from_system(&system).expect("k8s config")
+    }
+
+    #[tokio::test]
+    async fn a_missing_config_map_fails_naming_it_and_the_setting() {
+        let cfg = config();
+        assert_eq!(cfg.config_map_name, "ts-dev.1-worker", "derived, valid");
+        let (c, s) = client(vec![status(404, "NotFound")]);
+        let err = require_config_map(&Objects::new(c, "ts-dev1"), &cfg)
+            .await
+            .expect_err("missing");
+        assert!(matches!(err, K8sError::MissingConfigMap { .. }), "{err}");
+        let msg = err.to_string();
+        for part in [
+            "ts-dev.1-worker",
+            "ts-dev1",
+            "teraslice.kubernetes_config_map_name",
+        ] {
+            assert!(msg.contains(part), "{part} in {msg}");
+        }
+        assert_eq!(
+            seen(&s),
+            ["GET /api/v1/namespaces/ts-dev1/configmaps/ts-dev.1-worker"]
+        );
+        let backend: teraslice_core::BackendError = err.into();
+        assert!(matches!(
+            backend,
+            teraslice_core::BackendError::Allocation(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_existing_or_unreadable_config_map_lets_allocation_go_on() {
+        let found = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                           "metadata": {"name": "ts-dev.1-worker"}});
+        let (c, _) = client(vec![(200, found)]);
+        require_config_map(&Objects::new(c, "ts-dev1"), &config())
+            .await
+            .expect("exists");
+        let (c, _) = client(vec![status(403, "Forbidden")]);
+        require_config_map(&Objects::new(c, "ts-dev1"), &config())
+            .await
+            .expect("not checkable: go on");
+    }
+
+    #[tokio::test]
+    async fn a_config_map_seen_moments_ago_is_not_looked_up_again() {
+        let found = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                           "metadata": {"name": "ts-dev.1-worker"}});
+        let (c, s) = client(vec![(200, found)]);
+        let objects = Objects::new(c, "ts-dev1");
+        for _ in 0..3 {
+            require_config_map(&objects, &config())
+                .await
+                .expect("exists");
+        }
+        assert_eq!(seen(&s).len(), 1, "one GET for three allocations");
     }
 }

@@ -1,5 +1,4 @@
 //! What the backend reads from the system config (teraslice-k8s.md §3.1), resolved once.
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use teraslice_core::config::SystemConfig;
@@ -31,7 +30,7 @@ pub struct K8sConfig {
     pub overrides_enabled: bool,
     pub priority_class_name: Option<String>,
     pub worker_antiaffinity: bool,
-    pub env_vars: BTreeMap<String, String>,
+    pub env_vars: teraslice_core::job::EnvVars,
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
     pub cpu_execution_controller: f64,

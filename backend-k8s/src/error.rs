@@ -35,6 +35,8 @@ pub enum K8sError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("ConfigMap {name} does not exist in namespace {namespace}: the execution's pods mount it as their teraslice.yaml (teraslice.kubernetes_config_map_name, default `<teraslice.name>-worker`); create it or set teraslice.kubernetes_config_map_name to one that exists")]
+    MissingConfigMap { name: String, namespace: String },
     #[error("execution {ex_id} has no {what} in namespace {namespace}")]
     Missing {
         ex_id: String,
@@ -61,7 +63,9 @@ impl From<K8sError> for BackendError {
             K8sError::Client(_) => BackendError::Unreachable(msg),
             K8sError::OwnedByOther { .. } => BackendError::Conflict(msg),
             K8sError::Missing { ex_id, .. } => BackendError::UnknownExecution(ex_id.clone()),
-            K8sError::Incomplete { .. } => BackendError::Allocation(msg),
+            K8sError::Incomplete { .. } | K8sError::MissingConfigMap { .. } => {
+                BackendError::Allocation(msg)
+            }
             K8sError::Api { source, .. } => match api_code(source) {
                 Some(409) => BackendError::Conflict(msg),
                 Some(400 | 422) => BackendError::InvalidRequest(msg),

@@ -86,19 +86,9 @@ pub fn service_name(job_name: &str, job_id: &str) -> String {
     )
 }
 
-/// A user label key suffix or value: chars outside `[a-zA-Z0-9._-]` become `-`, cut to 63.
-pub fn sanitize_label_part(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(63)
-        .collect()
-}
+/// A user label key suffix or value: chars outside `[a-zA-Z0-9._-]` become `-`, cut to 63, the
+/// ends trimmed to a letter or digit (see docs/compat.md).
+pub use teraslice_core::job::validate::sanitize_label_part;
 
 #[cfg(test)]
 mod tests {
@@ -153,7 +143,8 @@ mod tests {
     #[test]
     fn user_label_parts_are_sanitized() {
         assert_eq!(sanitize_label_part("key 1"), "key-1");
-        assert_eq!(sanitize_label_part("key2%"), "key2-");
+        // Teraslice gives `key2-`, which Kubernetes refuses; the end is trimmed.
+        assert_eq!(sanitize_label_part("key2%"), "key2");
         assert_eq!(sanitize_label_part(&"k".repeat(64)).len(), 63);
     }
 }

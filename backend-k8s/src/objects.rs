@@ -4,7 +4,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -25,6 +25,9 @@ pub struct Objects {
     pub deployments: Api<Deployment>,
     pub replicasets: Api<ReplicaSet>,
     pub pods: Api<Pod>,
+    pub config_maps: Api<ConfigMap>,
+    /// When the pods' ConfigMap was last seen to exist (see `allocate::require_config_map`).
+    pub config_map_seen: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Objects {
@@ -35,7 +38,9 @@ impl Objects {
             services: Api::namespaced(client.clone(), namespace),
             deployments: Api::namespaced(client.clone(), namespace),
             replicasets: Api::namespaced(client.clone(), namespace),
-            pods: Api::namespaced(client, namespace),
+            pods: Api::namespaced(client.clone(), namespace),
+            config_maps: Api::namespaced(client, namespace),
+            config_map_seen: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use teraslice_core::backend::{
     Assignment, BackendError, BackendEvent, Capabilities, ClusterBackend, ClusterState,
     ControllerAddress, EventKind, NodeState, ProcessInfo, Readiness, StopOptions, WorkerChange,
+    WorkerId,
 };
 use teraslice_core::config::ClusterManagerType;
 use teraslice_core::execution::{ExecutionRecord, StatusUpdate};
@@ -489,23 +490,18 @@ impl ClusterBackend for MockBackend {
         let mut state = ClusterState::new();
         for (i, used) in st.nodes.used.iter().enumerate() {
             let node_id = format!("mock-node-{i}");
+            let total = Some(st.nodes.slots_per_node as u32);
+            let available = Some((st.nodes.slots_per_node - used) as u32);
             state.insert(
                 node_id.clone(),
-                NodeState {
-                    node_id: node_id.clone(),
-                    hostname: node_id,
-                    total: Some(st.nodes.slots_per_node as u32),
-                    available: Some((st.nodes.slots_per_node - used) as u32),
-                    state: "connected".into(),
-                    active: vec![],
-                },
+                NodeState::connected(&node_id, total, available),
             );
         }
         for (ex_id, ex) in &st.executions {
             for p in ex.procs.iter().filter(|p| p.ready) {
                 if let Some(node) = state.get_mut(&format!("mock-node-{}", p.node)) {
                     node.active.push(ProcessInfo {
-                        worker_id: p.worker_id.clone(),
+                        worker_id: WorkerId::Name(p.worker_id.clone()),
                         assignment: p.assignment,
                         ex_id: ex_id.clone(),
                         job_id: ex.job_id.clone(),

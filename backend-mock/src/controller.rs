@@ -37,6 +37,14 @@ impl ControllerClient for MockBackend {
         self.require_controller(ex).await.map(|_| ())
     }
 
+    async fn set_log_level(
+        &self,
+        ex: &ExecutionRecord,
+        _level: &str,
+    ) -> Result<(), ControllerError> {
+        self.require_controller(ex).await.map(|_| ())
+    }
+
     async fn stats(&self, ex: &ExecutionRecord) -> Result<Value, ControllerError> {
         let workers = self.require_controller(ex).await?;
         Ok(

@@ -263,27 +263,28 @@ async fn pause_and_resume_go_through_the_controller() {
 }
 
 #[tokio::test]
-async fn a_job_the_backend_cannot_run_is_refused_before_anything_is_stored() {
+async fn kubernetes_fields_a_backend_lacks_are_ignored_not_refused() {
     use teraslice_core::job::Target;
-    let (c, _) = wrapped(MockConfig::default(), |_| NoTargets).await;
+    let (c, backend) = wrapped(MockConfig::default(), |_| NoTargets).await;
     let mut job = teraslice_core::testing::sample_job("t", 1);
     job.targets.push(Target {
         key: "zone".into(),
         value: "west".into(),
         constraint: None,
     });
-    let err = c
+    let ex = c
         .scheduler
-        .create_execution("job-1", job)
+        .create_execution("job-1", job.clone())
         .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("`targets`"), "{err}");
+        .expect("accepted, as Teraslice's native clustering accepts it");
+    let warnings = check_capabilities("native", backend.capabilities(), &job);
+    assert!(warnings[0].contains("`targets`"), "{warnings:?}");
     let all = c
         .store
         .list_executions(&Default::default())
         .await
         .expect("list");
-    assert!(all.is_empty(), "nothing stored");
+    assert_eq!(all[0].ex_id, ex.ex_id);
 }
 
 /// The mock, claiming no `targets` support (as the native backend).

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::future::join_all;
 use teraslice_core::backend::{
-    check_capabilities, Assignment, Capabilities, ControllerAddress, EventKind, NodeState,
-    Readiness, StopOptions, WorkerChange,
+    Assignment, Capabilities, ControllerAddress, EventKind, NodeState, Readiness, StopOptions,
+    WorkerChange,
 };
 use teraslice_core::config::ClusterManagerType;
 use teraslice_core::{BackendError, BackendEvent, ClusterBackend, ClusterState, ExecutionRecord};
@@ -18,8 +18,6 @@ use crate::config::{ConfigError, NativeConfig, PortRange};
 use crate::ports::PortsExhausted;
 use crate::state::Shared;
 use crate::stop::{terminate, Target};
-
-pub(crate) const BACKEND: &str = "native";
 
 /// Runs executions as process groups of `<program> execution-controller|worker`.
 /// Dropping it SIGKILLs every child; call [`ClusterBackend::shutdown`] to stop them gracefully.
@@ -100,7 +98,6 @@ impl ClusterBackend for NativeBackend {
         &self,
         ex: &ExecutionRecord,
     ) -> Result<ControllerAddress, BackendError> {
-        check_capabilities(BACKEND, self.capabilities(), &ex.job)?;
         let hostname = self.shared.cfg.hostname.clone();
         let mut st = self.shared.state();
         let ex_id = &ex.ex_id;
@@ -238,14 +235,13 @@ impl ClusterBackend for NativeBackend {
     async fn cluster_state(&self) -> Result<ClusterState, BackendError> {
         let cfg = &self.shared.cfg;
         let st = self.shared.state();
-        let node = NodeState {
-            node_id: cfg.hostname.clone(),
-            hostname: cfg.hostname.clone(),
-            total: Some(Self::u32_of(cfg.slots)),
-            available: Some(Self::u32_of(self.shared.free_slots(&st))),
-            state: "connected".to_string(),
-            active: st.procs.values().map(|p| p.info.clone()).collect(),
-        };
+        let mut node = NodeState::connected(
+            &cfg.hostname,
+            Some(Self::u32_of(cfg.slots)),
+            Some(Self::u32_of(self.shared.free_slots(&st))),
+        );
+        node.pid = Some(std::process::id());
+        node.active = st.procs.values().map(|p| p.info.clone()).collect();
         Ok(ClusterState::from([(node.node_id.clone(), node)]))
     }
 

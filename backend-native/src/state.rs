@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use nix::sys::signal::Signal;
-use teraslice_core::backend::{Assignment, BackendEvent, EventKind, ProcessInfo};
+use teraslice_core::backend::{Assignment, BackendEvent, EventKind, ProcessInfo, WorkerId};
 use teraslice_core::ExecutionRecord;
 use tokio::process::Child;
 use tokio::sync::{broadcast, watch};
@@ -25,6 +25,8 @@ pub(crate) struct Proc {
     pub exited: watch::Receiver<bool>,
     /// Start order on this backend.
     pub seq: u64,
+    /// `ec` or `worker-<n>`: its log file's name and the id in its events.
+    pub name: String,
 }
 
 /// An execution this backend has started processes for.
@@ -191,8 +193,11 @@ impl Shared {
         if assignment == Assignment::Worker {
             ex.started_workers += 1;
         }
+        st.launched += 1;
+        let seq = st.launched;
         let info = ProcessInfo {
-            worker_id: name.clone(),
+            // Teraslice numbers a node's processes from 1; the master's two come first.
+            worker_id: WorkerId::Number(seq + 2),
             assignment,
             ex_id: ex_id.to_string(),
             job_id: ex.record.job_id.clone(),
@@ -203,8 +208,6 @@ impl Shared {
             assets: ex.record.job.assets.clone().unwrap_or_default(),
         };
         let (done, exited) = watch::channel(false);
-        st.launched += 1;
-        let seq = st.launched;
         st.procs.insert(
             pid,
             Proc {
@@ -213,6 +216,7 @@ impl Shared {
                 stopping: false,
                 exited,
                 seq,
+                name: name.clone(),
             },
         );
         tracing::info!(ex_id, pid, name, "native backend started a process");
@@ -295,7 +299,7 @@ impl Shared {
                 let kind = match p.info.assignment {
                     Assignment::ExecutionController => EventKind::ControllerExited { code, reason },
                     Assignment::Worker => EventKind::WorkerExited {
-                        worker_id: p.info.worker_id.clone(),
+                        worker_id: p.name.clone(),
                         code,
                         reason,
                     },

@@ -28,11 +28,11 @@ async fn controller_and_three_workers_are_four_processes_in_the_cluster_state() 
     let node = &state["127.0.0.1"];
     assert_eq!((node.total, node.available), (Some(6), Some(2)));
     assert_eq!(node.state, "connected");
-    let mut ids: Vec<&str> = processes_of(&state, &ex.ex_id)
-        .map(|p| p.worker_id.as_str())
+    let mut ids: Vec<String> = processes_of(&state, &ex.ex_id)
+        .map(|p| p.worker_id.to_string())
         .collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["ec", "worker-1", "worker-2", "worker-3"]);
+    assert_eq!(ids, ["3", "4", "5", "6"], "numbered after the master's two");
     assert!(processes_of(&state, &ex.ex_id).all(|p| p.job_id == ex.job_id));
 
     f.backend

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::client::ClientBuilder;
 use kube::config::KubeConfigOptions;
@@ -86,6 +86,7 @@ async fn measure(
     let counted = counted_client(config, &log)?;
     let system = system_config(ns)?;
     let k8s = K8sConfig::from_system(&system)?;
+    create_config_map(admin, ns, &k8s.config_map_name).await?;
 
     eprintln!("bench: k8s requests per execution lifecycle");
     let direct = direct_lifecycle(&counted, admin, &k8s, &log).await?;
@@ -215,6 +216,19 @@ async fn create_namespace(admin: &Client) -> anyhow::Result<String> {
         .await
         .with_context(|| format!("creating namespace {name}"))?;
     Ok(name)
+}
+
+/// The ConfigMap execution pods mount; the backend fails an execution whose ConfigMap is missing.
+async fn create_config_map(admin: &Client, ns: &str, name: &str) -> anyhow::Result<()> {
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "data": {"teraslice.yaml": "teraslice:\n  name: bench\n"}
+    }))?;
+    Api::<ConfigMap>::namespaced(admin.clone(), ns)
+        .create(&PostParams::default(), &cm)
+        .await
+        .with_context(|| format!("creating ConfigMap {name} in {ns}"))?;
+    Ok(())
 }
 
 fn system_config(ns: &str) -> anyhow::Result<SystemConfig> {

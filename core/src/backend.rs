@@ -1,12 +1,14 @@
 //! The `ClusterBackend` contract: where an execution's controller and workers run.
 //! Every operation is idempotent: allocating an execution that already has its controller, or
 //! stopping one that is gone, succeeds without duplicating or failing.
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+pub use crate::cluster_state::{
+    processes_of, ClusterState, MasterProcess, NodeState, ProcessInfo, WorkerId,
+};
 use crate::config::ClusterManagerType;
 use crate::execution::ExecutionRecord;
 use crate::job::JobConfig;
@@ -92,52 +94,6 @@ pub struct Capabilities {
 pub enum Assignment {
     ExecutionController,
     Worker,
-}
-
-/// One process (native) or pod (Kubernetes) of an execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessInfo {
-    pub worker_id: String,
-    pub assignment: Assignment,
-    pub ex_id: String,
-    pub job_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    #[serde(default)]
-    pub assets: Vec<String>,
-}
-
-/// A node of the cluster state (`/cluster/state`). `total`/`available` are `"N/A"` on Kubernetes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NodeState {
-    pub node_id: String,
-    pub hostname: String,
-    #[serde(with = "slots")]
-    pub total: Option<u32>,
-    #[serde(with = "slots")]
-    pub available: Option<u32>,
-    pub state: String,
-    pub active: Vec<ProcessInfo>,
-}
-
-/// `{ node_id: NodeState }`.
-pub type ClusterState = BTreeMap<String, NodeState>;
-
-/// Every process of `ex_id` in a cluster state.
-pub fn processes_of<'a>(
-    state: &'a ClusterState,
-    ex_id: &'a str,
-) -> impl Iterator<Item = &'a ProcessInfo> + 'a {
-    state
-        .values()
-        .flat_map(|n| n.active.iter())
-        .filter(move |p| p.ex_id == ex_id)
 }
 
 /// What happened to an execution's processes; the scheduler fails executions from these.
@@ -234,59 +190,32 @@ pub trait ClusterBackend: Send + Sync {
     fn subscribe(&self) -> broadcast::Receiver<BackendEvent>;
 }
 
-/// Refuses a job that needs a capability `backend` lacks.
+/// The Kubernetes fields of `job` that `backend` cannot honour, each logged as a warning: they are
+/// ignored, as Teraslice's native clustering ignores them.
 pub fn check_capabilities(
     backend: &'static str,
     caps: Capabilities,
     job: &JobConfig,
-) -> Result<(), BackendError> {
-    let missing = |field: &str, hint: &str| BackendError::NotSupported {
-        backend,
-        field: field.to_string(),
-        hint: hint.to_string(),
+) -> Vec<String> {
+    let mut ignored = Vec::new();
+    let mut ignore = |present: bool, supported: bool, field: &str| {
+        if present && !supported {
+            ignored.push(format!(
+                "job \"{}\": `{field}` is a Kubernetes field; the {backend} cluster backend ignores it",
+                job.name
+            ));
+        }
     };
-    if !caps.targets && !job.targets.is_empty() {
-        return Err(missing(
-            "targets",
-            "node targets need cluster_manager_type kubernetes; remove `targets`",
-        ));
+    ignore(!job.targets.is_empty(), caps.targets, "targets");
+    ignore(!job.volumes.is_empty(), caps.volumes, "volumes");
+    ignore(
+        !job.pod_spec_override.is_empty(),
+        caps.pod_spec_override,
+        "pod_spec_override",
+    );
+    ignore(job.ephemeral_storage, caps.volumes, "ephemeral_storage");
+    for warning in &ignored {
+        tracing::warn!("{warning}");
     }
-    if !caps.volumes && !job.volumes.is_empty() {
-        return Err(missing(
-            "volumes",
-            "volumes need cluster_manager_type kubernetes; remove `volumes`",
-        ));
-    }
-    if !caps.pod_spec_override && !job.pod_spec_override.is_empty() {
-        return Err(missing(
-            "pod_spec_override",
-            "pod overrides need cluster_manager_type kubernetes",
-        ));
-    }
-    Ok(())
-}
-
-mod slots {
-    //! `Option<u32>` as a number, or `"N/A"` when the backend has no slot accounting.
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(n) => s.serialize_u32(*n),
-            None => s.serialize_str("N/A"),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Slot {
-            N(u32),
-            S(serde::de::IgnoredAny),
-        }
-        Ok(match Slot::deserialize(d)? {
-            Slot::N(n) => Some(n),
-            Slot::S(_) => None,
-        })
-    }
+    ignored
 }

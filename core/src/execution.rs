@@ -6,18 +6,27 @@ use serde_json::{Map, Value};
 use crate::job::JobConfig;
 use crate::status::ExecutionStatus;
 
-/// The version written to `teraslice_version` (Teraslice writes `v<pkg version>`).
-pub const TERASLICE_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+/// `teraslice_version` (in `GET /`, `/cluster/state` and execution records): the Teraslice
+/// release whose API and records this master is compatible with. Teraslice's clients read it to
+/// decide what the cluster can do, so it is Teraslice's version, not ours.
+pub const TERASLICE_VERSION: &str = "v3.18.0";
 
-/// A stored job: the submitted spec verbatim plus Teraslice's bookkeeping fields.
+/// `teraslice_rs_version`: the version of teraslice-rs itself.
+pub const TERASLICE_RS_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
+/// A stored job: the submitted spec verbatim (its keys in the order submitted) followed by
+/// Teraslice's bookkeeping fields, as Teraslice's `Object.assign(spec, {job_id, ...})` orders them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
+    /// The job JSON as submitted (name, operations, workers, …).
+    #[serde(flatten)]
+    pub spec: Map<String, Value>,
     pub job_id: String,
     #[serde(rename = "_context")]
     pub context: String,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "crate::time::millis")]
     pub created: DateTime<Utc>,
-    #[serde(rename = "_updated")]
+    #[serde(rename = "_updated", with = "crate::time::millis")]
     pub updated: DateTime<Utc>,
     #[serde(
         rename = "_deleted",
@@ -28,17 +37,15 @@ pub struct JobRecord {
     #[serde(
         rename = "_deleted_on",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::millis_opt"
     )]
     pub deleted_on: Option<DateTime<Utc>>,
-    /// The job JSON as submitted (name, operations, workers, …).
-    #[serde(flatten)]
-    pub spec: Map<String, Value>,
 }
 
 impl JobRecord {
     pub fn new(job_id: String, spec: Map<String, Value>) -> Self {
-        let now = Utc::now();
+        let now = crate::time::now();
         let mut spec = spec;
         // The bookkeeping fields are ours; a submitted `job_id` or `_created` must not shadow them.
         for k in [
@@ -49,7 +56,7 @@ impl JobRecord {
             "_deleted",
             "_deleted_on",
         ] {
-            spec.remove(k);
+            spec.shift_remove(k);
         }
         JobRecord {
             job_id,
@@ -78,9 +85,9 @@ pub struct ExecutionRecord {
     pub status: ExecutionStatus,
     #[serde(rename = "_context")]
     pub context: String,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "crate::time::millis")]
     pub created: DateTime<Utc>,
-    #[serde(rename = "_updated")]
+    #[serde(rename = "_updated", with = "crate::time::millis")]
     pub updated: DateTime<Utc>,
     #[serde(rename = "_has_errors")]
     pub has_errors: bool,
@@ -111,7 +118,7 @@ pub struct ExecutionRecord {
 impl ExecutionRecord {
     /// A new `pending` execution of `job` (Teraslice `ExecutionStorage.create`).
     pub fn new(job_id: &str, job: JobConfig) -> Self {
-        let now = Utc::now();
+        let now = crate::time::now();
         ExecutionRecord {
             ex_id: uuid::Uuid::new_v4().to_string(),
             job_id: job_id.to_string(),
@@ -155,7 +162,7 @@ impl StatusUpdate {
     /// Applies the update and the new status to `ex` (the caller has checked the transition).
     pub fn apply(&self, ex: &mut ExecutionRecord, status: ExecutionStatus) {
         ex.status = status;
-        ex.updated = Utc::now();
+        ex.updated = crate::time::now();
         if let Some(reason) = &self.failure_reason {
             ex.has_errors = true;
             ex.failure_reason = reason.clone();

@@ -4,6 +4,7 @@
 //! or HTTP.
 pub mod backend;
 pub mod backend_factory;
+pub mod cluster_state;
 pub mod config;
 pub mod duration;
 pub mod execution;
@@ -13,6 +14,7 @@ pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 pub use backend::{BackendError, BackendEvent, ClusterBackend, ClusterState};
 pub use execution::{ExecutionRecord, JobRecord};

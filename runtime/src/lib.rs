@@ -41,6 +41,7 @@
 //! `OpCatalog`, so job validation knows your op and its config defaults.
 pub mod controller;
 pub mod error;
+pub mod log_level;
 pub mod ops;
 pub mod protocol;
 pub mod timeouts;

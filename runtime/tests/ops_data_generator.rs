@@ -55,25 +55,24 @@ async fn every_field_has_the_documented_shape() -> Result<(), OpError> {
     let (start, end) = ("2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z");
     let (mut v4, mut v6, mut slash) = (0, 0, 0);
     for r in &recs {
-        // Sorted: serde_json's map does not keep Teraslice's key order.
-        let mut keys: Vec<&str> = r
+        // Teraslice's key order; `set_id` adds `id` last.
+        let keys: Vec<&str> = r
             .data
             .as_object()
             .map(|m| m.keys().map(String::as_str).collect())
             .unwrap_or_default();
-        keys.sort_unstable();
         assert_eq!(
             keys,
             [
-                "bytes",
-                "created",
-                "id",
                 "ip",
+                "userAgent",
+                "url",
+                "uuid",
+                "created",
                 "ipv6",
                 "location",
-                "url",
-                "userAgent",
-                "uuid"
+                "bytes",
+                "id"
             ]
         );
         let ip = s(r, "ip");
@@ -150,6 +149,12 @@ async fn date_formats_and_date_key() -> Result<(), OpError> {
     }
     for r in &utc_recs {
         assert!(r.data.get("created").is_none(), "date_key replaces created");
+        let keys: Vec<&str> = r
+            .data
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys.last(), Some(&"ts"), "a renamed date goes after bytes");
         let d: DateTime<Utc> = s(r, "ts")
             .parse()
             .map_err(|e| OpError::new(format!("{e}")))?;
@@ -390,5 +395,17 @@ fn validation_fills_teraslice_defaults_and_normalises_dates() -> Result<(), Stri
     assert_eq!(op.get("date_key"), Some(&json!("created")));
     assert_eq!(op.get("stress_test"), Some(&json!(false)));
     assert_eq!(op.get("delay"), Some(&json!(0)));
+    Ok(())
+}
+
+#[test]
+fn an_empty_or_null_json_schema_means_the_default_records() -> Result<(), String> {
+    for schema in [json!(""), json!(null)] {
+        validate(job(
+            json!({"_op": "data_generator", "json_schema": schema}),
+            json!({"_op": "noop"}),
+        ))
+        .map_err(|e| format!("json_schema {schema}: {e:?}"))?;
+    }
     Ok(())
 }

@@ -40,13 +40,23 @@ enum Command {
 }
 
 /// Logs go to stderr; `TERASLICE_LOG` (e.g. `debug`, `teraslice_runtime=trace`) overrides `default`.
+/// The filter sits in a reload layer, so the level can change while the process runs
+/// (`POST /jobs/:id/_settings?log_level=`, through `teraslice_runtime::log_level`).
 fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TERASLICE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, reload, EnvFilter};
+    let filter =
+        EnvFilter::try_from_env("TERASLICE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
         .init();
+    teraslice_runtime::log_level::install(Box::new(move |level| {
+        handle
+            .modify(|f| *f = EnvFilter::new(level))
+            .map_err(|e| e.to_string())
+    }));
 }
 
 fn main() -> anyhow::Result<()> {

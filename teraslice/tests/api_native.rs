@@ -94,12 +94,41 @@ async fn pause_resume_stats_and_stop_reach_the_controller_process() {
 }
 
 #[tokio::test]
-async fn native_refuses_jobs_it_cannot_run_at_submit() {
+async fn native_runs_jobs_with_kubernetes_fields_ignoring_them() {
     let m = TestMaster::start_native(NATIVE).await;
-    let mut spec = endless("targeted");
+    let mut spec = json!({
+        "name": "k8s-fields",
+        "workers": 1,
+        "operations": [{"_op": "data_generator", "size": 20}, {"_op": "noop"}]
+    });
     spec["targets"] = json!([{"key": "zone", "value": "west"}]);
-    let (status, body) = m.post("/jobs", Some(&spec)).await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST, "targets");
-    let (_, jobs) = m.get("/jobs").await;
-    assert_eq!(jobs, json!([]));
+    spec["volumes"] = json!([{"name": "data", "path": "/data"}]);
+    spec["ephemeral_storage"] = json!(true);
+    spec["labels"] = json!({"key 1": "a value", "team": "data"});
+    let (job_id, ex_id) = m.submit(&spec).await;
+    m.wait_status(&ex_id, "completed").await;
+    let (_, stored) = m.get(&format!("/jobs/{job_id}")).await;
+    assert_eq!(
+        stored["targets"], spec["targets"],
+        "the spec is kept as given"
+    );
+
+    let plain = json!({
+        "name": "plain",
+        "workers": 1,
+        "operations": [{"_op": "data_generator", "size": 20}, {"_op": "noop"}]
+    });
+    let (_, ex_id) = m.submit(&plain).await;
+    let (_, ex) = m.get(&format!("/ex/{ex_id}")).await;
+    for key in [
+        "targets",
+        "volumes",
+        "ephemeral_storage",
+        "pod_spec_override",
+    ] {
+        assert!(
+            ex.get(key).is_none(),
+            "no Kubernetes default {key} on native: {ex}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
-use teraslice_core::backend::{ClusterState, NodeState, ProcessInfo};
+use teraslice_core::backend::{ClusterState, NodeState, ProcessInfo, WorkerId};
 
 use super::pod_info as info;
 
@@ -14,14 +14,9 @@ pub fn cluster_state(pods: &[Arc<Pod>]) -> ClusterState {
         let Some(host) = info::host_ip(pod) else {
             continue;
         };
-        let node = state.entry(host.to_string()).or_insert_with(|| NodeState {
-            node_id: host.to_string(),
-            hostname: host.to_string(),
-            total: None,
-            available: None,
-            state: "connected".into(),
-            active: Vec::new(),
-        });
+        let node = state
+            .entry(host.to_string())
+            .or_insert_with(|| NodeState::connected(host, None, None));
         if info::phase(pod) != Some("Running") {
             continue;
         }
@@ -30,7 +25,7 @@ pub fn cluster_state(pods: &[Arc<Pod>]) -> ClusterState {
             continue;
         };
         node.active.push(ProcessInfo {
-            worker_id: info::name(pod).to_string(),
+            worker_id: WorkerId::Name(info::name(pod).to_string()),
             assignment: role,
             ex_id: ex_id.to_string(),
             job_id: info::job_id(pod).unwrap_or_default().to_string(),

@@ -213,7 +213,7 @@ async fn cluster_state_reflects_pods_by_node_without_api_calls() {
         let p = node
             .active
             .iter()
-            .find(|p| p.worker_id == name)
+            .find(|p| p.worker_id.to_string() == name)
             .expect("pod in state");
         assert_eq!(p.ex_id, ex.ex_id);
         assert_eq!(p.job_id, ex.job_id);

@@ -71,7 +71,7 @@ async fn until_running(client: &Client, ns: &str, ex: &ExecutionRecord, workers:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn allocate_scale_and_stop_with_a_timeout_cost_exactly_eight_requests() {
+async fn allocate_scale_and_stop_with_a_timeout_cost_eight_requests_and_one_config_map_check() {
     let admin = admin().await;
     let ns = TestNamespace::new(&admin, "k8s-reqs").await;
     let log = Log::default();
@@ -98,6 +98,8 @@ async fn allocate_scale_and_stop_with_a_timeout_cost_exactly_eight_requests() {
     assert_eq!(
         log.take(),
         [
+            // A fresh master checks the pods' ConfigMap once (then not again for 30 s).
+            format!("GET /api/v1/namespaces/{}/configmaps/reqs-worker", ns.name),
             format!("POST {}", p.jobs),
             format!("POST {}", p.services),
             format!("POST {}", p.deployments),

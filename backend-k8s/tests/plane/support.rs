@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::KubeConfigOptions;
 use kube::{Client, Config};
@@ -116,7 +116,25 @@ teraslice:
     SystemConfig::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("config: {e}\n{yaml}"))
 }
 
+/// Creates the ConfigMap the execution pods mount (`teraslice.kubernetes_config_map_name`), as
+/// an operator does before starting the master; the backend fails executions without it.
+pub async fn create_worker_config_map(namespace: &str, name: &str) {
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "data": {"teraslice.yaml": "teraslice:\n  name: plane-test\n"}
+    }))
+    .expect("ConfigMap");
+    let api = Api::<ConfigMap>::namespaced(admin().await, namespace);
+    match api.create(&PostParams::default(), &cm).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(e) => panic!("create ConfigMap {name} in {namespace}: {e}"),
+    }
+}
+
 pub async fn backend(client: Client, config: &SystemConfig) -> Arc<KubernetesBackend> {
+    let t = &config.teraslice;
+    create_worker_config_map(&t.kubernetes_namespace, &t.kubernetes_config_map_name).await;
     let b = KubernetesBackend::with_client(client, config).expect("backend");
     b.initialize().await.expect("initialize (pod watch synced)");
     b

@@ -27,6 +27,9 @@ impl ControllerClient for NoControllers {
     async fn stats(&self, _: &ExecutionRecord) -> Result<Value, ControllerError> {
         Ok(Value::Null)
     }
+    async fn set_log_level(&self, _: &ExecutionRecord, _: &str) -> Result<(), ControllerError> {
+        Ok(())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use super::teraslice::cwd_join;
 use super::*;
 use crate::job::validate::fields::{describe, list, Fields};
 use crate::job::validate::k8s_fields::{env_vars, targets};
-use crate::job::validate::k8s_names::{check_dns_label, check_dns_subdomain};
+use crate::job::validate::k8s_names::{check_dns_label, check_dns_subdomain, dns_subdomain_from};
 
 const KEYS: &[&str] = &[
     "name",
@@ -102,9 +102,11 @@ pub(super) fn teraslice(
     let kubernetes_namespace = f
         .optional_string("kubernetes_namespace", Some("default"))
         .unwrap_or_else(|| d.kubernetes_namespace.clone());
+    // The default is derived from the cluster name, which Teraslice allows `_` and such in
+    // (`ts_dev.1`): derive a valid object name from it rather than refuse the config.
     let kubernetes_config_map_name = f
         .optional_string("kubernetes_config_map_name", None)
-        .unwrap_or_else(|| format!("{name}-worker"));
+        .unwrap_or_else(|| dns_subdomain_from(&format!("{name}-worker")));
     if kubernetes {
         // Only Kubernetes turns these into object names; elsewhere they are unused.
         if let Err(e) = check_dns_label(&kubernetes_namespace) {
@@ -250,10 +252,11 @@ fn port_range(f: &mut Fields) -> Option<SlicerPortRange> {
     parsed
 }
 
-/// A directory or a list of directories.
+/// A directory or a list of directories; `""` means unset (the default).
 fn assets_directory(f: &mut Fields) -> Option<Vec<String>> {
     let allowed = "must be a directory path or a list of directory paths";
     match f.get("assets_directory")? {
+        Value::String(s) if s.trim().is_empty() => None,
         Value::String(s) if !s.is_empty() => Some(vec![s.clone()]),
         Value::Array(items)
             if items

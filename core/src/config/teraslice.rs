@@ -1,6 +1,5 @@
 //! The `teraslice` section: Teraslice's keys and defaults (teraslice-master.md §6.1,
 //! teraslice-k8s.md §3.1), plus our own keys for the embedded store and the mock backend.
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,7 +72,7 @@ pub struct TerasliceConfig {
     /// S3 bucket (only with `s3`); see [`TerasliceConfig::asset_bucket`] for the default.
     pub asset_storage_bucket: Option<String>,
     /// Kubernetes: env vars for every execution controller and worker container.
-    pub env_vars: BTreeMap<String, String>,
+    pub env_vars: crate::job::EnvVars,
     /// Kubernetes: old-style worker CPU (cores) and memory (bytes); the job's values win.
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
@@ -181,7 +180,7 @@ impl Default for TerasliceConfig {
             asset_storage_connection_type: AssetStorageType::ElasticsearchNext,
             asset_storage_connection: "default".into(),
             asset_storage_bucket: None,
-            env_vars: BTreeMap::new(),
+            env_vars: crate::job::EnvVars::new(),
             cpu: None,
             memory: None,
             cpu_execution_controller: 0.5,

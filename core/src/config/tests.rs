@@ -120,6 +120,17 @@ fn the_config_map_name_follows_the_cluster_name_unless_set() {
 }
 
 #[test]
+fn empty_strings_for_optional_settings_mean_unset() {
+    let yaml = "teraslice:\n  name: ts-dev1\n  assets_directory: ''\n  kubernetes_config_map_name: ''\n  kubernetes_image: ''\n  hostname: ''\n";
+    let c = SystemConfig::from_yaml_str(yaml).unwrap();
+    let d = SystemConfig::default();
+    assert_eq!(c.teraslice.assets_directory, d.teraslice.assets_directory);
+    assert_eq!(c.teraslice.kubernetes_config_map_name, "ts-dev1-worker");
+    assert_eq!(c.teraslice.kubernetes_image, d.teraslice.kubernetes_image);
+    assert_eq!(c.teraslice.hostname, None);
+}
+
+#[test]
 fn every_bad_value_is_reported_by_its_full_key() {
     let found = problems(
         "

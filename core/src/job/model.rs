@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// `env_vars`: name → value, in the order written (a pod's `env` lists them in that order).
+pub type EnvVars = indexmap::IndexMap<String, String>;
+
 /// A validated job (Teraslice `ValidatedJobConfig`); serializes to Teraslice's job JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobConfig {
@@ -22,10 +25,11 @@ pub struct JobConfig {
     pub workers: u32,
     pub stateful: bool,
     pub labels: Option<BTreeMap<String, String>>,
-    pub env_vars: BTreeMap<String, String>,
+    pub env_vars: EnvVars,
     pub log_level: Option<LogLevel>,
-    // Kubernetes fields (teraslice-k8s.md §3.2).
-    #[serde(default)]
+    // Kubernetes fields (teraslice-k8s.md §3.2). Their defaults (`[]`, `false`) are not written:
+    // Teraslice's schema has these fields only on Kubernetes, so native executions lack them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<Target>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<f64>,
@@ -43,13 +47,13 @@ pub struct JobConfig {
     pub resources_requests_memory: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources_limits_memory: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ephemeral_storage: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_ports: Option<Vec<ExternalPort>>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub pod_spec_override: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_image: Option<String>,

@@ -10,6 +10,7 @@ use crate::config::ClusterManagerType;
 pub(crate) mod fields;
 pub(crate) mod k8s_fields;
 pub(crate) mod k8s_names;
+pub use k8s_names::{dns_subdomain_from, sanitize_label_part};
 mod operations;
 #[cfg(test)]
 mod tests;
@@ -71,6 +72,11 @@ pub trait OpCatalog: Send + Sync {
     /// may name only these, with any version. Empty (the default) leaves assets unchecked.
     fn asset_names(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// The 40-hex id of the built-in asset an `assets` entry names (`standard`,
+    /// `standard:1.2.0`, `standard@1.2.0`, or the id itself); `None` when it names none.
+    fn asset_id(&self, _entry: &str) -> Option<String> {
+        None
     }
 }
 
@@ -264,7 +270,8 @@ fn warn_about(job: &JobConfig) {
 }
 
 /// `assets`: null or an array of asset ids / names / `name:version` strings; with a catalog,
-/// only the runtime's built-in assets (uploaded assets are not run).
+/// only the runtime's built-in assets (uploaded assets are not run), each given as its id in the
+/// validated job (as Teraslice's asset loader resolves names to ids).
 fn assets(f: &mut Fields, ctx: &JobValidationContext) -> Option<Vec<String>> {
     let builtin = ctx
         .ops
@@ -277,10 +284,13 @@ fn assets(f: &mut Fields, ctx: &JobValidationContext) -> Option<Vec<String>> {
     let items = f.array("assets", "must be null or an array of asset ids or names")?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
+        let id = match (item, &ctx.ops) {
+            (Value::String(s), Some(catalog)) => catalog.asset_id(s),
+            _ => None,
+        };
         match item {
-            Value::String(s)
-                if !builtin.is_empty() && !builtin.iter().any(|b| b == asset_name(s)) =>
-            {
+            Value::String(_) if id.is_some() => out.extend(id),
+            Value::String(s) if !builtin.is_empty() => {
                 f.problems.add(
                     format!("assets[{i}]"),
                     format!(

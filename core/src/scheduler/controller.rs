@@ -16,4 +16,7 @@ pub trait ControllerClient: Send + Sync {
     async fn resume(&self, ex: &ExecutionRecord) -> Result<(), ControllerError>;
     /// Teraslice's ExecutionAnalytics (`workers_active`, `processed`, …).
     async fn stats(&self, ex: &ExecutionRecord) -> Result<Value, ControllerError>;
+    /// Sets the log level (`trace` … `error`) of the execution's controller and workers.
+    async fn set_log_level(&self, ex: &ExecutionRecord, level: &str)
+        -> Result<(), ControllerError>;
 }

@@ -8,8 +8,8 @@ use crate::store::StoreError;
 use super::{Scheduler, SchedulerError, SchedulerResult};
 
 impl Scheduler {
-    /// Stores a new `pending` execution of `job` and queues it. A job needing a feature the
-    /// backend lacks is refused here, before anything is stored.
+    /// Stores a new `pending` execution of `job` and queues it. Kubernetes fields the backend
+    /// cannot honour are logged as ignored (as Teraslice's native clustering does).
     pub async fn create_execution(
         &self,
         job_id: &str,
@@ -19,7 +19,7 @@ impl Scheduler {
             self.backend.kind().as_str(),
             self.backend.capabilities(),
             &job,
-        )?;
+        );
         let ex = ExecutionRecord::new(job_id, job);
         self.store.create_execution(&ex).await?;
         self.enqueue(ex.ex_id.clone());
@@ -126,6 +126,27 @@ impl Scheduler {
             .store
             .set_execution_status(ex_id, ExecutionStatus::Running, &StatusUpdate::default())
             .await?)
+    }
+
+    /// Sets the log level of a running execution's processes, through its controller.
+    pub async fn set_log_level(&self, ex_id: &str, level: &str) -> SchedulerResult<()> {
+        let ex = self.load_active(ex_id).await?;
+        if !ex.status.is_running() {
+            return Err(SchedulerError::WrongState {
+                ex_id: ex_id.into(),
+                status: ex.status,
+                action: "change the log level of",
+                allowed: "a running execution (recovering, running, failing, paused or stopping)",
+            });
+        }
+        self.controllers
+            .set_log_level(&ex, level)
+            .await
+            .map_err(|e| SchedulerError::Controller {
+                ex_id: ex_id.into(),
+                action: "set the log level",
+                reason: e.0,
+            })
     }
 
     /// Teraslice ExecutionAnalytics of a running execution, from its controller.

@@ -34,9 +34,9 @@ pub struct SliceStateRecord {
     pub request: String,
     pub state: SliceState,
     pub ex_id: String,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "crate::time::millis")]
     pub created: DateTime<Utc>,
-    #[serde(rename = "_updated")]
+    #[serde(rename = "_updated", with = "crate::time::millis")]
     pub updated: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -47,7 +47,7 @@ pub struct SliceStateRecord {
 /// One document per op per slice: `{"@timestamp", ex_id, job_id, worker_id, slice_id, slicer_id, op, order, count, time, memory, state}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyticsRecord {
-    #[serde(rename = "@timestamp")]
+    #[serde(rename = "@timestamp", with = "crate::time::millis")]
     pub timestamp: DateTime<Utc>,
     pub ex_id: String,
     pub job_id: String,

@@ -27,7 +27,7 @@ pub async fn job_create_get_update(store: Store) {
     updated.updated = at(60);
     updated.spec.insert("workers".into(), json!(7));
     updated.spec.insert("active".into(), json!(false));
-    updated.spec.remove("custom_key");
+    updated.spec.shift_remove("custom_key");
     store.update_job(&updated).await.expect("update_job");
     assert_eq!(
         store.get_job(&id).await.expect("get_job"),

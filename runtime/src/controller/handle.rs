@@ -11,6 +11,8 @@ pub(super) enum Control {
     Resume(oneshot::Sender<()>),
     Stop(oneshot::Sender<()>),
     Analytics(oneshot::Sender<ExecutionAnalytics>),
+    /// Tell every connected worker to use this log level; replies how many were told.
+    LogLevel(String, oneshot::Sender<usize>),
 }
 
 /// The execution has already ended (or never started running).
@@ -59,6 +61,15 @@ impl ControllerHandle {
     /// the workers are told to exit and `run()` returns.
     pub async fn stop(&self) -> Result<(), ControllerGone> {
         self.ask(Control::Stop).await
+    }
+    /// Sets the log level of this process and of every connected worker (`level` as
+    /// [`crate::log_level::parse`] gives it); returns how many workers were told.
+    pub async fn set_log_level(&self, level: &str) -> Result<usize, ControllerGone> {
+        if let Err(e) = crate::log_level::set(level) {
+            tracing::warn!(error = %e, "execution controller's log level not changed");
+        }
+        let level = level.to_string();
+        self.ask(|reply| Control::LogLevel(level, reply)).await
     }
     pub async fn analytics(&self) -> Result<AnalyticsReply, ControllerGone> {
         let stats = self.ask(Control::Analytics).await?;

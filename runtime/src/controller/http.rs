@@ -3,7 +3,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -14,7 +14,7 @@ use super::connection::{serve_worker, Shared};
 use super::handle::ControllerGone;
 use crate::protocol::WORKER_WS_PATH;
 
-/// `GET /health`, `POST /api/v1/{pause,resume,stop}`, `GET /api/v1/analytics`, the worker
+/// `GET /health`, `POST /api/v1/{pause,resume,stop,settings}`, `GET /api/v1/analytics`, the worker
 /// WebSocket at [`WORKER_WS_PATH`]; anything else is 501 as in Teraslice.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -23,6 +23,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/stop", post(stop))
         .route("/api/v1/analytics", get(analytics))
+        .route("/api/v1/settings", post(settings))
         .route(WORKER_WS_PATH, any(worker_socket))
         .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "Not Implemented") })
         .with_state(shared)
@@ -68,6 +69,28 @@ async fn stop(State(s): State<Arc<Shared>>) -> Response {
 async fn analytics(State(s): State<Arc<Shared>>) -> Response {
     match s.handle.analytics().await {
         Ok(reply) => Json(reply).into_response(),
+        Err(e) => gone(e),
+    }
+}
+
+/// `POST /api/v1/settings?log_level=<level>` → `{level, workers}`; 400 for an unknown level.
+async fn settings(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let asked = q.get("log_level").map(String::as_str).unwrap_or_default();
+    let level = match crate::log_level::parse(asked) {
+        Ok(level) => level,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    match s.handle.set_log_level(level).await {
+        Ok(workers) => Json(json!({ "level": level, "workers": workers })).into_response(),
         Err(e) => gone(e),
     }
 }

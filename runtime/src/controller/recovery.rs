@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use serde_json::Value;
 use teraslice_core::store::{SliceQuery, SliceState, StateStore};
 use teraslice_core::ExecutionRecord;
@@ -87,7 +86,7 @@ pub async fn plan(
             record.ex_id = ex.ex_id.clone();
             record.state = SliceState::Pending;
             record.error = None;
-            record.updated = Utc::now();
+            record.updated = teraslice_core::time::now();
             QueuedSlice {
                 slice,
                 record,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use teraslice_core::store::{SliceState, SliceStateRecord};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -47,7 +46,7 @@ pub fn pending_record(ex_id: &str, slice: &Slice) -> SliceStateRecord {
         state: SliceState::Pending,
         ex_id: ex_id.to_string(),
         created: slice.created,
-        updated: Utc::now(),
+        updated: teraslice_core::time::now(),
         error: None,
         retry_count: None,
     }

@@ -244,6 +244,10 @@ impl OpCatalog for OpRegistry {
         assets.iter().map(|a| a.name.to_string()).collect()
     }
 
+    fn asset_id(&self, entry: &str) -> Option<String> {
+        super::builtin::standard::assets::find(entry).map(|a| a.id())
+    }
+
     fn validate_api(&self, api: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
         let name = api
             .get("_name")

@@ -13,7 +13,7 @@ pub struct Slice {
     pub slicer_id: u32,
     pub slicer_order: u64,
     pub request: SliceRequest,
-    #[serde(rename = "_created")]
+    #[serde(rename = "_created", with = "teraslice_core::time::millis")]
     pub created: DateTime<Utc>,
 }
 
@@ -25,7 +25,7 @@ impl Slice {
             slicer_id,
             slicer_order,
             request,
-            created: Utc::now(),
+            created: teraslice_core::time::now(),
         }
     }
 }

@@ -37,6 +37,11 @@ struct Recorded {
 }
 
 #[derive(Deserialize)]
+struct Level {
+    level: String,
+}
+
+#[derive(Deserialize)]
 struct ErrorText {
     message: String,
 }
@@ -78,6 +83,10 @@ impl Message {
                 }
             }
             "shutdown" => Message::Shutdown,
+            "execution:log_level" => {
+                let p: Level = payload(event, raw)?;
+                Message::LogLevel { level: p.level }
+            }
             "client:shutdown" => Message::ClientShutdown,
             "error" => {
                 let p: ErrorText = payload(event, raw)?;
@@ -142,6 +151,9 @@ mod tests {
                 next: None,
             },
             Message::Shutdown,
+            Message::LogLevel {
+                level: "debug".into(),
+            },
             Message::ClientShutdown,
             Message::Error {
                 message: "no".into(),

@@ -48,6 +48,9 @@ pub enum Message {
     /// EC→W: finish the current slice (if any), then exit.
     #[serde(rename = "shutdown")]
     Shutdown,
+    /// EC→W notice: set the process's log level (`POST /jobs/:id/_settings?log_level=`).
+    #[serde(rename = "execution:log_level")]
+    LogLevel { level: String },
     /// W→EC: the worker is leaving on purpose.
     #[serde(rename = "client:shutdown")]
     ClientShutdown,
@@ -68,6 +71,7 @@ impl Message {
             Message::SliceComplete(_) => "worker:slice:complete",
             Message::SliceRecorded { .. } => "slice:recorded",
             Message::Shutdown => "shutdown",
+            Message::LogLevel { .. } => "execution:log_level",
             Message::ClientShutdown => "client:shutdown",
             Message::Error { .. } => "error",
         }

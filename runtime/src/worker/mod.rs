@@ -232,6 +232,10 @@ impl Worker {
                     match env.message {
                         Message::Shutdown => return Ok(Step::Exit(WorkerExit::ControllerShutdown)),
                         Message::SliceNew(slice) => slice,
+                        Message::LogLevel { level } => {
+                            set_log_level(&level);
+                            continue;
+                        }
                         other => {
                             tracing::debug!(event = other.event(), "ignoring a message while idle");
                             continue;
@@ -404,6 +408,13 @@ fn lost(conn: &mut EcConnection) -> Step {
 /// Runs the slice while still reading the connection: a `shutdown` from the EC or a local
 /// shutdown request lets the slice finish (drain). Returns (run, still connected, EC said
 /// shutdown).
+/// The EC asked for another log level; a process that cannot change it says so and goes on.
+fn set_log_level(level: &str) {
+    if let Err(e) = crate::log_level::set(level) {
+        tracing::warn!(error = %e, "log level not changed");
+    }
+}
+
 async fn run_watching(
     conn: &mut EcConnection,
     pipeline: &mut Pipeline,
@@ -424,6 +435,7 @@ async fn run_watching(
                     Message::Shutdown => ec_shutdown = true,
                     // Only a confused EC sends a slice to a busy worker; give it back.
                     Message::SliceNew(other) => refuse(conn, Some(other)).await,
+                    Message::LogLevel { level } => set_log_level(&level),
                     _ => {}
                 },
             },

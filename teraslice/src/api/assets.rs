@@ -31,7 +31,7 @@ const TXT_FIELDS: &[&str] = &[
 /// When this master started: the built-in assets came with its binary.
 fn created() -> &'static str {
     static CREATED: OnceLock<String> = OnceLock::new();
-    CREATED.get_or_init(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    CREATED.get_or_init(teraslice_core::time::now_iso)
 }
 
 /// The asset records, optionally only those of `name` (and `version`), paged and filtered.
@@ -46,7 +46,7 @@ fn records(q: &Query, name: Option<&str>, version: Option<&str>) -> Result<Vec<V
                 "version": a.version,
                 "description": a.description,
                 "platform": std::env::consts::OS,
-                "arch": std::env::consts::ARCH,
+                "arch": super::cluster::arch(),
                 "id": a.id(),
                 "builtin": true,
                 "ops": a.ops,

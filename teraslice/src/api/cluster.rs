@@ -2,9 +2,11 @@
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
-use teraslice_core::execution::TERASLICE_VERSION;
+use teraslice_core::backend::MasterProcess;
+use teraslice_core::config::ClusterManagerType;
+use teraslice_core::execution::{TERASLICE_RS_VERSION, TERASLICE_VERSION};
 use teraslice_core::store::{ExecutionQuery, ListQuery};
-use teraslice_core::ExecutionStatus;
+use teraslice_core::{ClusterState, ExecutionStatus};
 
 use super::body::ok;
 use super::executions::controller_entry;
@@ -12,8 +14,9 @@ use super::{ApiError, AppState};
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Node's `process.arch` names, which Teraslice reports.
-fn arch() -> &'static str {
+/// Node's `process.arch` names, which Teraslice reports (`x64`, `arm64`); the same word in every
+/// answer that has an `arch`.
+pub fn arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "x64",
         "aarch64" => "arm64",
@@ -30,11 +33,24 @@ pub async fn root(State(s): State<AppState>) -> ApiResult {
         "node_version": "N/A",
         "platform": std::env::consts::OS,
         "teraslice_version": TERASLICE_VERSION,
+        "teraslice_rs_version": TERASLICE_RS_VERSION,
     })))
 }
 
+/// The backend's cluster state as Teraslice shows it: on native, the master's own processes
+/// (`cluster_master`, `assets_service`) are on its node too.
+pub async fn shown_state(s: &AppState) -> Result<ClusterState, ApiError> {
+    let mut state = s.backend.cluster_state().await?;
+    if s.backend.kind() == ClusterManagerType::Native {
+        for node in state.values_mut() {
+            node.master = MasterProcess::of_this_master();
+        }
+    }
+    Ok(state)
+}
+
 pub async fn state(State(s): State<AppState>) -> ApiResult {
-    Ok(ok(&s.backend.cluster_state().await?))
+    Ok(ok(&shown_state(&s).await?))
 }
 
 const COUNTERS: [&str; 7] = [

@@ -32,6 +32,9 @@ pub enum ApiError {
     Body(String),
     #[error("{0}")]
     NotFound(String),
+    /// 400: a query parameter is wrong; the message names it and what is allowed.
+    #[error("{0}")]
+    BadParam(String),
     #[error("cannot {method} endpoint {uri}")]
     NoRoute { method: String, uri: String },
 }
@@ -41,9 +44,10 @@ impl ApiError {
         match self {
             ApiError::Jobs(e) => jobs_status(e),
             ApiError::Scheduler(e) => scheduler_status(e),
-            ApiError::Query(_) | ApiError::MalformedJson(_) | ApiError::Body(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Query(_)
+            | ApiError::MalformedJson(_)
+            | ApiError::Body(_)
+            | ApiError::BadParam(_) => StatusCode::BAD_REQUEST,
             ApiError::Store(e) => store_status(e),
             ApiError::Backend(e) => backend_status(e),
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -55,16 +59,15 @@ impl ApiError {
 
 fn jobs_status(e: &JobsError) -> StatusCode {
     match e {
-        JobsError::NoJob(_)
-        | JobsError::Invalid(_)
-        | JobsError::Unsupported(_)
-        | JobsError::EmptyUpdate(_) => StatusCode::BAD_REQUEST,
+        JobsError::NoJob(_) | JobsError::Invalid(_) | JobsError::EmptyUpdate(_) => {
+            StatusCode::BAD_REQUEST
+        }
         JobsError::JobIdOnSubmit => StatusCode::UNPROCESSABLE_ENTITY,
         JobsError::JobNotFound(_)
         | JobsError::NoExecution(_)
         | JobsError::ExecutionNotFound(_)
         | JobsError::NothingToRecover(_) => StatusCode::NOT_FOUND,
-        JobsError::Deleted(_) | JobsError::AlreadyDeleted(_) => StatusCode::GONE,
+        JobsError::Deleted { .. } | JobsError::AlreadyDeleted(_) => StatusCode::GONE,
         JobsError::Running { .. } | JobsError::RunningDelete { .. } => StatusCode::CONFLICT,
         JobsError::Scheduler(e) => scheduler_status(e),
         JobsError::Store(e) => store_status(e),

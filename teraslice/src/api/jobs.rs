@@ -49,7 +49,7 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
 
 /// With `ex=f1,f2`: adds `ex`, the job's latest live execution restricted to those fields.
 async fn with_ex(s: &AppState, q: &Query, mut doc: Value) -> Value {
-    let Some(fields) = q.get("ex").filter(|f| !f.is_empty()) else {
+    let Some(fields) = q.get("ex") else {
         return doc;
     };
     let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
@@ -161,6 +161,21 @@ pub async fn workers(
 ) -> ApiResult {
     let ex_id = latest_id(&s, &job_id).await?;
     ex::change_workers(&s, &ex_id, &q).await
+}
+
+/// `_settings?log_level=<level>` → `{exId, level}`: the log level of the latest execution's
+/// controller and workers, changed while they run.
+pub async fn settings(
+    State(s): State<AppState>,
+    Path(job_id): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    let ex_id = latest_id(&s, &job_id).await?;
+    let asked = q.get("log_level").map(String::as_str).unwrap_or_default();
+    let level = teraslice_runtime::log_level::parse(asked)
+        .map_err(|e| ApiError::BadParam(e.to_string()))?;
+    s.scheduler.set_log_level(&ex_id, level).await?;
+    Ok(ok(&json!({ "exId": ex_id, "level": level })))
 }
 
 pub async fn controller(State(s): State<AppState>, Path(job_id): Path<String>) -> ApiResult {

@@ -4,6 +4,7 @@
 mod assets;
 mod body;
 mod cluster;
+mod drain;
 mod error;
 mod executions;
 mod jobs;
@@ -77,6 +78,7 @@ pub fn json_routes() -> Vec<Route> {
         route(Method::POST, "/jobs/{job_id}/_resume", jobs::resume),
         route(Method::POST, "/jobs/{job_id}/_recover", jobs::recover),
         route(Method::POST, "/jobs/{job_id}/_workers", jobs::workers),
+        route(Method::POST, "/jobs/{job_id}/_settings", jobs::settings),
         route(Method::GET, "/jobs/{job_id}/controller", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/slicer", jobs::controller),
         route(Method::GET, "/jobs/{job_id}/errors", jobs::errors),
@@ -128,21 +130,41 @@ fn v1(path: &str) -> String {
     }
 }
 
+/// `path` and `path/`: Teraslice's Express router is not strict about a trailing slash (its JS
+/// client asks for `v1/`), so every route answers both ways.
+fn with_and_without_slash(path: &str) -> Vec<String> {
+    if path.ends_with('/') {
+        vec![path.to_string()]
+    } else {
+        vec![path.to_string(), format!("{path}/")]
+    }
+}
+
 pub fn router(services: AppState) -> Router {
     let limit = body::payload_limit(&services);
     let mut router = Router::new();
-    for r in json_routes() {
-        router = router
-            .route(&v1(r.path), r.handler.clone())
-            .route(r.path, r.handler);
-    }
-    for r in txt_routes() {
-        router = router.route(r.path, r.handler);
+    let json = json_routes().into_iter().flat_map(|r| {
+        [
+            (v1(r.path), r.handler.clone()),
+            (r.path.to_string(), r.handler),
+        ]
+    });
+    let txt = txt_routes()
+        .into_iter()
+        .map(|r| (r.path.to_string(), r.handler));
+    for (path, handler) in json.chain(txt) {
+        for p in with_and_without_slash(&path) {
+            router = router.route(&p, handler.clone());
+        }
     }
     router
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            drain::read_body_first,
+        ))
         .with_state(services)
 }
 

@@ -71,17 +71,24 @@ pub async fn executions(
 }
 
 pub async fn workers(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
-    let state = s.backend.cluster_state().await?;
+    let state = super::cluster::shown_state(&s).await?;
     let rows: Vec<Value> = state
         .values()
         .flat_map(|node| {
-            node.active.iter().filter_map(move |p| {
-                let mut v = serde_json::to_value(p).ok()?;
+            let master = node
+                .master
+                .iter()
+                .filter_map(|p| serde_json::to_value(p).ok());
+            let execution = node
+                .active
+                .iter()
+                .filter_map(|p| serde_json::to_value(p).ok());
+            master.chain(execution).map(move |mut v| {
                 if let Value::Object(m) = &mut v {
                     m.insert("node_id".into(), node.node_id.clone().into());
                     m.insert("hostname".into(), node.hostname.clone().into());
                 }
-                Some(v)
+                v
             })
         })
         .collect();
@@ -101,13 +108,16 @@ pub async fn workers(State(s): State<AppState>, QueryParams(q): QueryParams<Quer
 }
 
 pub async fn nodes(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
-    let state = s.backend.cluster_state().await?;
+    let state = super::cluster::shown_state(&s).await?;
     let rows: Vec<Value> = state
         .values()
         .filter_map(|node| {
             let mut v = serde_json::to_value(node).ok()?;
             if let Value::Object(m) = &mut v {
-                m.insert("active".into(), node.active.len().into());
+                m.insert(
+                    "active".into(),
+                    (node.master.len() + node.active.len()).into(),
+                );
             }
             Some(v)
         })

@@ -1,7 +1,8 @@
 //! Reaches an execution controller over HTTP at `slicer_hostname:slicer_port` for pause, resume
-//! and analytics, on the control routes the runtime's EC serves (runtime/src/controller/http.rs):
-//! `POST /api/v1/pause`, `POST /api/v1/resume`, `GET /api/v1/analytics` (`{name, ex_id, job_id,
-//! stats}`); any 2xx is success, anything else carries the reason in its body.
+//! analytics and the log level, on the control routes the runtime's EC serves
+//! (runtime/src/controller/http.rs): `POST /api/v1/pause`, `POST /api/v1/resume`,
+//! `GET /api/v1/analytics` (`{name, ex_id, job_id, stats}`), `POST /api/v1/settings?log_level=`;
+//! any 2xx is success, anything else carries the reason in its body.
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use teraslice_core::ExecutionRecord;
 pub const PAUSE_PATH: &str = "/api/v1/pause";
 pub const RESUME_PATH: &str = "/api/v1/resume";
 pub const ANALYTICS_PATH: &str = "/api/v1/analytics";
+pub const SETTINGS_PATH: &str = "/api/v1/settings";
 
 pub struct HttpControllerClient {
     http: reqwest::Client,
@@ -70,13 +72,23 @@ impl ControllerClient for HttpControllerClient {
         self.send(self.http.post(url), ex).await.map(|_| ())
     }
 
+    async fn set_log_level(
+        &self,
+        ex: &ExecutionRecord,
+        level: &str,
+    ) -> Result<(), ControllerError> {
+        let url = Self::url(ex, SETTINGS_PATH)?;
+        let req = self.http.post(url).query(&[("log_level", level)]);
+        self.send(req, ex).await.map(|_| ())
+    }
+
     async fn stats(&self, ex: &ExecutionRecord) -> Result<Value, ControllerError> {
         let url = Self::url(ex, ANALYTICS_PATH)?;
         let reply = self.send(self.http.get(url), ex).await?;
         // The EC wraps ExecutionAnalytics as `{name, ex_id, job_id, stats}`.
         Ok(match reply {
             Value::Object(mut m) if m.contains_key("stats") => {
-                m.remove("stats").unwrap_or_default()
+                m.shift_remove("stats").unwrap_or_default()
             }
             other => other,
         })

@@ -50,20 +50,21 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// A job record as the API shows it, with `_deleted` always present.
+/// A job record as the API shows it: as stored, `_deleted` only once deleted (as Teraslice).
 pub fn job_doc(job: &JobRecord) -> Value {
-    let mut v = serde_json::to_value(job).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.entry("_deleted").or_insert(Value::Bool(false));
-    }
-    v
+    serde_json::to_value(job).unwrap_or(Value::Null)
 }
 
-/// Keeps only `fields` of a document (Teraslice's `ex=` field list).
+/// Keeps only `fields` of a document (Teraslice's `ex=` field list); no field names (`ex=`)
+/// keeps the whole document.
 pub fn pick(doc: &Value, fields: &[&str]) -> Value {
+    let fields: Vec<&str> = fields.iter().copied().filter(|f| !f.is_empty()).collect();
+    if fields.is_empty() {
+        return doc.clone();
+    }
     let mut out = Map::new();
     for f in fields {
-        if let Some(v) = doc.get(*f) {
+        if let Some(v) = doc.get(f) {
             out.insert((*f).to_string(), v.clone());
         }
     }

@@ -3,7 +3,6 @@
 //! (see docs/compat.md).
 use std::sync::Arc;
 
-use chrono::Utc;
 use serde_json::Value;
 use teraslice_core::backend::check_capabilities;
 use teraslice_core::job::{validate_job, JobValidationContext, ValidationError, ValidationErrors};
@@ -36,13 +35,9 @@ impl JobsService {
         }
     }
 
-    /// Validates the job and checks the backend can run it; nothing is stored on failure.
+    /// Validates the job; nothing is stored on failure.
     fn validate(&self, spec: &Value) -> JobsResult<JobConfig> {
-        let job = validate_job(spec, &self.validation)?;
-        let backend = self.scheduler.backend();
-        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
-            .map_err(JobsError::Unsupported)?;
-        Ok(job)
+        Ok(validate_job(spec, &self.validation)?)
     }
 
     /// `POST /jobs`: stores the spec as submitted and, with `start`, creates its execution.
@@ -90,10 +85,14 @@ impl JobsService {
         }
     }
 
-    async fn get_live(&self, job_id: &str) -> JobsResult<JobRecord> {
+    /// A job that is not deleted; `refused` says what a deleted one cannot be (`"started"`).
+    async fn get_live(&self, job_id: &str, refused: &'static str) -> JobsResult<JobRecord> {
         let job = self.get(job_id).await?;
         if job.deleted {
-            return Err(JobsError::Deleted(job_id.to_string()));
+            return Err(JobsError::Deleted {
+                job_id: job_id.to_string(),
+                refused,
+            });
         }
         Ok(job)
     }
@@ -104,7 +103,7 @@ impl JobsService {
             Value::Object(m) if !m.is_empty() => m,
             _ => return Err(JobsError::EmptyUpdate(job_id.to_string())),
         };
-        let old = self.get_live(job_id).await?;
+        let old = self.get_live(job_id, "updated").await?;
         let spec = Value::Object(map);
         self.validate(&spec)?;
         let Value::Object(map) = spec else {
@@ -118,12 +117,12 @@ impl JobsService {
 
     /// `_active` / `_inactive`. Only activation re-validates the job.
     pub async fn set_active(&self, job_id: &str, active: bool) -> JobsResult<JobRecord> {
-        let mut record = self.get_live(job_id).await?;
+        let mut record = self.get_live(job_id, "updated").await?;
         record.spec.insert("active".into(), Value::Bool(active));
         if active {
             self.validate(&Value::Object(record.spec.clone()))?;
         }
-        record.updated = Utc::now();
+        record.updated = teraslice_core::time::now();
         self.store.update_job(&record).await?;
         Ok(record)
     }
@@ -174,7 +173,7 @@ impl JobsService {
 
     /// `_start`: a new execution, or with `autorecover` a recovery of the latest one.
     pub async fn start(&self, job_id: &str) -> JobsResult<Started> {
-        let record = self.get_live(job_id).await?;
+        let record = self.get_live(job_id, "started").await?;
         self.refuse_if_running(job_id, false).await?;
         let job = self.validate(&Value::Object(record.spec))?;
         if job.autorecover {
@@ -197,7 +196,7 @@ impl JobsService {
         job_id: &str,
         cleanup: Option<CleanupType>,
     ) -> JobsResult<Started> {
-        let record = self.get_live(job_id).await?;
+        let record = self.get_live(job_id, "recovered").await?;
         let latest = match self.latest_execution(job_id).await {
             Ok(ex) => ex,
             Err(JobsError::NoExecution(_)) => {
@@ -235,8 +234,7 @@ impl JobsService {
         cleanup: Option<CleanupType>,
     ) -> JobsResult<Started> {
         let backend = self.scheduler.backend();
-        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job)
-            .map_err(JobsError::Unsupported)?;
+        check_capabilities(backend.kind().as_str(), backend.capabilities(), &job);
         let autorecover = job.autorecover;
         let mut ex = ExecutionRecord::new(&from.job_id, job);
         ex.recovered_execution = Some(from.ex_id.clone());
@@ -258,7 +256,7 @@ impl JobsService {
             return Err(JobsError::AlreadyDeleted(job_id.to_string()));
         }
         self.refuse_if_running(job_id, true).await?;
-        let now = Utc::now();
+        let now = teraslice_core::time::now();
         record.deleted = true;
         record.deleted_on = Some(now);
         record.updated = now;

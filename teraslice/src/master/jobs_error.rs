@@ -1,7 +1,7 @@
 //! What a jobs request can fail with; the API maps each variant to a status code.
 use teraslice_core::job::ValidationErrors;
 use teraslice_core::scheduler::SchedulerError;
-use teraslice_core::{BackendError, ExecutionStatus, StoreError};
+use teraslice_core::{ExecutionStatus, StoreError};
 
 /// What a jobs request can fail with; the API maps each to a status code.
 #[derive(Debug, thiserror::Error)]
@@ -15,18 +15,18 @@ pub enum JobsError {
     /// 400, every problem with its path.
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
-    /// 400: the job asks for something the configured backend cannot do.
-    #[error(transparent)]
-    Unsupported(BackendError),
     /// 400.
     #[error("no data was provided to update job {0}: send the full job spec as a JSON object")]
     EmptyUpdate(String),
     /// 404.
     #[error("job {0} not found")]
     JobNotFound(String),
-    /// 410.
-    #[error("Job {0} has been deleted")]
-    Deleted(String),
+    /// 410, with what was asked: `started`, `updated` or `recovered` (Teraslice's words).
+    #[error("Job {job_id} has been deleted and cannot be {refused}.")]
+    Deleted {
+        job_id: String,
+        refused: &'static str,
+    },
     /// 410.
     #[error("Job {0} has already been deleted.")]
     AlreadyDeleted(String),

@@ -215,10 +215,15 @@ impl<'a, 'p> Fields<'a, 'p> {
     }
 
     /// Teraslice `optional_string`: null or a string.
+    /// Where null means the default (configuration files), `""` does too: Teraslice's config
+    /// schemas default optional strings to `""`.
     pub fn optional_string(&mut self, key: &str, default: Option<&str>) -> Option<String> {
         match self.obj.get(key) {
             None => default.map(str::to_string),
             Some(Value::Null) if self.null_is_default => default.map(str::to_string),
+            Some(Value::String(s)) if self.null_is_default && s.trim().is_empty() => {
+                default.map(str::to_string)
+            }
             Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {

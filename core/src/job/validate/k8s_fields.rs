@@ -1,5 +1,6 @@
 //! The job fields that end up in Kubernetes objects (teraslice-k8s.md §3.2). They are accepted for
-//! every cluster type here; a backend that cannot honour one refuses it in `check_capabilities`.
+//! every cluster type here; a backend that cannot honour one ignores it with a warning
+//! (`check_capabilities`).
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -7,8 +8,9 @@ use serde_json::{Map, Value};
 use super::fields::{describe, Fields, Problems};
 use super::k8s_names::{
     check_dns_label, check_env_var_name, check_label_key, check_label_value, check_port_name,
+    sanitize_label_part,
 };
-use crate::job::{ExternalPort, JobConfig, Target, TargetConstraint, Volume};
+use crate::job::{EnvVars, ExternalPort, JobConfig, Target, TargetConstraint, Volume};
 
 /// The execution controller's port inside every pod; jobs may not claim it.
 pub(crate) const RESERVED_EC_PORT: u16 = 45680;
@@ -178,7 +180,9 @@ pub(super) fn pod_spec_override(f: &mut Fields, overrides_enabled: bool) -> Map<
     spec.clone()
 }
 
-/// `labels`: null or an object of non-empty strings; each becomes `job.teraslice.terascope.io/<key>`.
+/// `labels`: null or an object of strings; each becomes `job.teraslice.terascope.io/<key>`.
+/// Keys and values are kept as given: the Kubernetes backend sanitizes them into valid labels
+/// (as Teraslice does), so only what cannot become a label at all is refused.
 pub(super) fn labels(f: &mut Fields) -> Option<BTreeMap<String, String>> {
     if matches!(f.raw("labels"), None | Some(Value::Null)) {
         return None;
@@ -187,40 +191,41 @@ pub(super) fn labels(f: &mut Fields) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (key, value) in obj {
         let path = format!("labels.{key}");
-        if key.is_empty() {
-            f.problems.add("labels", "label keys must be non-empty");
+        if sanitize_label_part(key).is_empty() {
+            f.problems.add(
+                "labels",
+                format!("label key \"{key}\" has no letter or digit, so it cannot become a Kubernetes label name"),
+            );
             continue;
         }
-        if let Err(e) = check_label_key(&format!("{JOB_LABEL_PREFIX}{key}")) {
-            f.problems.add(
-                path.clone(),
-                format!("the key becomes a Kubernetes label, and the {e}"),
-            );
-        }
         match value {
-            Value::String(s) if !s.is_empty() => {
-                if let Err(e) = check_label_value(s) {
-                    f.problems.add(path, e);
-                } else {
-                    out.insert(key.clone(), s.clone());
+            Value::String(s) => {
+                let (clean_key, clean_value) = (sanitize_label_part(key), sanitize_label_part(s));
+                if clean_key != *key || clean_value != *s {
+                    tracing::warn!(
+                        label = %key,
+                        value = %s,
+                        becomes = %format!("{JOB_LABEL_PREFIX}{clean_key}={clean_value}"),
+                        "job label is not a valid Kubernetes label; it is sanitized"
+                    );
                 }
+                out.insert(key.clone(), s.clone());
             }
-            other => f.problems.add(
-                path,
-                format!("must be a non-empty string, got {}", describe(other)),
-            ),
+            other => f
+                .problems
+                .add(path, format!("must be a string, got {}", describe(other))),
         }
     }
     Some(out)
 }
 
 /// `env_vars`: an object of non-empty strings whose keys are valid env var names.
-pub(crate) fn env_vars(f: &mut Fields) -> BTreeMap<String, String> {
+pub(crate) fn env_vars(f: &mut Fields) -> EnvVars {
     let Some(obj) = f.object("env_vars") else {
-        return BTreeMap::new();
+        return EnvVars::new();
     };
     let prefix = f.path("env_vars");
-    let mut out = BTreeMap::new();
+    let mut out = EnvVars::new();
     for (key, value) in obj {
         let path = format!("{prefix}.{key}");
         if let Err(e) = check_env_var_name(key) {

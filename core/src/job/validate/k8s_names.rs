@@ -6,6 +6,57 @@ const LABEL_NAME_RULE: &str = "must be 63 characters or less, consist of alphanu
 const DNS_LABEL_RULE: &str = "must be 63 characters or less, consist of lowercase alphanumeric characters or '-', and start and end with an alphanumeric character";
 const DNS_SUBDOMAIN_RULE: &str = "must be 253 characters or less, consist of lowercase alphanumeric characters, '-' or '.', and start and end with an alphanumeric character";
 
+/// A user label's key (after `job.teraslice.terascope.io/`) or value as a valid Kubernetes label
+/// part: Teraslice's rule (every char outside `[A-Za-z0-9-._]` becomes `-`, cut to 63), then the
+/// ends trimmed to a letter or digit, which Kubernetes requires and Teraslice leaves as they are
+/// (`key2%` → Teraslice `key2-`, refused by the API server; here `key2`).
+pub fn sanitize_label_part(s: &str) -> String {
+    let replaced: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    replaced
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// A valid DNS-1123 subdomain (an object name such as a ConfigMap's) derived from `s`:
+/// lowercase, every char outside `[a-z0-9-.]` becomes `-`, each dot-separated part trimmed to a
+/// letter or digit (empty parts dropped), cut to 253. `ts_dev.1-worker` → `ts-dev.1-worker`.
+pub fn dns_subdomain_from(s: &str) -> String {
+    let lower: String = s
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let parts: Vec<String> = lower
+        .split('.')
+        .map(|p| {
+            let p: String = p.chars().take(63).collect();
+            p.trim_matches('-').to_string()
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut out: String = parts.join(".").chars().take(253).collect();
+    while out.ends_with(['-', '.']) {
+        out.pop();
+    }
+    out
+}
+
 fn is_label_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()

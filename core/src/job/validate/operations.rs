@@ -95,7 +95,7 @@ fn unknown_asset(catalog: &dyn super::OpCatalog, full_name: &str) -> Option<Stri
     let (_, asset) = full_name.split_once('@')?;
     let builtin = catalog.asset_names();
     let asset = super::asset_name(asset);
-    (!builtin.is_empty() && !builtin.iter().any(|b| b == asset)).then(|| asset.to_string())
+    (!builtin.is_empty() && catalog.asset_id(asset).is_none()).then(|| asset.to_string())
 }
 
 /// `operations`: a reader then at least one processor.

@@ -78,7 +78,7 @@ fn every_problem_is_reported_at_once() {
         "lifecycle": "sometimes",
         "apis": [{"_name": "x"}, {"_name": "x"}],
         "operations": [{"_op": "data_generator", "_api_name": "y"}],
-        "labels": {"bad key": "v"},
+        "labels": {"bad key": 1},
     });
     let errors = validate_job(&job, &ctx()).unwrap_err().0;
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
@@ -293,5 +293,25 @@ fn op_and_api_problems_come_back_under_their_paths() {
             "operations[1]._op: wrong role Processor",
             "operations[2]._op: unknown operation \"kafka_sender\", must be one of data_generator, noop, stdout",
         ]
+    );
+}
+
+#[test]
+fn labels_kubernetes_cannot_take_are_kept_for_the_backend_to_sanitize() {
+    let mut job = json!({"operations": [{"_op": "data_generator"}, {"_op": "noop"}]});
+    let long = "k".repeat(70);
+    job["labels"] = json!({"key 1": "data eng", "a/b": "", long.clone(): "x"});
+    let v = validate_job(&job, &ctx()).expect("sanitized later, not refused");
+    let labels = v.labels.unwrap_or_default();
+    assert_eq!(labels.get("key 1").map(String::as_str), Some("data eng"));
+    assert!(labels.contains_key(&long));
+    use super::k8s_names::sanitize_label_part as clean;
+    assert_eq!(clean("key 1"), "key-1");
+    assert_eq!(clean("key2%"), "key2");
+    assert_eq!(clean(&long).len(), 63);
+    assert_eq!(clean("data eng"), "data-eng");
+    assert_eq!(
+        super::k8s_names::dns_subdomain_from("ts_dev.1-worker"),
+        "ts-dev.1-worker"
     );
 }

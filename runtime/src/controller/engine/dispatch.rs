@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::Utc;
 use teraslice_core::store::{AnalyticsRecord, SliceState, SliceStateRecord};
 use tokio::sync::Notify;
 
@@ -139,6 +138,14 @@ impl Dispatch {
         self.stats.queued = self.queue.len() as u64;
     }
 
+    /// Sends `message` to every connected worker without waiting; returns how many.
+    pub fn tell_workers(&self, message: &Message) -> usize {
+        for slot in self.workers.values() {
+            send_detached(&slot.peer, message.clone());
+        }
+        self.workers.len()
+    }
+
     /// A worker said hello (again, after a reconnect: its old connection's slice is re-queued).
     pub fn joined(&mut self, worker_id: String, conn: u64, peer: Peer) {
         if let Some(old) = self.workers.remove(&worker_id) {
@@ -190,7 +197,7 @@ impl Dispatch {
         if record.state != SliceState::Pending {
             // Back in the queue: `pending` again until another worker accepts it.
             record.state = SliceState::Pending;
-            record.updated = Utc::now();
+            record.updated = teraslice_core::time::now();
             self.writer.write(vec![record.clone()]);
         }
         self.queue.push_front(QueuedSlice {
@@ -232,7 +239,7 @@ impl Dispatch {
             if let Some(f) = self.in_flight.remove(slice_id) {
                 let mut record = f.record;
                 record.state = SliceState::Pending;
-                record.updated = Utc::now();
+                record.updated = teraslice_core::time::now();
                 self.writer.write(vec![record]);
             }
         } else {
@@ -259,7 +266,7 @@ impl Dispatch {
         slot.busy_with = Some(q.slice.slice_id.clone());
         let mut record = q.record;
         record.state = SliceState::Start;
-        record.updated = Utc::now();
+        record.updated = teraslice_core::time::now();
         self.writer.write(vec![record.clone()]);
         let slice = q.slice.clone();
         self.in_flight.insert(
@@ -329,7 +336,7 @@ impl Dispatch {
             return Recorded::Duplicate;
         };
         let mut record = record;
-        record.updated = Utc::now();
+        record.updated = teraslice_core::time::now();
         record.retry_count = (report.retry_count > 0).then_some(report.retry_count);
         record.state = if report.error.is_some() {
             SliceState::Error
@@ -375,7 +382,7 @@ impl Dispatch {
         let Some(a) = &report.analytics else {
             return Vec::new();
         };
-        let now = Utc::now();
+        let now = teraslice_core::time::now();
         self.analytics
             .ops
             .iter()

@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::Utc;
 use teraslice_core::execution::StatusUpdate;
 use teraslice_core::job::Lifecycle;
 use teraslice_core::store::{StateStore, StoreError};
@@ -214,7 +213,7 @@ impl Engine {
         failures: &mut mpsc::UnboundedReceiver<StoreError>,
     ) {
         self.started_at = Instant::now();
-        self.d.lock().stats.started = Some(Utc::now().to_rfc3339());
+        self.d.lock().stats.started = Some(teraslice_core::time::now_iso());
         let wake = self.d.wake.clone();
         loop {
             self.check_recovery_done().await;
@@ -315,7 +314,7 @@ impl Engine {
                 self.slicers_running = self.slicers_running.saturating_sub(1);
                 if self.slicers_running == 0 {
                     self.slicers_done = true;
-                    self.d.lock().stats.queuing_complete = Some(Utc::now().to_rfc3339());
+                    self.d.lock().stats.queuing_complete = Some(teraslice_core::time::now_iso());
                 }
             }
             Event::SlicerFailed(id, err) => {
@@ -354,6 +353,10 @@ impl Engine {
             }
             Control::Analytics(reply) => {
                 let _ = reply.send(self.stats());
+            }
+            Control::LogLevel(level, reply) => {
+                let told = self.d.lock().tell_workers(&Message::LogLevel { level });
+                let _ = reply.send(told);
             }
         }
     }

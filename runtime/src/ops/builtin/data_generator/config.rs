@@ -121,7 +121,12 @@ impl GenConfig {
             }
             _ => None,
         };
-        if let Some(v) = c.get("json_schema").cloned() {
+        // `""` (Teraslice's default) and null mean no custom schema.
+        let custom_schema = c
+            .get("json_schema")
+            .filter(|v| !v.is_null() && v.as_str() != Some(""))
+            .cloned();
+        if let Some(v) = custom_schema {
             c.fail(
                 "json_schema",
                 format!("is not supported: custom mocker schemas are JavaScript modules; remove it to use the default record shape, got {v}"),

@@ -135,7 +135,8 @@ impl Generator {
     }
 
     pub fn record(&self, rng: &mut impl Rng) -> Value {
-        let mut m = Map::new();
+        // Ten keys at most: ip … bytes, the date and `id`.
+        let mut m = Map::with_capacity(10);
         let ip = if rng.random_bool(0.5) {
             ipv4(rng)
         } else {
@@ -145,12 +146,18 @@ impl Generator {
         m.insert("userAgent".into(), user_agent(rng).into());
         m.insert("url".into(), url(rng).into());
         m.insert("uuid".into(), uuid(rng).into());
-        // `date_key` replaces `created` (Teraslice moves it after `bytes`).
-        let date = self.date(rng);
+        // Teraslice's order: `created` after `uuid`; another `date_key` replaces it and goes
+        // after `bytes` (Teraslice deletes `created` and adds the new key at the end).
+        let mut date = Some(self.date(rng));
+        if self.config.date_key == "created" {
+            m.insert("created".into(), date.take().into());
+        }
         m.insert("ipv6".into(), ipv6(rng).into());
         m.insert("location".into(), location(rng).into());
         m.insert("bytes".into(), rng.random_range(7850..=5_642_867u64).into());
-        m.insert(self.config.date_key.clone(), date.into());
+        if let Some(date) = date {
+            m.insert(self.config.date_key.clone(), date.into());
+        }
         if let Some(id) = &self.config.id {
             m.insert("id".into(), id.generate(rng).into());
         }

@@ -44,7 +44,7 @@ impl ProcessorFactory for EsBulk {
                 for (k, v) in map {
                     config.insert(k, v);
                 }
-                config.remove("connection");
+                config.shift_remove("connection");
                 Vec::new()
             }
             Ok(_) => Vec::new(),

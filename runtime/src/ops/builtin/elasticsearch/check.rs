@@ -54,7 +54,7 @@ impl<'a> Check<'a> {
 
     /// `_connection` (legacy `connection`, moved to `_connection`), default `default`.
     pub fn connection(&mut self) -> String {
-        if let Some(legacy) = self.cfg.remove("connection") {
+        if let Some(legacy) = self.cfg.shift_remove("connection") {
             self.cfg.entry("_connection").or_insert(legacy);
         }
         self.default("_connection", Value::from("default"));

@@ -129,10 +129,10 @@ pub fn resolve(
 
 /// Legacy key names: `connection` → `_connection`, `field` → `id_field_name`.
 fn legacy(mut m: Map<String, Value>) -> Map<String, Value> {
-    if let Some(c) = m.remove("connection") {
+    if let Some(c) = m.shift_remove("connection") {
         m.entry("_connection").or_insert(c);
     }
-    if let Some(f) = m.remove("field") {
+    if let Some(f) = m.shift_remove("field") {
         m.entry("id_field_name").or_insert(f);
     }
     m

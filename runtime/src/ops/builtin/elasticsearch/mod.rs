@@ -69,7 +69,7 @@ struct SettingsApi {
 
 impl ApiFactory for SettingsApi {
     fn validate(&self, config: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
-        let name = config.remove("_name");
+        let name = config.shift_remove("_name");
         let result = if self.reader {
             reader_config::ReaderConfig::parse(config, job).err()
         } else {
@@ -78,7 +78,7 @@ impl ApiFactory for SettingsApi {
         if let Some(name) = name {
             config.insert("_name".into(), name);
         }
-        if let Some(connection) = config.remove("connection") {
+        if let Some(connection) = config.shift_remove("connection") {
             config.entry("_connection").or_insert(connection);
         }
         result.unwrap_or_default()

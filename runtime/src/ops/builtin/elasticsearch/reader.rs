@@ -133,8 +133,8 @@ impl ReaderFactory for EsReader {
                 for (k, v) in map {
                     config.insert(k, v);
                 }
-                config.remove("connection");
-                config.remove("field");
+                config.shift_remove("connection");
+                config.shift_remove("field");
                 Vec::new()
             }
             Ok(_) => Vec::new(),
@@ -262,12 +262,15 @@ fn to_record(hit: Value) -> Record {
         Value::Object(m) => m,
         other => return Record::new(other),
     };
-    let mut r = Record::new(hit.remove("_source").unwrap_or(Value::Object(Map::new())));
+    let mut r = Record::new(
+        hit.shift_remove("_source")
+            .unwrap_or(Value::Object(Map::new())),
+    );
     if let Some(id) = hit.get("_id").and_then(Value::as_str) {
         r.set_key(id);
     }
     for key in ["_index", "_type", "_version", "_seq_no", "_primary_term"] {
-        if let Some(v) = hit.remove(key) {
+        if let Some(v) = hit.shift_remove(key) {
             r.set_metadata(key, v);
         }
     }

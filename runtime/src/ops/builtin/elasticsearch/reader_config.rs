@@ -59,7 +59,7 @@ impl ReaderConfig {
         cfg: &mut Map<String, Value>,
         job: &Value,
     ) -> Result<ReaderConfig, Vec<ValidationError>> {
-        if let Some(field) = cfg.remove("field") {
+        if let Some(field) = cfg.shift_remove("field") {
             tracing::warn!("elasticsearch reader: `field` is deprecated, use `id_field_name`");
             cfg.entry("id_field_name").or_insert(field);
         }

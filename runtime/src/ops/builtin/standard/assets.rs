@@ -68,8 +68,10 @@ impl BuiltinAsset {
 }
 
 /// The built-in asset a job's `assets` entry names (`standard`, `standard:1.2.0`,
-/// `standard@1.2.0`: any version is served by the built-in ops).
+/// `standard@1.2.0`: any version is served by the built-in ops) or is the id of.
 pub fn find(entry: &str) -> Option<&'static BuiltinAsset> {
     let name = entry.split([':', '@']).next().unwrap_or(entry).trim();
-    BUILTIN_ASSETS.iter().find(|a| a.name == name)
+    BUILTIN_ASSETS
+        .iter()
+        .find(|a| a.name == name || (name.len() == 40 && a.id() == name))
 }

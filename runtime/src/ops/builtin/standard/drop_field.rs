@@ -31,7 +31,7 @@ impl MapProcessor for Run {
     fn map(&mut self, mut record: Record, _index: usize) -> Result<Record, OpError> {
         if let Value::Object(m) = &mut record.data {
             for f in &self.0 {
-                m.remove(f);
+                m.shift_remove(f);
             }
         }
         Ok(record)

@@ -67,10 +67,7 @@ impl BatchProcessor for Run {
                     .map_err(|e| format!("invalid JSON: {e}")),
             };
             match parsed {
-                Ok(data) => out.push(Record {
-                    data,
-                    metadata: record.metadata,
-                }),
+                Ok(data) => out.push(Record { data, ..record }),
                 Err(e) => self
                     .0
                     .reject_record(&record, OpError::non_retryable(format!("json_parser: {e}")))?,

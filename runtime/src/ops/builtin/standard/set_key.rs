@@ -34,7 +34,7 @@ impl MapProcessor for Run {
             Some(v) => record.set_metadata(KEY, v),
             // Teraslice sets `_key` to undefined: the record has no key afterwards.
             None => {
-                record.metadata.remove(KEY);
+                record.metadata.shift_remove(KEY);
             }
         }
         Ok(record)
