@@ -79,7 +79,10 @@ fn a_job_without_any_image_is_refused_with_the_keys_to_set() {
         "  kubernetes_image: teraslice:k8sdev\n",
         "  kubernetes_image: \"\"\n",
     );
-    let cfg = K8sConfig::from_system(&system_config(&yaml)).expect("config");
+    let mut cfg = K8sConfig::from_system(&system_config(&yaml)).expect("config");
+    // `""` means unset, as in Teraslice's config schema: the default image.
+    assert_eq!(cfg.image.as_deref(), Some("teraslice:k8sdev"));
+    cfg.image = None;
     let ex = example_execution("example-job.json", json!({}), &cfg);
     let msg = manifests::controller_job(&cfg, &ex)
         .expect_err("no image")
