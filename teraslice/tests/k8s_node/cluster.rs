@@ -234,6 +234,18 @@ impl TeraCluster {
         Api::namespaced(self.client.clone(), &self.name)
     }
 
+    /// Deletes pod `name` with grace 0 (`kubectl delete --grace-period=0`), as a crash would.
+    pub async fn delete_pod_now(&self, name: &str, what: &str) {
+        let now = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        };
+        self.pods()
+            .delete(name, &now)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+
     /// The pods of a component (`execution_controller`, `worker`, `master`).
     pub async fn component_pods(&self, component: &str) -> Vec<Pod> {
         let lp = ListParams::default().labels(&format!("app.kubernetes.io/component={component}"));

@@ -1,5 +1,5 @@
 //! What a real kubelet reports when pods fail, and what the execution makes of it.
-use kube::api::{DeleteParams, ListParams};
+use kube::api::ListParams;
 use serde_json::{json, Value};
 
 use super::cluster::TeraCluster;
@@ -25,17 +25,7 @@ async fn deleting_the_execution_controller_pod_fails_the_execution() {
     cluster.wait_processed(&job_id, 1).await;
     let ec = cluster.running_pods("execution_controller").await;
     let name = ec[0].metadata.name.clone().expect("EC pod name");
-    cluster
-        .pods()
-        .delete(
-            &name,
-            &DeleteParams {
-                grace_period_seconds: Some(0),
-                ..DeleteParams::default()
-            },
-        )
-        .await
-        .expect("delete the EC pod");
+    cluster.delete_pod_now(&name, "delete the EC pod").await;
     let failed = cluster
         .wait_status(&job_id, &["failed", "terminated", "stopped", "completed"])
         .await;
@@ -111,17 +101,7 @@ async fn a_new_master_adopts_the_running_execution() {
         .items;
     assert_eq!(masters.len(), 1, "one master pod");
     let old = masters[0].metadata.name.clone().expect("master pod name");
-    cluster
-        .pods()
-        .delete(
-            &old,
-            &DeleteParams {
-                grace_period_seconds: Some(0),
-                ..DeleteParams::default()
-            },
-        )
-        .await
-        .expect("delete the master pod");
+    cluster.delete_pod_now(&old, "delete the master pod").await;
     let done = cluster
         .wait_status(&job_id, &["completed", "failed", "terminated", "stopped"])
         .await;

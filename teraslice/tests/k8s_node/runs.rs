@@ -2,7 +2,6 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::DeleteParams;
 
 use super::cluster::TeraCluster;
 use super::jobs::{assert_every_slice_completed_once, ex_id, generate_to_index, serial};
@@ -86,16 +85,8 @@ async fn a_worker_pod_killed_mid_job_loses_no_slice() {
         .and_then(|p| p.metadata.name.clone())
         .expect("a running worker pod");
     cluster
-        .pods()
-        .delete(
-            &victim,
-            &DeleteParams {
-                grace_period_seconds: Some(0),
-                ..DeleteParams::default()
-            },
-        )
-        .await
-        .expect("delete the worker pod");
+        .delete_pod_now(&victim, "delete the worker pod")
+        .await;
 
     let done = cluster
         .wait_status(&job_id, &["completed", "failed", "terminated"])
