@@ -39,7 +39,8 @@ fn write_config(dir: &Path, node: &str, name: &str, state_extra: &str) -> std::p
     // Tests of this file run at once: each config gets its own slicer ports.
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let start = 30000 + (std::process::id().wrapping_mul(7).wrapping_add(n) % 800) * 12;
+    // Below the NodePorts (30000-32767) and the ephemeral ports.
+    let start = 20000 + (std::process::id().wrapping_mul(7).wrapping_add(n) % 800) * 12;
     let yaml = format!(
         "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default:\n        node: [\"{node}\"]\n        maxRetries: 1\n\
          teraslice:\n  name: {name}\n  cluster_manager_type: native\n  workers: 8\n  shutdown_timeout: 10000\n\

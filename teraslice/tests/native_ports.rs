@@ -13,12 +13,14 @@ use serde_json::{json, Value};
 use teraslice_core::store::ExecutionQuery;
 use teraslice_core::{ExecutionStatus, StateStore};
 
-/// `n` consecutive ports below Linux's ephemeral range that nothing listens on right now, from a
-/// random start so tests that run at once rarely meet.
+/// `n` consecutive ports that nothing listens on right now, from a random start so tests that
+/// run at once rarely meet; below Kubernetes' NodePorts (30000-32767, which kube-proxy of the
+/// test plane's real node also answers on 127.0.0.1) and Linux's ephemeral ports (32768-),
+/// which outgoing connections take at any moment.
 fn free_block(n: u16) -> u16 {
-    let seed = (uuid::Uuid::new_v4().as_u128() % 9000) as u16;
-    (0..9000u16)
-        .map(|i| 31000 + (seed + i) % 9000)
+    let seed = (uuid::Uuid::new_v4().as_u128() % 8000) as u16;
+    (0..8000u16)
+        .map(|i| 21000 + (seed + i) % 8000)
         .find(|&from| (from..from + n).all(|p| TcpListener::bind(("0.0.0.0", p)).is_ok()))
         .expect("a block of free ports")
 }

@@ -19,12 +19,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_teraslice");
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A `slicer_port_range` of 11 ports for each config this test process writes, below the
-/// default range and Linux's ephemeral ports: masters that run at once (these tests in parallel,
+/// default range, Kubernetes' NodePorts (30000-32767: the test plane's kube-proxy answers them on
+/// 127.0.0.1) and Linux's ephemeral ports: masters that run at once (these tests in parallel,
 /// other test binaries) reserve ports independently and would otherwise race for the same one.
 fn port_range() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let block = (std::process::id().wrapping_mul(13).wrapping_add(n)) % 1000;
+    let block = (std::process::id().wrapping_mul(13).wrapping_add(n)) % 800;
     let start = 20000 + block * 12;
     format!("{start}:{}", start + 11)
 }
