@@ -44,12 +44,7 @@ pub async fn process_rate(
             out.status
         );
     }
-    // The summary names the execution: "  execution  <ex_id>".
-    let ex_id = summary
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("execution"))
-        .map(str::trim)
-        .context("teraslice run printed no execution id")?;
+    let ex_id = ex_id_of_summary(&summary)?;
     let store = teraslice_storage::SqliteStore::open(
         dir.path().join("teraslice-data").join("teraslice.sqlite"),
     )?;
@@ -59,4 +54,13 @@ pub async fn process_rate(
     };
     let done = store.list_slice_states(&query).await?;
     rates_from_store(&done, slices, elapsed)
+}
+
+/// The execution id `teraslice run` prints in its summary ("  execution  <ex_id>").
+pub fn ex_id_of_summary(summary: &str) -> anyhow::Result<&str> {
+    summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("execution"))
+        .map(str::trim)
+        .context("teraslice run printed no execution id")
 }

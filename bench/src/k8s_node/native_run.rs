@@ -45,11 +45,6 @@ pub async fn run(
             out.status
         );
     }
-    // The summary names the execution: "  execution  <ex_id>".
-    let ex_id = summary
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("execution"))
-        .map(str::trim)
-        .context("teraslice run printed no execution id")?;
+    let ex_id = crate::dispatch_native::ex_id_of_summary(&summary)?;
     slices::completed(http, store, cluster, ex_id).await
 }

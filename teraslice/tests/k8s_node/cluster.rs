@@ -46,11 +46,6 @@ pub fn create_namespace(env: &NodeEnv, name: &str) {
     super::kubectl::kubectl(env, &args, None);
 }
 
-/// The example ConfigMap file `file` as `make configs` renders it.
-fn config_yaml(file: &str, name: &str, image: &str) -> String {
-    render(file, name, image)
-}
-
 async fn put_config_map(client: &Client, ns: &str, name: &str, yaml: String) {
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": ns},
@@ -68,7 +63,8 @@ impl TeraCluster {
     /// until the master answers.
     pub async fn start(prefix: &str) -> TeraCluster {
         let env = NodeEnv::get();
-        let store = store::shared().await;
+        // The shared OpenSearch first: the master needs it to start.
+        store::shared().await;
         let client = client().await;
         let name = unique(prefix);
         create_namespace(&env, &name);
@@ -81,14 +77,14 @@ impl TeraCluster {
             &client,
             &name,
             "teraslice-master",
-            config_yaml("teraslice-master.yaml", &name, &env.image),
+            render("teraslice-master.yaml", &name, &env.image),
         )
         .await;
         put_config_map(
             &client,
             &name,
             "teraslice-worker",
-            config_yaml("teraslice-worker.yaml", &name, &env.image),
+            render("teraslice-worker.yaml", &name, &env.image),
         )
         .await;
         apply(
@@ -102,7 +98,6 @@ impl TeraCluster {
             .build()
             .expect("http client");
         wait_http_ok(&http, &format!("{master_url}/"), "the teraslice master").await;
-        let _ = store;
         TeraCluster {
             env,
             client,
