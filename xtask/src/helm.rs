@@ -41,7 +41,9 @@ pub fn ensure_built() -> Result<PathBuf> {
         return Ok(helm_path());
     }
     crate::k8s::check_go()?;
-    let work = helm_root().join("build").join(format!("helm-{HELM_VERSION}"));
+    let work = helm_root()
+        .join("build")
+        .join(format!("helm-{HELM_VERSION}"));
     fs::create_dir_all(&bin).context("creating the helm bin folder")?;
     fs::create_dir_all(&work).context("creating the helm build folder")?;
     eprintln!(

@@ -79,7 +79,7 @@ app.kubernetes.io/component: master
 {{- $value := index . 0 -}}
 {{- $root := index . 1 -}}
 {{- if kindIs "string" $value -}}
-{{- tpl $value $root -}}
+{{- tpl $value $root | trimSuffix "\n" -}}
 {{- else -}}
 {{- toYaml $value -}}
 {{- end -}}
