@@ -131,3 +131,44 @@ async fn helm_install_runs_a_job_and_uninstall_leaves_nothing() {
         "the chart's PriorityClass is left: {classes}"
     );
 }
+
+/// Kinds of the Prometheus Operator and the Gateway API, whose CRDs the plane does not have.
+const CRD_KINDS: [&str; 4] = [
+    "kind: PodMonitor",
+    "kind: ServiceMonitor",
+    "kind: PrometheusRule",
+    "kind: HTTPRoute",
+];
+
+/// Every object the Teraslice-style values render (PVC, PriorityClass, Ingress, the Deployment
+/// with its `tpl` extras, ...) passes the API server's validation (`--dry-run=server`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teraslice_chart_values_render_objects_the_api_server_accepts() {
+    let env = NodeEnv::get();
+    let chart = chart_dir().display().to_string();
+    let values = crate::helm_support::tests_dir()
+        .join("teraslice-values.yaml")
+        .display()
+        .to_string();
+    let out = helm_ok(&["template", "ts", &chart, "-n", "default", "-f", &values]);
+    let docs: Vec<&str> = out
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: "))
+        .filter(|d| !CRD_KINDS.iter().any(|k| d.lines().any(|l| l == *k)))
+        .collect();
+    assert!(docs.len() >= 10, "rendered objects: {}", docs.len());
+    let applied = kubectl(
+        &env,
+        &["apply", "--dry-run=server", "-n", "default", "-f", "-"],
+        Some(&docs.join("\n---\n")),
+    );
+    let applied = String::from_utf8_lossy(&applied.stdout);
+    for kind in [
+        "deployment.apps/ts-teraslice-master",
+        "priorityclass.scheduling.k8s.io/ts-teraslice",
+        "persistentvolumeclaim/ts-teraslice-assets",
+        "ingress.networking.k8s.io/ts-teraslice",
+    ] {
+        assert!(applied.contains(kind), "{kind} not in: {applied}");
+    }
+}
