@@ -7,7 +7,7 @@
 mod helm_support;
 
 use helm_support::{chart_dir, helm_fails, helm_ok, tests_dir};
-use teraslice_core::config::{ClusterManagerType, StateConnectionType, SystemConfig};
+use teraslice_core::config::{StateConnectionType, SystemConfig};
 
 const UPDATE_ENV: &str = "TERASLICE_UPDATE_GOLDEN";
 
@@ -105,7 +105,8 @@ fn teraslice_values_give_configs_teraslice_rs_reads() {
     let ts = &master.teraslice;
     assert!(ts.master);
     assert_eq!(ts.name, "ts");
-    assert_eq!(ts.cluster_manager_type, ClusterManagerType::Kubernetes);
+    // kubernetesV2 in the values: read as kubernetes.
+    assert_eq!(ts.cluster_manager_type.as_str(), "kubernetes");
     assert_eq!(ts.kubernetes_namespace, "ts-prod");
     assert_eq!(
         ts.kubernetes_image.as_deref(),
