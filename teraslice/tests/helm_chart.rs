@@ -199,3 +199,62 @@ fn the_charts_app_version_is_the_release() {
         "Chart.yaml should say {want} (the default image tag)"
     );
 }
+
+/// The labels of `path` (a `spec.template` object) in backend-k8s's golden `example-job.json`.
+fn backend_pod_labels(object: &str) -> serde_json::Map<String, serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../backend-k8s/tests/golden/example-job.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let golden: serde_json::Value = serde_json::from_str(&text).expect("golden JSON");
+    golden[object]["spec"]["template"]["metadata"]["labels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no pod labels in the golden {object}"))
+        .clone()
+}
+
+#[test]
+fn the_pod_monitor_selects_the_pods_the_backend_labels() {
+    // backend-k8s's golden objects are those of cluster ts-dev1.
+    let out = template(
+        "ts-dev1",
+        "ts-dev1",
+        &[
+            "--show-only",
+            "templates/podmonitor.yaml",
+            "--set",
+            "podMonitor.enabled=true",
+            "--set",
+            "nameOverride=other",
+        ],
+    );
+    let selector: Vec<(String, String)> = out
+        .lines()
+        .skip_while(|l| l.trim() != "matchLabels:")
+        .skip(1)
+        .take_while(|l| l.starts_with("      "))
+        .filter_map(|l| l.trim().split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(selector.len(), 2, "the PodMonitor's matchLabels:\n{out}");
+    let targets: Vec<&str> = out
+        .lines()
+        .skip_while(|l| l.trim() != "podTargetLabels:")
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .collect();
+    assert!(targets.contains(&"teraslice.terascope.io/jobId"), "{out}");
+    for object in ["job", "deployment"] {
+        let labels = backend_pod_labels(object);
+        for (key, value) in &selector {
+            assert_eq!(
+                labels.get(key).and_then(|v| v.as_str()),
+                Some(value.as_str()),
+                "the {object}'s pods lack {key}={value}: {labels:?}"
+            );
+        }
+        for key in &targets {
+            assert!(labels.contains_key(*key), "the {object}'s pods lack {key}");
+        }
+    }
+}
