@@ -192,11 +192,7 @@ pub trait ClusterBackend: Send + Sync {
 
 /// The Kubernetes fields of `job` that `backend` cannot honour, each logged as a warning: they are
 /// ignored, as Teraslice's native clustering ignores them.
-pub fn check_capabilities(
-    backend: &'static str,
-    caps: Capabilities,
-    job: &JobConfig,
-) -> Vec<String> {
+pub fn check_capabilities(backend: &str, caps: Capabilities, job: &JobConfig) -> Vec<String> {
     let mut ignored = Vec::new();
     let mut ignore = |present: bool, supported: bool, field: &str| {
         if present && !supported {

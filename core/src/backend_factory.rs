@@ -1,7 +1,10 @@
 //! Builds the [`ClusterBackend`] named by `teraslice.cluster_manager_type`. Core cannot depend on
-//! the backend crates, so the binary registers one constructor per type.
-use std::collections::HashMap;
+//! the backend crates, so the binary registers one constructor per type: the `teraslice` binary
+//! registers `native`, `kubernetes` and `mock`, and a library user adds their own under any name
+//! (see `docs/extending.md`).
 use std::sync::Arc;
+
+use indexmap::IndexMap;
 
 use futures::future::BoxFuture;
 
@@ -11,16 +14,20 @@ use crate::config::{ClusterManagerType, SystemConfig};
 /// What a constructor returns: the backend, built and ready to `initialize()`.
 pub type BackendFuture = BoxFuture<'static, Result<Arc<dyn ClusterBackend>, BackendError>>;
 
-/// Builds one kind of backend from the system config.
+/// Builds one kind of backend from the system config. A third-party backend reads its settings
+/// from [`crate::config::TerasliceConfig::backend_section`].
 pub type BackendConstructor = Box<dyn Fn(&SystemConfig) -> BackendFuture + Send + Sync>;
 
+/// Why [`BackendFactory::build`] gave no backend.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendFactoryError {
+    /// No constructor is registered under the configured name.
     #[error("teraslice.cluster_manager_type: no cluster backend \"{requested}\" in this build, must be one of {}", registered_list(.registered))]
     Unregistered {
         requested: ClusterManagerType,
         registered: Vec<ClusterManagerType>,
     },
+    /// The constructor failed (bad settings, cluster unreachable).
     #[error("cannot create the {kind} cluster backend: {source}")]
     Backend {
         kind: ClusterManagerType,
@@ -35,18 +42,22 @@ fn registered_list(types: &[ClusterManagerType]) -> String {
     }
     types
         .iter()
-        .map(|t| t.as_str())
+        .map(|t| match t.aliases() {
+            [] => t.to_string(),
+            aliases => format!("{t} (alias {})", aliases.join(", ")),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// A registry of backend constructors keyed by cluster manager type.
+/// A registry of backend constructors keyed by cluster manager type, in registration order.
 #[derive(Default)]
 pub struct BackendFactory {
-    constructors: HashMap<ClusterManagerType, BackendConstructor>,
+    constructors: IndexMap<ClusterManagerType, BackendConstructor>,
 }
 
 impl BackendFactory {
+    /// A factory with no backend registered.
     pub fn new() -> Self {
         Self::default()
     }
@@ -60,16 +71,9 @@ impl BackendFactory {
         self
     }
 
-    /// The registered types, in a stable order (native, kubernetes, mock).
+    /// The registered types, in registration order.
     pub fn registered(&self) -> Vec<ClusterManagerType> {
-        [
-            ClusterManagerType::Native,
-            ClusterManagerType::Kubernetes,
-            ClusterManagerType::Mock,
-        ]
-        .into_iter()
-        .filter(|t| self.constructors.contains_key(t))
-        .collect()
+        self.constructors.keys().cloned().collect()
     }
 
     /// Builds the backend `config.teraslice.cluster_manager_type` names.
@@ -77,14 +81,13 @@ impl BackendFactory {
         &self,
         config: &SystemConfig,
     ) -> Result<Arc<dyn ClusterBackend>, BackendFactoryError> {
-        let kind = config.teraslice.cluster_manager_type;
-        let constructor =
-            self.constructors
-                .get(&kind)
-                .ok_or_else(|| BackendFactoryError::Unregistered {
-                    requested: kind,
-                    registered: self.registered(),
-                })?;
+        let kind = config.teraslice.cluster_manager_type.clone();
+        let Some(constructor) = self.constructors.get(&kind) else {
+            return Err(BackendFactoryError::Unregistered {
+                requested: kind,
+                registered: self.registered(),
+            });
+        };
         tracing::info!(
             cluster_manager_type = kind.as_str(),
             "creating cluster backend"
@@ -108,21 +111,21 @@ mod tests {
     async fn an_unregistered_type_names_the_key_and_the_registered_types() {
         let mut factory = BackendFactory::new();
         factory
-            .register(ClusterManagerType::Mock, failing)
-            .register(ClusterManagerType::Native, failing);
+            .register(ClusterManagerType::MOCK, failing)
+            .register(ClusterManagerType::NATIVE, failing);
         let mut config = SystemConfig::default();
-        config.teraslice.cluster_manager_type = ClusterManagerType::Kubernetes;
+        config.teraslice.cluster_manager_type = ClusterManagerType::KUBERNETES;
         let err = factory.build(&config).await.err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("teraslice.cluster_manager_type: no cluster backend \"kubernetes\" in this build, must be one of native, mock")
+            Some("teraslice.cluster_manager_type: no cluster backend \"kubernetes\" in this build, must be one of mock, native")
         );
     }
 
     #[tokio::test]
     async fn build_calls_the_constructor_for_the_configured_type_with_the_config() {
         let mut factory = BackendFactory::new();
-        factory.register(ClusterManagerType::Native, failing);
+        factory.register(ClusterManagerType::NATIVE, failing);
         let mut config = SystemConfig::default();
         config.teraslice.name = "ts-dev1".into();
         let err = factory.build(&config).await.err();
@@ -130,11 +133,35 @@ mod tests {
             matches!(
                 &err,
                 Some(BackendFactoryError::Backend {
-                    kind: ClusterManagerType::Native,
+                    kind,
                     source: BackendError::Unreachable(m),
-                }) if m == "built for ts-dev1"
+                }) if m == "built for ts-dev1" && *kind == ClusterManagerType::NATIVE
             ),
             "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_third_party_name_builds_its_backend_and_is_listed_with_the_aliases() {
+        let mut factory = BackendFactory::new();
+        let slurm = ClusterManagerType::from_static("slurm");
+        factory
+            .register(ClusterManagerType::KUBERNETES, failing)
+            .register(slurm.clone(), failing);
+        let config =
+            SystemConfig::from_yaml_str("teraslice:\n  name: hpc\n  cluster_manager_type: slurm\n")
+                .expect("config");
+        let built = factory.build(&config).await.err().map(|e| e.to_string());
+        assert_eq!(
+            built.as_deref(),
+            Some("cannot create the slurm cluster backend: cluster unreachable: built for hpc")
+        );
+        let mut config = config;
+        config.teraslice.cluster_manager_type = ClusterManagerType::from_static("nomad");
+        let err = factory.build(&config).await.err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("teraslice.cluster_manager_type: no cluster backend \"nomad\" in this build, must be one of kubernetes (alias kubernetesV2), slurm")
         );
     }
 }

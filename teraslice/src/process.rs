@@ -148,7 +148,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
         }
         None => ExecutionController::new(ex, store, opts).await?,
     };
-    let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::Kubernetes;
+    let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::KUBERNETES;
     let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
     tokio::spawn(async move {

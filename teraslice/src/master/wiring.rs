@@ -46,7 +46,7 @@ pub async fn build_backend(
     let mock_slot: Arc<Mutex<Option<Arc<MockBackend>>>> = Arc::default();
     let mut factory = BackendFactory::new();
     let slot = mock_slot.clone();
-    factory.register(ClusterManagerType::Mock, move |config: &SystemConfig| {
+    factory.register(ClusterManagerType::MOCK, move |config: &SystemConfig| {
         let m = &config.teraslice.mock;
         let mock = Arc::new(
             MockBackend::new(MockConfig {
@@ -61,7 +61,7 @@ pub async fn build_backend(
         Box::pin(async move { Ok(backend) }) as BackendFuture
     });
     let native_opts = opts.clone();
-    factory.register(ClusterManagerType::Native, move |config: &SystemConfig| {
+    factory.register(ClusterManagerType::NATIVE, move |config: &SystemConfig| {
         let built = native_config(&native_opts, config).and_then(|cfg| {
             NativeBackend::new(cfg).map_err(|e| BackendError::Other(e.to_string()))
         });
