@@ -16,7 +16,7 @@ pub type BackendFuture = BoxFuture<'static, Result<Arc<dyn ClusterBackend>, Back
 
 /// Builds one kind of backend from the system config. A third-party backend reads its settings
 /// from [`crate::config::TerasliceConfig::backend_section`].
-pub type BackendConstructor = Box<dyn Fn(&SystemConfig) -> BackendFuture + Send + Sync>;
+pub type BackendConstructor = Arc<dyn Fn(&SystemConfig) -> BackendFuture + Send + Sync>;
 
 /// Why [`BackendFactory::build`] gave no backend.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,8 @@ fn registered_list(types: &[ClusterManagerType]) -> String {
 }
 
 /// A registry of backend constructors keyed by cluster manager type, in registration order.
-#[derive(Default)]
+/// Cloning shares the constructors.
+#[derive(Default, Clone)]
 pub struct BackendFactory {
     constructors: IndexMap<ClusterManagerType, BackendConstructor>,
 }
@@ -63,11 +64,36 @@ impl BackendFactory {
     }
 
     /// Registers (or replaces) the constructor for `kind`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use teraslice_core::backend::BackendError;
+    /// use teraslice_core::backend_factory::{BackendFactory, BackendFuture};
+    /// use teraslice_core::config::{ClusterManagerType, SystemConfig};
+    ///
+    /// let mut factory = BackendFactory::new();
+    /// factory.register(ClusterManagerType::from_static("nomad"), |config: &SystemConfig| {
+    ///     // Read `teraslice.nomad` of the config, then build the backend.
+    ///     let settings = config.teraslice.backend_section().cloned();
+    ///     Box::pin(async move {
+    ///         Err(BackendError::Other(format!("not written yet; settings {settings:?}")))
+    ///     }) as BackendFuture
+    /// });
+    /// assert_eq!(factory.registered(), [ClusterManagerType::from_static("nomad")]);
+    /// ```
     pub fn register<F>(&mut self, kind: ClusterManagerType, constructor: F) -> &mut Self
     where
         F: Fn(&SystemConfig) -> BackendFuture + Send + Sync + 'static,
     {
-        self.constructors.insert(kind, Box::new(constructor));
+        self.constructors.insert(kind, Arc::new(constructor));
+        self
+    }
+
+    /// Adds every backend of `other`, replacing those of the same name.
+    pub fn extend(&mut self, other: &BackendFactory) -> &mut Self {
+        for (kind, constructor) in &other.constructors {
+            self.constructors.insert(kind.clone(), constructor.clone());
+        }
         self
     }
 
