@@ -24,13 +24,17 @@ pub enum BackendFactoryError {
     /// No constructor is registered under the configured name.
     #[error("teraslice.cluster_manager_type: no cluster backend \"{requested}\" in this build, must be one of {}", registered_list(.registered))]
     Unregistered {
+        /// The configured name.
         requested: ClusterManagerType,
+        /// Every registered name, in registration order.
         registered: Vec<ClusterManagerType>,
     },
     /// The constructor failed (bad settings, cluster unreachable).
     #[error("cannot create the {kind} cluster backend: {source}")]
     Backend {
+        /// The backend's name.
         kind: ClusterManagerType,
+        /// Why the constructor failed.
         #[source]
         source: BackendError,
     },

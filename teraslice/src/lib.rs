@@ -20,6 +20,7 @@
 //! ```
 //! [`Master`] runs a master in-process (what `teraslice run` and the examples' tests do).
 //! `docs/extending.md` walks through a backend and an op crate.
+#![warn(missing_docs)]
 mod api;
 mod app;
 mod client;

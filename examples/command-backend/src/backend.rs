@@ -24,6 +24,7 @@ pub struct CommandBackend {
 }
 
 impl CommandBackend {
+    /// A backend running `cfg.template`; nothing starts before the scheduler allocates.
     pub fn new(cfg: CommandConfig) -> Self {
         CommandBackend {
             shared: Arc::new(Shared::new(cfg)),

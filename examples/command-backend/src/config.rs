@@ -37,13 +37,16 @@ pub struct CommandConfig {
 /// A `teraslice.command` section that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandConfigError {
+    /// The config has no `teraslice.command` section.
     #[error("teraslice.command: missing; cluster_manager_type command needs at least `template`, e.g. template: [sh, -c, 'exec \"$0\" \"$@\"', '{{program}}', '{{subcommand}}']")]
     Missing,
+    /// The section is not valid; the message names the key.
     #[error("teraslice.command: {0}")]
     Invalid(String),
     #[error(
         "teraslice.command.program: not given, and this executable's path cannot be read: {0}"
     )]
+    /// No `program` and the current executable's path is unknown.
     NoProgram(std::io::Error),
 }
 

@@ -8,6 +8,7 @@
 //! the command, not what it starts remotely. It gets the spawn protocol of the native backend:
 //! env `EX` (base64 of the execution record), `TERAFOUNDATION_CONFIG`, `ex_id`, `job_id`,
 //! `assignment`, `slicer_hostname` and `slicer_port`.
+#![warn(missing_docs)]
 mod backend;
 mod config;
 mod launch;

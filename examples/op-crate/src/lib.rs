@@ -3,6 +3,7 @@
 //!   Its slicer resumes after the last completed slice when an execution is recovered.
 //! - `fizzbuzz` (processor): sets `target` (default `says`) from the number in `field`
 //!   (default `n`): `fizz`, `buzz`, `fizzbuzz` or the number.
+#![warn(missing_docs)]
 mod fizzbuzz;
 mod sequence;
 

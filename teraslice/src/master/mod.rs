@@ -42,6 +42,7 @@ pub struct MasterArgs {
 pub struct MasterOptions {
     /// The backends added to the built-in ones and the operations jobs may use.
     pub extensions: crate::Extensions,
+    /// The system config the master runs with.
     pub config: SystemConfig,
     /// The file `config` came from; native children get it as `TERAFOUNDATION_CONFIG`.
     pub config_path: Option<PathBuf>,
@@ -67,10 +68,15 @@ impl MasterOptions {
 
 /// Everything the HTTP handlers use.
 pub struct MasterServices {
+    /// The master's system config.
     pub config: SystemConfig,
+    /// The state store (jobs, executions, slices, analytics).
     pub store: Arc<dyn StateStore>,
+    /// The cluster backend `cluster_manager_type` selected.
     pub backend: Arc<dyn ClusterBackend>,
+    /// Runs executions on the backend.
     pub scheduler: Arc<Scheduler>,
+    /// Submits, validates and controls jobs.
     pub jobs: JobsService,
     /// When this master started: `/cluster/stats` counts from here, as Teraslice's do.
     pub started: chrono::DateTime<chrono::Utc>,
