@@ -98,7 +98,10 @@ impl Teraslice {
     }
 
     /// The operations jobs may use, in place of the built-in set: start from
-    /// [`OpRegistry::with_builtins`] to keep those.
+    /// [`OpRegistry::with_builtins`] to keep those. Each process registers the built-in
+    /// Elasticsearch ops and `routed_sender` again with the config's connectors
+    /// ([`OpRegistry::with_connectors`]), so ops of yours under those names would be replaced:
+    /// give them names of their own.
     pub fn ops(mut self, registry: OpRegistry) -> Self {
         self.extensions.ops = registry;
         self
@@ -198,4 +201,51 @@ fn init_tracing(default: &str) {
             .modify(|f| *f = EnvFilter::new(level))
             .map_err(|e| e.to_string())
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teraslice_core::BackendError;
+
+    fn unbuilt(_: &SystemConfig) -> BackendFuture {
+        Box::pin(async { Err(BackendError::Other("not built in this test".into())) })
+    }
+
+    #[test]
+    fn the_builder_keeps_the_backends_and_ops_it_is_given() {
+        let slurm = ClusterManagerType::from_static("slurm");
+        let mut more = BackendFactory::new();
+        more.register(ClusterManagerType::from_static("nomad"), unbuilt);
+        let mut ops = OpRegistry::empty();
+        ops.register_processor("noop", teraslice_runtime::ops::builtin::Noop);
+        let built = Teraslice::new()
+            .backend(slurm.clone(), unbuilt)
+            .backends(&more)
+            .ops(ops);
+        let ext = built.extensions();
+        assert_eq!(
+            ext.backends.registered(),
+            [slurm, ClusterManagerType::from_static("nomad")]
+        );
+        assert_eq!(ext.ops.processor_names(), ["noop"]);
+        // Each process adds the connectors to the ops it was given.
+        let config = SystemConfig::default();
+        let with_connectors = ext.op_registry(&config);
+        assert!(with_connectors.processor("noop").is_ok());
+        assert!(with_connectors.processor("elasticsearch_bulk").is_ok());
+    }
+
+    #[test]
+    fn by_default_it_is_the_teraslice_binary() {
+        let ext = Teraslice::new().extensions().clone();
+        assert!(
+            ext.backends.registered().is_empty(),
+            "the master adds the built-in backends"
+        );
+        assert_eq!(
+            ext.ops.reader_names(),
+            OpRegistry::with_builtins().reader_names()
+        );
+    }
 }
