@@ -22,7 +22,7 @@ mod teraslice;
 #[cfg(test)]
 mod tests;
 
-pub use cluster_manager_type::ClusterManagerType;
+pub use cluster_manager_type::{ClusterManagerType, InvalidBackendName};
 pub use system::{ConfigError, SystemConfig};
 pub use terafoundation::{LogDestination, LogLevelSetting, TerafoundationConfig};
 pub use teraslice::{

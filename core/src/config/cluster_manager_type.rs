@@ -28,9 +28,9 @@ impl ClusterManagerType {
     pub const NAME_RULE: &'static str =
         "a backend name: letters, digits, `_` and `-`, starting with a letter";
 
-    /// The type named `name`; `kubernetesV2` is [`ClusterManagerType::KUBERNETES`]. Fails, with
-    /// the reason, for a name that does not follow [`ClusterManagerType::NAME_RULE`].
-    pub fn new(name: &str) -> Result<Self, String> {
+    /// The type named `name`; `kubernetesV2` is [`ClusterManagerType::KUBERNETES`]. Fails for a
+    /// name that does not follow [`ClusterManagerType::NAME_RULE`].
+    pub fn new(name: &str) -> Result<Self, InvalidBackendName> {
         let known = [Self::NATIVE, Self::KUBERNETES, Self::MOCK];
         if name == "kubernetesV2" {
             return Ok(Self::KUBERNETES);
@@ -44,7 +44,7 @@ impl ClusterManagerType {
         if valid {
             Ok(Self(Cow::Owned(name.to_string())))
         } else {
-            Err(format!("must be {}, got \"{name}\"", Self::NAME_RULE))
+            Err(InvalidBackendName(name.to_string()))
         }
     }
 
@@ -69,6 +69,11 @@ impl ClusterManagerType {
         }
     }
 }
+
+/// A `cluster_manager_type` that is not a name (see [`ClusterManagerType::NAME_RULE`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be {rule}, got \"{0}\"", rule = ClusterManagerType::NAME_RULE)]
+pub struct InvalidBackendName(pub String);
 
 impl Default for ClusterManagerType {
     fn default() -> Self {
@@ -123,7 +128,10 @@ mod tests {
         let slurm = ClusterManagerType::new("slurm-hpc_2").map(|t| t.to_string());
         assert_eq!(slurm.as_deref(), Ok("slurm-hpc_2"));
         for bad in ["", "2fast", "with space", "a/b"] {
-            let err = ClusterManagerType::new(bad).err().unwrap_or_default();
+            let err = ClusterManagerType::new(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(
                 err.contains("letters, digits") && err.contains(bad),
                 "{bad}: {err}"

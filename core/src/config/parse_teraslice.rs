@@ -204,8 +204,8 @@ fn cluster_manager_type(f: &mut Fields) -> ClusterManagerType {
     let key = "cluster_manager_type";
     match f.get(key) {
         None => ClusterManagerType::NATIVE,
-        Some(Value::String(s)) => ClusterManagerType::new(s).unwrap_or_else(|message| {
-            f.fail(key, message);
+        Some(Value::String(s)) => ClusterManagerType::new(s).unwrap_or_else(|invalid| {
+            f.fail(key, invalid.to_string());
             ClusterManagerType::NATIVE
         }),
         Some(other) => {
