@@ -93,7 +93,7 @@ impl Drop for KubernetesBackend {
 #[async_trait]
 impl ClusterBackend for KubernetesBackend {
     fn kind(&self) -> ClusterManagerType {
-        ClusterManagerType::Kubernetes
+        ClusterManagerType::KUBERNETES
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -211,7 +211,7 @@ impl ClusterBackend for KubernetesBackend {
 /// Registers [`KubernetesBackend::from_config`] for `cluster_manager_type: kubernetes`
 /// (alias `kubernetesV2`) in the master's backend factory.
 pub fn register(factory: &mut BackendFactory) {
-    factory.register(ClusterManagerType::Kubernetes, |config: &SystemConfig| {
+    factory.register(ClusterManagerType::KUBERNETES, |config: &SystemConfig| {
         let config = config.clone();
         Box::pin(async move {
             let backend: Arc<dyn ClusterBackend> = KubernetesBackend::from_config(&config).await?;

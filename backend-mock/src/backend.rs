@@ -261,7 +261,7 @@ fn kill_controller(
 #[async_trait]
 impl ClusterBackend for MockBackend {
     fn kind(&self) -> ClusterManagerType {
-        ClusterManagerType::Mock
+        ClusterManagerType::MOCK
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -292,7 +292,7 @@ struct NoTargets;
 
 impl BackendHooks for NoTargets {
     fn kind(&self, _: &dyn ClusterBackend) -> ClusterManagerType {
-        ClusterManagerType::Native
+        ClusterManagerType::NATIVE
     }
     fn capabilities(&self, _: &dyn ClusterBackend) -> Capabilities {
         Capabilities::default()

@@ -51,7 +51,7 @@ impl Drop for NativeBackend {
 #[async_trait]
 impl ClusterBackend for NativeBackend {
     fn kind(&self) -> ClusterManagerType {
-        ClusterManagerType::Native
+        ClusterManagerType::NATIVE
     }
 
     /// No node targets, volumes, resource limits or pod overrides: processes are not pods.

@@ -2,7 +2,7 @@
 //! a child process — in production this very `teraslice` binary run as
 //! `teraslice execution-controller|worker` — that leads its own process group, takes one slot of
 //! `teraslice.workers`, logs to `<log_dir>/<ex_id>/<ec|worker-N>.log` and learns its execution
-//! from the environment (see [`env`]). Workers that do not fit in free slots are queued and
+//! from the environment (see [`mod@env`]). Workers that do not fit in free slots are queued and
 //! started as slots free. Stopping sends SIGTERM to each group, then SIGKILL after the timeout.
 mod backend;
 pub mod config;

@@ -1,7 +1,10 @@
 //! Builds the [`ClusterBackend`] named by `teraslice.cluster_manager_type`. Core cannot depend on
-//! the backend crates, so the binary registers one constructor per type.
-use std::collections::HashMap;
+//! the backend crates, so the binary registers one constructor per type: the `teraslice` binary
+//! registers `native`, `kubernetes` and `mock`, and a library user adds their own under any name
+//! (see `docs/extending.md`).
 use std::sync::Arc;
+
+use indexmap::IndexMap;
 
 use futures::future::BoxFuture;
 
@@ -11,19 +14,27 @@ use crate::config::{ClusterManagerType, SystemConfig};
 /// What a constructor returns: the backend, built and ready to `initialize()`.
 pub type BackendFuture = BoxFuture<'static, Result<Arc<dyn ClusterBackend>, BackendError>>;
 
-/// Builds one kind of backend from the system config.
-pub type BackendConstructor = Box<dyn Fn(&SystemConfig) -> BackendFuture + Send + Sync>;
+/// Builds one kind of backend from the system config. A third-party backend reads its settings
+/// from [`crate::config::TerasliceConfig::backend_section`].
+pub type BackendConstructor = Arc<dyn Fn(&SystemConfig) -> BackendFuture + Send + Sync>;
 
+/// Why [`BackendFactory::build`] gave no backend.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendFactoryError {
+    /// No constructor is registered under the configured name.
     #[error("teraslice.cluster_manager_type: no cluster backend \"{requested}\" in this build, must be one of {}", registered_list(.registered))]
     Unregistered {
+        /// The configured name.
         requested: ClusterManagerType,
+        /// Every registered name, in registration order.
         registered: Vec<ClusterManagerType>,
     },
+    /// The constructor failed (bad settings, cluster unreachable).
     #[error("cannot create the {kind} cluster backend: {source}")]
     Backend {
+        /// The backend's name.
         kind: ClusterManagerType,
+        /// Why the constructor failed.
         #[source]
         source: BackendError,
     },
@@ -35,41 +46,64 @@ fn registered_list(types: &[ClusterManagerType]) -> String {
     }
     types
         .iter()
-        .map(|t| t.as_str())
+        .map(|t| match t.aliases() {
+            [] => t.to_string(),
+            aliases => format!("{t} (alias {})", aliases.join(", ")),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// A registry of backend constructors keyed by cluster manager type.
-#[derive(Default)]
+/// A registry of backend constructors keyed by cluster manager type, in registration order.
+/// Cloning shares the constructors.
+#[derive(Default, Clone)]
 pub struct BackendFactory {
-    constructors: HashMap<ClusterManagerType, BackendConstructor>,
+    constructors: IndexMap<ClusterManagerType, BackendConstructor>,
 }
 
 impl BackendFactory {
+    /// A factory with no backend registered.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Registers (or replaces) the constructor for `kind`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use teraslice_core::backend::BackendError;
+    /// use teraslice_core::backend_factory::{BackendFactory, BackendFuture};
+    /// use teraslice_core::config::{ClusterManagerType, SystemConfig};
+    ///
+    /// let mut factory = BackendFactory::new();
+    /// factory.register(ClusterManagerType::from_static("nomad"), |config: &SystemConfig| {
+    ///     // Read `teraslice.nomad` of the config, then build the backend.
+    ///     let settings = config.teraslice.backend_section().cloned();
+    ///     Box::pin(async move {
+    ///         Err(BackendError::Other(format!("not written yet; settings {settings:?}")))
+    ///     }) as BackendFuture
+    /// });
+    /// assert_eq!(factory.registered(), [ClusterManagerType::from_static("nomad")]);
+    /// ```
     pub fn register<F>(&mut self, kind: ClusterManagerType, constructor: F) -> &mut Self
     where
         F: Fn(&SystemConfig) -> BackendFuture + Send + Sync + 'static,
     {
-        self.constructors.insert(kind, Box::new(constructor));
+        self.constructors.insert(kind, Arc::new(constructor));
         self
     }
 
-    /// The registered types, in a stable order (native, kubernetes, mock).
+    /// Adds every backend of `other`, replacing those of the same name.
+    pub fn extend(&mut self, other: &BackendFactory) -> &mut Self {
+        for (kind, constructor) in &other.constructors {
+            self.constructors.insert(kind.clone(), constructor.clone());
+        }
+        self
+    }
+
+    /// The registered types, in registration order.
     pub fn registered(&self) -> Vec<ClusterManagerType> {
-        [
-            ClusterManagerType::Native,
-            ClusterManagerType::Kubernetes,
-            ClusterManagerType::Mock,
-        ]
-        .into_iter()
-        .filter(|t| self.constructors.contains_key(t))
-        .collect()
+        self.constructors.keys().cloned().collect()
     }
 
     /// Builds the backend `config.teraslice.cluster_manager_type` names.
@@ -77,14 +111,13 @@ impl BackendFactory {
         &self,
         config: &SystemConfig,
     ) -> Result<Arc<dyn ClusterBackend>, BackendFactoryError> {
-        let kind = config.teraslice.cluster_manager_type;
-        let constructor =
-            self.constructors
-                .get(&kind)
-                .ok_or_else(|| BackendFactoryError::Unregistered {
-                    requested: kind,
-                    registered: self.registered(),
-                })?;
+        let kind = config.teraslice.cluster_manager_type.clone();
+        let Some(constructor) = self.constructors.get(&kind) else {
+            return Err(BackendFactoryError::Unregistered {
+                requested: kind,
+                registered: self.registered(),
+            });
+        };
         tracing::info!(
             cluster_manager_type = kind.as_str(),
             "creating cluster backend"
@@ -108,21 +141,21 @@ mod tests {
     async fn an_unregistered_type_names_the_key_and_the_registered_types() {
         let mut factory = BackendFactory::new();
         factory
-            .register(ClusterManagerType::Mock, failing)
-            .register(ClusterManagerType::Native, failing);
+            .register(ClusterManagerType::MOCK, failing)
+            .register(ClusterManagerType::NATIVE, failing);
         let mut config = SystemConfig::default();
-        config.teraslice.cluster_manager_type = ClusterManagerType::Kubernetes;
+        config.teraslice.cluster_manager_type = ClusterManagerType::KUBERNETES;
         let err = factory.build(&config).await.err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("teraslice.cluster_manager_type: no cluster backend \"kubernetes\" in this build, must be one of native, mock")
+            Some("teraslice.cluster_manager_type: no cluster backend \"kubernetes\" in this build, must be one of mock, native")
         );
     }
 
     #[tokio::test]
     async fn build_calls_the_constructor_for_the_configured_type_with_the_config() {
         let mut factory = BackendFactory::new();
-        factory.register(ClusterManagerType::Native, failing);
+        factory.register(ClusterManagerType::NATIVE, failing);
         let mut config = SystemConfig::default();
         config.teraslice.name = "ts-dev1".into();
         let err = factory.build(&config).await.err();
@@ -130,11 +163,35 @@ mod tests {
             matches!(
                 &err,
                 Some(BackendFactoryError::Backend {
-                    kind: ClusterManagerType::Native,
+                    kind,
                     source: BackendError::Unreachable(m),
-                }) if m == "built for ts-dev1"
+                }) if m == "built for ts-dev1" && *kind == ClusterManagerType::NATIVE
             ),
             "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_third_party_name_builds_its_backend_and_is_listed_with_the_aliases() {
+        let mut factory = BackendFactory::new();
+        let slurm = ClusterManagerType::from_static("slurm");
+        factory
+            .register(ClusterManagerType::KUBERNETES, failing)
+            .register(slurm.clone(), failing);
+        let config =
+            SystemConfig::from_yaml_str("teraslice:\n  name: hpc\n  cluster_manager_type: slurm\n")
+                .expect("config");
+        let built = factory.build(&config).await.err().map(|e| e.to_string());
+        assert_eq!(
+            built.as_deref(),
+            Some("cannot create the slurm cluster backend: cluster unreachable: built for hpc")
+        );
+        let mut config = config;
+        config.teraslice.cluster_manager_type = ClusterManagerType::from_static("nomad");
+        let err = factory.build(&config).await.err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("teraslice.cluster_manager_type: no cluster backend \"nomad\" in this build, must be one of kubernetes (alias kubernetesV2), slurm")
         );
     }
 }

@@ -7,12 +7,12 @@
 //!   `cluster_manager_type: kubernetes` (pods could not reach the file).
 //! - `teraslice.data_dir`: directory of the SQLite file (default `./teraslice-data`).
 //! - `teraslice.mock.{nodes, slots_per_node, latency_ms}`: the in-memory backend's cluster.
-//! - `teraslice.cluster_manager_type: mock`.
+//! - `teraslice.cluster_manager_type: mock`, and any backend a library user registers, whose
+//!   settings are the section `teraslice.<its name>` ([`TerasliceConfig::backend_section`]).
 //!
 //! Defaults taken from the Kubernetes guide rather than Teraslice's code:
 //! `kubernetes_config_map_name` = `<teraslice.name>-worker`, `kubernetes_image` = `teraslice:k8sdev`.
-use serde::{Deserialize, Serialize};
-
+mod cluster_manager_type;
 mod parse;
 mod parse_nested;
 mod parse_teraslice;
@@ -22,53 +22,13 @@ mod teraslice;
 #[cfg(test)]
 mod tests;
 
+pub use cluster_manager_type::{ClusterManagerType, InvalidBackendName};
 pub use system::{ConfigError, SystemConfig};
 pub use terafoundation::{LogDestination, LogLevelSetting, TerafoundationConfig};
 pub use teraslice::{
     AssetStorageType, IndexRolloverFrequency, IndexSettings, IndexSettingsConfig, MockConfig,
     RolloverFrequency, SlicerPortRange, StateConfig, StateConnectionType, TerasliceConfig,
 };
-
-/// `teraslice.cluster_manager_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ClusterManagerType {
-    #[serde(rename = "native")]
-    Native,
-    /// Also accepted as `kubernetesV2`.
-    #[serde(rename = "kubernetes", alias = "kubernetesV2")]
-    Kubernetes,
-    #[serde(rename = "mock")]
-    Mock,
-}
-
-impl ClusterManagerType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Native => "native",
-            Self::Kubernetes => "kubernetes",
-            Self::Mock => "mock",
-        }
-    }
-
-    /// Parses a config value: `native`, `kubernetes` or its alias `kubernetesV2`, `mock`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "native" => Some(Self::Native),
-            "kubernetes" | "kubernetesV2" => Some(Self::Kubernetes),
-            "mock" => Some(Self::Mock),
-            _ => None,
-        }
-    }
-
-    /// What `teraslice.cluster_manager_type` accepts, for error messages.
-    pub const ALLOWED: &'static str = "native, kubernetes (alias kubernetesV2), mock";
-}
-
-impl std::fmt::Display for ClusterManagerType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// CPU count of this host (Teraslice's default for `workers`).
 pub fn cpu_count() -> u32 {

@@ -2,7 +2,9 @@
 //! machine, system configuration, the [`ClusterBackend`] and [`StateStore`] traits, and the
 //! [`Scheduler`] that drives executions through a backend. Knows nothing of Kubernetes, Elasticsearch
 //! or HTTP.
+#[warn(missing_docs)]
 pub mod backend;
+#[warn(missing_docs)]
 pub mod backend_factory;
 pub mod cluster_state;
 pub mod config;

@@ -10,23 +10,18 @@ use teraslice_backend_native::env::ENV_SLICER_LISTEN_FD;
 use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::ExecutionRecord;
 use teraslice_runtime::{
-    ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts, Worker, WorkerOptions,
+    ControllerOptions, ExecutionController, RuntimeTimeouts, Worker, WorkerOptions,
 };
 use tracing::{info, warn};
 
 use crate::master::{shutdown, wiring};
+use crate::Extensions;
 
 #[derive(clap::Args)]
 pub struct ProcessArgs {
     /// Teraslice YAML config file (also `TERAFOUNDATION_CONFIG`).
     #[arg(short = 'c', long = "config", env = "TERAFOUNDATION_CONFIG")]
     pub config: Option<PathBuf>,
-}
-
-/// The built-in operations, with the Elasticsearch ops (and `routed_sender`'s Elasticsearch
-/// sender) connecting through `terafoundation.connectors`.
-pub fn op_registry(config: &SystemConfig) -> OpRegistry {
-    OpRegistry::with_builtins().with_connectors(config.terafoundation.connectors.clone())
 }
 
 /// The timeouts of `teraslice.*` the runtime uses.
@@ -130,13 +125,13 @@ async fn parent_exited(parent: u32) {
     }
 }
 
-pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
+pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
     let ex = execution_from_env()?;
     let store = wiring::open_state_store(&config).await?;
     let opts = ControllerOptions {
-        registry: Arc::new(op_registry(&config)),
+        registry: Arc::new(ext.op_registry(&config)),
         timeouts: runtime_timeouts(&config),
         bind_host: "0.0.0.0".into(),
     };
@@ -148,7 +143,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
         }
         None => ExecutionController::new(ex, store, opts).await?,
     };
-    let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::Kubernetes;
+    let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::KUBERNETES;
     let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
     tokio::spawn(async move {
@@ -161,7 +156,7 @@ pub async fn execution_controller(args: ProcessArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
+pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
     let ex = execution_from_env()?;
@@ -178,7 +173,7 @@ pub async fn worker(args: ProcessArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| "localhost".into());
     let worker_id = format!("{node}__{}", std::process::id());
     let opts = WorkerOptions {
-        registry: Arc::new(op_registry(&config)),
+        registry: Arc::new(ext.op_registry(&config)),
         timeouts: runtime_timeouts(&config),
     };
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);

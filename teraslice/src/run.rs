@@ -32,7 +32,7 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+pub async fn run(args: RunArgs, extensions: crate::Extensions) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.job)
         .with_context(|| format!("cannot read job file {}", args.job.display()))?;
     let spec: serde_json::Value = serde_json::from_str(&text)
@@ -42,6 +42,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         None => default_config(&spec),
     };
     let mut opts = MasterOptions::new(config);
+    opts.extensions = extensions;
     opts.config_path = args.config.clone();
     opts.listen = Some(SocketAddr::from(([127, 0, 0, 1], args.port)));
     let master = Master::start(opts).await?;

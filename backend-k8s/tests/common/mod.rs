@@ -48,7 +48,7 @@ pub fn example_execution(file: &str, overrides: Value, cfg: &K8sConfig) -> Execu
         j.extend(o);
     }
     let ctx = JobValidationContext {
-        cluster_manager_type: teraslice_core::config::ClusterManagerType::Kubernetes,
+        cluster_manager_type: teraslice_core::config::ClusterManagerType::KUBERNETES,
         cpu_count: 4,
         kubernetes_overrides_enabled: cfg.overrides_enabled,
         connectors: Map::new(),

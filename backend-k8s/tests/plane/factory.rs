@@ -12,12 +12,12 @@ async fn the_registered_constructor_builds_a_ready_backend_from_the_config() {
     let ns = TestNamespace::new(&client, "k8s-factory").await;
     let mut factory = BackendFactory::new();
     register(&mut factory);
-    assert_eq!(factory.registered(), vec![ClusterManagerType::Kubernetes]);
+    assert_eq!(factory.registered(), vec![ClusterManagerType::KUBERNETES]);
     let backend = factory
         .build(&system_config(&ns.name, "factory", ""))
         .await
         .expect("built from KUBECONFIG");
-    assert_eq!(backend.kind(), ClusterManagerType::Kubernetes);
+    assert_eq!(backend.kind(), ClusterManagerType::KUBERNETES);
     backend.initialize().await.expect("initialize");
     assert_eq!(backend.ready_for_allocation().await, Readiness::Ready);
     let state = backend.cluster_state().await.expect("state");

@@ -68,12 +68,18 @@ pub(super) fn teraslice(
     tf: &TerafoundationConfig,
     problems: &mut crate::job::validate::fields::Problems,
 ) -> TerasliceConfig {
-    warn_unknown(obj, "teraslice.", &[KEYS, EXTENSION_KEYS].concat());
     let d = TerasliceConfig::default();
     let mut f = Fields::new(obj, "teraslice.", problems).null_is_default();
     let name = cluster_name(&mut f);
     let cluster_manager_type = cluster_manager_type(&mut f);
-    let kubernetes = cluster_manager_type == ClusterManagerType::Kubernetes;
+    // A registered third-party backend's settings: `teraslice.<its name>`, read by the backend.
+    let backend_section = [cluster_manager_type.as_str()];
+    warn_unknown(
+        obj,
+        "teraslice.",
+        &[KEYS, EXTENSION_KEYS, &backend_section].concat(),
+    );
+    let kubernetes = cluster_manager_type == ClusterManagerType::KUBERNETES;
     let asset_storage_connection_type = f.one_of(
         "asset_storage_connection_type",
         &[
@@ -192,24 +198,26 @@ fn cluster_name(f: &mut Fields) -> String {
     name
 }
 
+/// Any backend name: whether a backend of that name is registered is checked when the master
+/// builds it ([`crate::backend_factory::BackendFactory::build`]), which lists the registered ones.
 fn cluster_manager_type(f: &mut Fields) -> ClusterManagerType {
     let key = "cluster_manager_type";
-    let allowed = ClusterManagerType::ALLOWED;
     match f.get(key) {
-        None => ClusterManagerType::Native,
-        Some(Value::String(s)) => ClusterManagerType::parse(s).unwrap_or_else(|| {
-            f.fail(
-                key,
-                format!("unknown cluster manager type \"{s}\", must be one of {allowed}"),
-            );
-            ClusterManagerType::Native
+        None => ClusterManagerType::NATIVE,
+        Some(Value::String(s)) => ClusterManagerType::new(s).unwrap_or_else(|invalid| {
+            f.fail(key, invalid.to_string());
+            ClusterManagerType::NATIVE
         }),
         Some(other) => {
             f.fail(
                 key,
-                format!("must be one of {allowed}, got {}", describe(other)),
+                format!(
+                    "must be {} (native, kubernetes, mock, or one this build registers), got {}",
+                    ClusterManagerType::NAME_RULE,
+                    describe(other)
+                ),
             );
-            ClusterManagerType::Native
+            ClusterManagerType::NATIVE
         }
     }
 }

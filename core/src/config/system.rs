@@ -102,7 +102,7 @@ impl SystemConfig {
     /// registry (`None` skips op checks).
     pub fn validation_context(&self, ops: Option<Arc<dyn OpCatalog>>) -> JobValidationContext {
         JobValidationContext {
-            cluster_manager_type: self.teraslice.cluster_manager_type,
+            cluster_manager_type: self.teraslice.cluster_manager_type.clone(),
             cpu_count: usize::try_from(super::cpu_count()).unwrap_or(1),
             kubernetes_overrides_enabled: self.teraslice.kubernetes_overrides_enabled,
             connectors: self.terafoundation.connectors.clone(),

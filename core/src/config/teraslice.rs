@@ -26,7 +26,8 @@ pub struct TerasliceConfig {
     pub hostname: Option<String>,
     /// Native: worker slots on this node. Default: the CPU count.
     pub workers: u32,
-    /// `native` (default), `kubernetes` (alias `kubernetesV2`) or `mock`.
+    /// `native` (default), `kubernetes` (alias `kubernetesV2`), `mock`, or the name of a backend
+    /// a library user registered (its settings: [`TerasliceConfig::backend_section`]).
     pub cluster_manager_type: ClusterManagerType,
     pub state: StateConfig,
     /// Ours: directory of the SQLite state file (`state.connection_type: sqlite`). Default
@@ -98,9 +99,21 @@ pub struct TerasliceConfig {
     pub kubernetes_worker_antiaffinity: bool,
     /// Ours: the in-memory mock backend.
     pub mock: MockConfig,
-    /// Keys we do not know (warned about at load), kept as given.
+    /// Keys we do not know (warned about at load, except the section of the configured
+    /// third-party backend), kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl TerasliceConfig {
+    /// The settings of the configured third-party backend: the section `teraslice.<name>` of the
+    /// config (e.g. `teraslice.command` for `cluster_manager_type: command`), as parsed from
+    /// YAML; `None` when the config has none. The built-in backends have typed settings
+    /// instead (`teraslice.kubernetes_*`, `teraslice.mock`, `teraslice.workers`, …).
+    /// Deserialize it into the backend's own type with `serde_json::from_value`.
+    pub fn backend_section(&self) -> Option<&Value> {
+        self.extra.get(self.cluster_manager_type.as_str())
+    }
 }
 
 macro_rules! duration_accessors {
@@ -154,7 +167,7 @@ impl Default for TerasliceConfig {
             master_hostname: "localhost".into(),
             hostname: None,
             workers: cpu_count(),
-            cluster_manager_type: ClusterManagerType::Native,
+            cluster_manager_type: ClusterManagerType::NATIVE,
             state: StateConfig::default(),
             data_dir: PathBuf::from("./teraslice-data"),
             index_settings: IndexSettingsConfig::default(),

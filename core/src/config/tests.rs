@@ -30,7 +30,7 @@ fn builtin_default_is_teraslices() {
     assert!(t.master);
     assert_eq!(t.port, 5678);
     assert_eq!(t.master_hostname, "localhost");
-    assert_eq!(t.cluster_manager_type, ClusterManagerType::Native);
+    assert_eq!(t.cluster_manager_type, ClusterManagerType::NATIVE);
     assert_eq!(t.workers, cpu_count());
     assert_eq!(t.state.connection, "default");
     assert_eq!(t.state.connection_type, StateConnectionType::Sqlite);
@@ -86,14 +86,28 @@ fn kubernetes_v2_is_an_alias_of_kubernetes() {
         let c = SystemConfig::from_yaml_str(&yaml).unwrap();
         assert_eq!(
             c.teraslice.cluster_manager_type,
-            ClusterManagerType::Kubernetes
+            ClusterManagerType::KUBERNETES
         );
     }
     let mock = SystemConfig::from_yaml_str("teraslice:\n  cluster_manager_type: mock\n").unwrap();
     assert_eq!(
         mock.teraslice.cluster_manager_type,
-        ClusterManagerType::Mock
+        ClusterManagerType::MOCK
     );
+}
+
+#[test]
+fn a_third_party_backend_gets_its_own_section() {
+    let yaml = "teraslice:\n  cluster_manager_type: command\n  command:\n    template: [sh, -c, 'exec \"$0\" \"$@\"']\n";
+    let c = SystemConfig::from_yaml_str(yaml).unwrap();
+    assert_eq!(c.teraslice.cluster_manager_type.as_str(), "command");
+    let section = c.teraslice.backend_section().cloned();
+    assert_eq!(
+        section,
+        Some(serde_json::json!({"template": ["sh", "-c", "exec \"$0\" \"$@\""]}))
+    );
+    let native = SystemConfig::from_yaml_str("teraslice:\n  workers: 2\n").unwrap();
+    assert_eq!(native.teraslice.backend_section(), None);
 }
 
 #[test]
@@ -140,7 +154,7 @@ terafoundation:
 teraslice:
   name: Tera
   port: 70000
-  cluster_manager_type: kube
+  cluster_manager_type: 'kube rnetes'
   shutdown_timeout: soon
   slicer_port_range: '5:1'
   state:
@@ -160,7 +174,7 @@ teraslice:
         "terafoundation.log_level: must be one of trace, debug, info, warn, error, fatal, got \"loud\"",
         "terafoundation.logging[1]: must be console or file, got \"syslog\"",
         "teraslice.name: must be a valid Elasticsearch index name",
-        "teraslice.cluster_manager_type: unknown cluster manager type \"kube\", must be one of native, kubernetes (alias kubernetesV2), mock",
+        "teraslice.cluster_manager_type: must be a backend name: letters, digits, `_` and `-`, starting with a letter, got \"kube rnetes\"",
         "teraslice.port: must be a port number between 1 and 65535, got 70000",
         "teraslice.state.connection_type: must be one of sqlite, elasticsearch-next, elasticsearch, got \"mysql\"",
         "teraslice.index_settings.jobs.number_of_shards: must be an integer >= 0, got -1",
@@ -267,7 +281,7 @@ fn the_validation_context_carries_what_jobs_are_checked_against() {
             .unwrap();
     let ctx = c.validation_context(None);
     assert!(ctx.kubernetes_overrides_enabled);
-    assert_eq!(ctx.cluster_manager_type, ClusterManagerType::Native);
+    assert_eq!(ctx.cluster_manager_type, ClusterManagerType::NATIVE);
     assert!(ctx.connectors.contains_key("elasticsearch-next"));
     let job = serde_json::json!({"operations": [
         {"_op": "data_generator"},

@@ -195,13 +195,13 @@ mod tests {
     #[tokio::test]
     async fn calls_go_through_the_hooks_to_the_inner_backend() {
         let mut inner = MockClusterBackend::new();
-        inner.expect_kind().return_const(ClusterManagerType::Mock);
+        inner.expect_kind().return_const(ClusterManagerType::MOCK);
         inner
             .expect_stop_execution()
             .times(2)
             .returning(|_, _| Ok(()));
         let backend = ForwardingBackend::new(Arc::new(inner), CountStops(AtomicUsize::new(0)));
-        assert_eq!(backend.kind(), ClusterManagerType::Mock);
+        assert_eq!(backend.kind(), ClusterManagerType::MOCK);
         for _ in 0..2 {
             let stopped = backend
                 .stop_execution("ex-1", &StopOptions::default())

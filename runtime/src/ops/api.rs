@@ -13,8 +13,11 @@ pub type ApiInstance = Arc<dyn Any + Send + Sync>;
 
 /// What an [`ApiFactory`] gets to build one instance.
 pub struct ApiContext<'a> {
+    /// The execution the API is created for.
     pub ex_id: &'a str,
+    /// The execution's job.
     pub job: &'a JobConfig,
+    /// The job's `apis[]` entry, validated.
     pub config: &'a ApiConfig,
 }
 
@@ -24,6 +27,7 @@ pub trait ApiFactory: Send + Sync {
     fn validate(&self, _config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
         Vec::new()
     }
+    /// Builds the instance, once per process (EC or worker) of the execution.
     fn create(&self, ctx: &ApiContext<'_>) -> Result<ApiInstance, OpError>;
 }
 
@@ -39,6 +43,7 @@ pub type DeadLetterFn = Box<dyn Fn(&Record, &OpError) + Send + Sync>;
 pub struct ApiSet(Arc<HashMap<String, ApiInstance>>);
 
 impl ApiSet {
+    /// The APIs of `apis`, by full `_name`.
     pub fn new(apis: HashMap<String, ApiInstance>) -> Self {
         ApiSet(Arc::new(apis))
     }
@@ -59,6 +64,7 @@ impl ApiSet {
             ))
         })
     }
+    /// The full names, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<_> = self.0.keys().cloned().collect();
         v.sort();

@@ -8,14 +8,19 @@ use super::{ApiSet, DeadLetterQueue, OpError, Record};
 /// Given to every op factory. `worker_id` is `None` when the op runs in the EC (slicers).
 #[derive(Clone)]
 pub struct OpContext {
+    /// The execution the op runs in.
     pub ex_id: String,
+    /// The job of that execution.
     pub job_id: String,
+    /// The validated job.
     pub job: Arc<JobConfig>,
     /// This op's config (a copy: an op may not change another instance's config).
     pub config: OpConfig,
     /// Position in `job.operations` (0 = the reader).
     pub index: usize,
+    /// The worker's id (`<host>__<pid>`); `None` in the EC.
     pub worker_id: Option<String>,
+    /// The job's APIs, created for this process.
     pub apis: ApiSet,
 }
 

@@ -5,8 +5,11 @@ use std::fmt;
 /// (Teraslice `retryable: false`); `fatal` also makes the worker give up and exit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpError {
+    /// What went wrong, for the slice's error and the logs.
     pub message: String,
+    /// Whether the worker may retry the slice (up to the job's `max_retries`).
     pub retryable: bool,
+    /// Whether the worker must give up and exit.
     pub fatal: bool,
 }
 

@@ -10,10 +10,12 @@ use super::OpError;
 /// Collects the problems of one op config while normalising its fields.
 pub struct ConfigCheck<'a> {
     cfg: &'a mut Map<String, Value>,
+    /// The problems found so far.
     pub errors: Vec<ValidationError>,
 }
 
 impl<'a> ConfigCheck<'a> {
+    /// Starts checking `cfg` (an op's or API's config).
     pub fn new(cfg: &'a mut Map<String, Value>) -> Self {
         ConfigCheck {
             cfg,
@@ -54,6 +56,7 @@ impl<'a> ConfigCheck<'a> {
             Value::from,
         )
     }
+    /// `true` or `false`; absent or null becomes `default`.
     pub fn bool(&mut self, key: &str, default: bool) -> &mut Self {
         self.field(key, Some(Value::Bool(default)), parse_bool, Value::Bool)
     }
@@ -66,6 +69,7 @@ impl<'a> ConfigCheck<'a> {
             Value::from,
         )
     }
+    /// A string when present (absent or null stays absent).
     pub fn optional_string(&mut self, key: &str) -> &mut Self {
         self.field(key, None, parse_string, Value::String)
     }
@@ -82,6 +86,7 @@ impl<'a> ConfigCheck<'a> {
             Value::String,
         )
     }
+    /// The problems found, op-relative; empty when the config is good.
     pub fn finish(&mut self) -> Vec<ValidationError> {
         std::mem::take(&mut self.errors)
     }
@@ -116,12 +121,15 @@ fn field_error(cfg: &OpConfig, key: &str, msg: String) -> OpError {
 pub fn duration(cfg: &OpConfig, key: &str) -> Result<Option<u64>, OpError> {
     read(cfg, key, parse_duration_ms)
 }
+/// Reads a boolean field at run time.
 pub fn bool(cfg: &OpConfig, key: &str) -> Result<Option<bool>, OpError> {
     read(cfg, key, parse_bool)
 }
+/// Reads an integer ≥ 1 at run time.
 pub fn positive_int(cfg: &OpConfig, key: &str) -> Result<Option<u64>, OpError> {
     read(cfg, key, parse_positive_int)
 }
+/// Reads a string field at run time.
 pub fn string(cfg: &OpConfig, key: &str) -> Result<Option<String>, OpError> {
     read(cfg, key, parse_string)
 }

@@ -44,6 +44,7 @@ pub trait OperationLifecycle: Send {
     async fn on_flush_start(&mut self) -> Result<(), OpError> {
         Ok(())
     }
+    /// The drain's last batch has gone through the pipeline.
     async fn on_flush_end(&mut self) -> Result<(), OpError> {
         Ok(())
     }

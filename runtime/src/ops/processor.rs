@@ -8,21 +8,25 @@ use super::{OpError, OperationLifecycle, Record};
 /// Gets the whole batch of the slice and returns the batch for the next op.
 #[async_trait]
 pub trait BatchProcessor: OperationLifecycle {
+    /// Processes the slice's records; what it returns goes to the next op.
     async fn on_batch(&mut self, batch: Vec<Record>) -> Result<Vec<Record>, OpError>;
 }
 
 /// Sees each record; the batch passes through unchanged (Teraslice `EachProcessor.forEach`).
 pub trait EachProcessor: OperationLifecycle {
+    /// Sees record `index` of the slice.
     fn for_each(&mut self, record: &Record, index: usize) -> Result<(), OpError>;
 }
 
 /// Replaces each record (Teraslice `MapProcessor.map`).
 pub trait MapProcessor: OperationLifecycle {
+    /// The record that replaces record `index` of the slice.
     fn map(&mut self, record: Record, index: usize) -> Result<Record, OpError>;
 }
 
 /// Keeps the records for which `filter` is true (Teraslice `FilterProcessor.filter`).
 pub trait FilterProcessor: OperationLifecycle {
+    /// Whether record `index` of the slice is kept.
     fn filter(&mut self, record: &Record, index: usize) -> Result<bool, OpError>;
 }
 

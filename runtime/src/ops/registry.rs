@@ -21,6 +21,7 @@ pub trait ReaderFactory: Send + Sync {
     }
     /// The slicer streams: one for a simple slicer, `ctx.job.slicers` for a parallel one.
     fn slicers(&self, ctx: &OpContext) -> Result<Vec<Box<dyn Slicer>>, OpError>;
+    /// The fetcher of one worker.
     fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError>;
 }
 
@@ -30,6 +31,7 @@ pub trait ProcessorFactory: Send + Sync {
     fn validate(&self, _config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
         Vec::new()
     }
+    /// The processor of one worker.
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError>;
 }
 
@@ -84,13 +86,16 @@ impl OpRegistry {
         self
     }
 
+    /// The registered readers' names, sorted.
     pub fn reader_names(&self) -> Vec<String> {
         self.readers.keys().cloned().collect()
     }
+    /// The registered processors' names, sorted.
     pub fn processor_names(&self) -> Vec<String> {
         self.processors.keys().cloned().collect()
     }
 
+    /// The reader `name`; the error lists the known ones.
     pub fn reader(&self, name: &str) -> Result<Arc<dyn ReaderFactory>, OpError> {
         self.readers.get(name).cloned().ok_or_else(|| {
             OpError::non_retryable(format!(
@@ -99,6 +104,7 @@ impl OpRegistry {
             ))
         })
     }
+    /// The processor `name`; the error lists the known ones.
     pub fn processor(&self, name: &str) -> Result<Arc<dyn ProcessorFactory>, OpError> {
         self.processors.get(name).cloned().ok_or_else(|| {
             OpError::non_retryable(format!(
@@ -107,6 +113,7 @@ impl OpRegistry {
             ))
         })
     }
+    /// The API of an `apis[]._name` (its module part); the error lists the known ones.
     pub fn api(&self, name: &str) -> Result<Arc<dyn ApiFactory>, OpError> {
         let module = api_module_name(name);
         self.apis.get(module).cloned().ok_or_else(|| {

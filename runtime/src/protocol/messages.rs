@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ops::Slice;
 
-/// Read by [`super::decode`] (the event picks the payload type, without buffering the frame).
+/// Read by `protocol::decode` (the event picks the payload type, without buffering the frame).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Envelope {
     /// Unique per sender and connection.

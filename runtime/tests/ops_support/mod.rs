@@ -25,7 +25,7 @@ pub fn validate_with(
     connectors: Map<String, Value>,
 ) -> Result<JobConfig, Vec<ValidationError>> {
     let ctx = JobValidationContext {
-        cluster_manager_type: ClusterManagerType::Native,
+        cluster_manager_type: ClusterManagerType::NATIVE,
         cpu_count: 2,
         kubernetes_overrides_enabled: false,
         connectors,

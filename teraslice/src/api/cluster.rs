@@ -41,7 +41,7 @@ pub async fn root(State(s): State<AppState>) -> ApiResult {
 /// (`cluster_master`, `assets_service`) are on its node too.
 pub async fn shown_state(s: &AppState) -> Result<ClusterState, ApiError> {
     let mut state = s.backend.cluster_state().await?;
-    if s.backend.kind() == ClusterManagerType::Native {
+    if s.backend.kind() == ClusterManagerType::NATIVE {
         for node in state.values_mut() {
             node.master = MasterProcess::of_this_master();
         }

@@ -92,7 +92,7 @@ pub async fn workers(State(s): State<AppState>, QueryParams(q): QueryParams<Quer
             })
         })
         .collect();
-    let defaults: &[&str] = if s.backend.kind() == ClusterManagerType::Kubernetes {
+    let defaults: &[&str] = if s.backend.kind() == ClusterManagerType::KUBERNETES {
         &[
             "assignment",
             "job_id",

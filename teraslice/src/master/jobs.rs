@@ -21,13 +21,14 @@ pub struct JobsService {
 }
 
 impl JobsService {
+    /// Validates jobs against `config` and the operations of `ops`.
     pub fn new(
         config: &teraslice_core::config::SystemConfig,
+        ops: teraslice_runtime::OpRegistry,
         store: Arc<dyn StateStore>,
         scheduler: Arc<Scheduler>,
     ) -> Self {
-        let ops: Arc<dyn teraslice_core::job::validate::OpCatalog> =
-            Arc::new(crate::process::op_registry(config));
+        let ops: Arc<dyn teraslice_core::job::validate::OpCatalog> = Arc::new(ops);
         JobsService {
             store,
             scheduler,

@@ -40,6 +40,9 @@ pub struct MasterArgs {
 /// What [`Master::start`] needs.
 #[derive(Debug, Clone)]
 pub struct MasterOptions {
+    /// The backends added to the built-in ones and the operations jobs may use.
+    pub extensions: crate::Extensions,
+    /// The system config the master runs with.
     pub config: SystemConfig,
     /// The file `config` came from; native children get it as `TERAFOUNDATION_CONFIG`.
     pub config_path: Option<PathBuf>,
@@ -51,8 +54,10 @@ pub struct MasterOptions {
 }
 
 impl MasterOptions {
+    /// Options for a master on `config`, with the built-in backends and operations.
     pub fn new(config: SystemConfig) -> Self {
         MasterOptions {
+            extensions: crate::Extensions::default(),
             config,
             config_path: None,
             listen: None,
@@ -63,10 +68,15 @@ impl MasterOptions {
 
 /// Everything the HTTP handlers use.
 pub struct MasterServices {
+    /// The master's system config.
     pub config: SystemConfig,
+    /// The state store (jobs, executions, slices, analytics).
     pub store: Arc<dyn StateStore>,
+    /// The cluster backend `cluster_manager_type` selected.
     pub backend: Arc<dyn ClusterBackend>,
+    /// Runs executions on the backend.
     pub scheduler: Arc<Scheduler>,
+    /// Submits, validates and controls jobs.
     pub jobs: JobsService,
     /// When this master started: `/cluster/stats` counts from here, as Teraslice's do.
     pub started: chrono::DateTime<chrono::Utc>,
@@ -99,7 +109,8 @@ impl Master {
             scheduler_config(&config),
         );
         scheduler.start().await.map_err(MasterError::Scheduler)?;
-        let jobs = JobsService::new(&config, store.clone(), scheduler.clone());
+        let ops = opts.extensions.op_registry(&config);
+        let jobs = JobsService::new(&config, ops, store.clone(), scheduler.clone());
         let services = Arc::new(MasterServices {
             started: chrono::Utc::now(),
             config: config.clone(),
@@ -144,7 +155,8 @@ impl Master {
         self.addr
     }
 
-    #[allow(dead_code)] // for `teraslice run`, which drives a master in-process
+    /// The store, backend, scheduler and jobs service the API serves (for driving the master
+    /// in-process, as `teraslice run` does).
     pub fn services(&self) -> &Arc<MasterServices> {
         &self.services
     }
@@ -171,13 +183,14 @@ fn scheduler_config(config: &SystemConfig) -> SchedulerConfig {
 }
 
 /// `teraslice master`: runs until SIGTERM or SIGINT.
-pub async fn run(args: MasterArgs) -> anyhow::Result<()> {
+pub async fn run(args: MasterArgs, extensions: crate::Extensions) -> anyhow::Result<()> {
     let config = match &args.config {
         Some(path) => SystemConfig::from_path(path)?,
         None => SystemConfig::default(),
     };
     let port = args.port.unwrap_or(config.teraslice.port);
     let mut opts = MasterOptions::new(config);
+    opts.extensions = extensions;
     opts.config_path = args.config.clone();
     opts.listen = Some(SocketAddr::new(args.bind, port));
     let master = Master::start(opts).await?;

@@ -39,7 +39,7 @@ pub async fn signal() {
 pub async fn finish(services: &MasterServices) {
     services.scheduler.shutdown();
     let bound = services.config.teraslice.shutdown_timeout();
-    if services.backend.kind() != ClusterManagerType::Kubernetes
+    if services.backend.kind() != ClusterManagerType::KUBERNETES
         && tokio::time::timeout(bound, stop_living(services))
             .await
             .is_err()

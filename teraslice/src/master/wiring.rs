@@ -37,7 +37,7 @@ pub struct BuiltBackend {
     pub controllers: Arc<dyn ControllerClient>,
 }
 
-/// Registers every backend of this build and builds the configured one.
+/// Registers the built-in backends and those of `opts.extensions`, and builds the configured one.
 pub async fn build_backend(
     opts: &MasterOptions,
     store: Arc<dyn StateStore>,
@@ -45,8 +45,19 @@ pub async fn build_backend(
     // The mock answers controller requests itself; the constructor leaves it here for us.
     let mock_slot: Arc<Mutex<Option<Arc<MockBackend>>>> = Arc::default();
     let mut factory = BackendFactory::new();
+    let native_opts = opts.clone();
+    factory.register(ClusterManagerType::NATIVE, move |config: &SystemConfig| {
+        let built = native_config(&native_opts, config).and_then(|cfg| {
+            NativeBackend::new(cfg).map_err(|e| BackendError::Other(e.to_string()))
+        });
+        Box::pin(async move {
+            let backend: Arc<dyn ClusterBackend> = Arc::new(built?);
+            Ok(backend)
+        }) as BackendFuture
+    });
+    teraslice_backend_k8s::register(&mut factory);
     let slot = mock_slot.clone();
-    factory.register(ClusterManagerType::Mock, move |config: &SystemConfig| {
+    factory.register(ClusterManagerType::MOCK, move |config: &SystemConfig| {
         let m = &config.teraslice.mock;
         let mock = Arc::new(
             MockBackend::new(MockConfig {
@@ -60,17 +71,7 @@ pub async fn build_backend(
         let backend: Arc<dyn ClusterBackend> = mock;
         Box::pin(async move { Ok(backend) }) as BackendFuture
     });
-    let native_opts = opts.clone();
-    factory.register(ClusterManagerType::Native, move |config: &SystemConfig| {
-        let built = native_config(&native_opts, config).and_then(|cfg| {
-            NativeBackend::new(cfg).map_err(|e| BackendError::Other(e.to_string()))
-        });
-        Box::pin(async move {
-            let backend: Arc<dyn ClusterBackend> = Arc::new(built?);
-            Ok(backend)
-        }) as BackendFuture
-    });
-    teraslice_backend_k8s::register(&mut factory);
+    factory.extend(&opts.extensions.backends);
     let backend = factory.build(&opts.config).await?;
     let mock = mock_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     let controllers: Arc<dyn ControllerClient> = match mock {

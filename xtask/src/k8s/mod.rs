@@ -41,7 +41,7 @@ pub enum K8sAction {
 
 /// Pinned versions: Kubernetes minor = the newest one the `k8s-openapi` crate supports (feature `v1_37`).
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
-/// The k8s.io/<staging repo> modules released together with `KUBERNETES_VERSION`.
+/// The `k8s.io/<staging repo>` modules released together with `KUBERNETES_VERSION`.
 pub const STAGING_VERSION: &str = "v0.37.2";
 pub const ETCD_VERSION: &str = "v3.6.16";
 pub const KWOK_VERSION: &str = "v0.8.0";

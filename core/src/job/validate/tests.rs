@@ -9,7 +9,7 @@ use crate::job::{ExternalPort, Lifecycle, LogLevel, TargetConstraint};
 
 pub(super) fn ctx() -> JobValidationContext {
     JobValidationContext {
-        cluster_manager_type: ClusterManagerType::Native,
+        cluster_manager_type: ClusterManagerType::NATIVE,
         cpu_count: 8,
         kubernetes_overrides_enabled: false,
         connectors: json!({"elasticsearch-next": {"default": {"node": ["localhost:9200"]}}})
@@ -157,7 +157,7 @@ fn a_kubernetes_example_job_validates() {
     });
     let mut c = ctx();
     c.kubernetes_overrides_enabled = true;
-    c.cluster_manager_type = ClusterManagerType::Kubernetes;
+    c.cluster_manager_type = ClusterManagerType::KUBERNETES;
     let v = validate_job(&job, &c).unwrap();
     assert_eq!(v.workers, 2);
     assert_eq!(v.targets[0].constraint, Some(TargetConstraint::Preferred));

@@ -11,6 +11,7 @@ use crate::ops::{
     BatchProcessor, OpContext, OpError, OperationLifecycle, ProcessorFactory, Record,
 };
 
+/// `collect`: gathers records across slices into batches of `size` (Teraslice's built-in op).
 pub struct Collect;
 
 struct CollectProcessor {

@@ -12,6 +12,7 @@ use crate::ops::{
 
 const DEFAULT_MS: u64 = 100;
 
+/// `delay`: waits `ms` per slice, passing records through (Teraslice's built-in op).
 pub struct Delay;
 
 struct DelayProcessor {

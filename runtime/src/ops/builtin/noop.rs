@@ -5,6 +5,7 @@ use crate::ops::{
     BatchProcessor, OpContext, OpError, OperationLifecycle, ProcessorFactory, Record,
 };
 
+/// `noop`: passes records through unchanged (Teraslice's built-in op).
 pub struct Noop;
 
 struct NoopProcessor;

@@ -6,6 +6,7 @@ use crate::ops::{
     Record,
 };
 
+/// `stdout`: prints each slice's records, passing them on (Teraslice's built-in op).
 pub struct Stdout;
 
 struct StdoutProcessor;

@@ -15,6 +15,7 @@ use crate::ops::{
     Fetcher, OpContext, OpError, OperationLifecycle, ReaderFactory, Record, SliceRequest, Slicer,
 };
 
+/// `test-reader`: Teraslice's test reader (see the module docs).
 pub struct TestReader;
 
 const DEFAULT_RECORDS: usize = 187;

@@ -5,11 +5,15 @@ use serde::Serialize;
 /// One built-in asset, in the shape of Teraslice's asset record plus its `ops`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuiltinAsset {
+    /// The asset's name, as a job's `assets` names it.
     pub name: &'static str,
     /// The Teraslice asset version whose behaviour these ops follow.
     pub version: &'static str,
+    /// One line for `GET /assets`.
     pub description: &'static str,
+    /// Its operations.
     pub ops: &'static [&'static str],
+    /// Its APIs.
     pub apis: &'static [&'static str],
 }
 

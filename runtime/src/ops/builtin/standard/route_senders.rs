@@ -13,12 +13,15 @@ use crate::ops::{api_module_name, BatchProcessor, OpContext, OpError, ProcessorF
 /// Sends the records of one route to its destination.
 #[async_trait]
 pub trait RouteSender: Send {
+    /// Sends one batch of the route's records.
     async fn send(&mut self, records: Vec<Record>) -> Result<(), OpError>;
 }
 
 /// Where one route goes: the api entry, the route (metadata value) and the connection.
 pub struct Destination<'a> {
+    /// The job's sender API entry.
     pub api: &'a ApiConfig,
+    /// The route (metadata `standard:route` value).
     pub route: &'a str,
     /// The routing table's value, when it names a connection (not an api entry).
     pub connection: Option<&'a str>,
@@ -29,6 +32,7 @@ pub trait SenderBackend: Send + Sync {
     /// Whether each route value needs its own sender (a dynamic destination such as an index
     /// per route), rather than one per routing key.
     fn per_route(&self) -> bool;
+    /// A sender for one destination.
     fn create(
         &self,
         ctx: &OpContext,
@@ -41,7 +45,9 @@ pub type Backends = BTreeMap<&'static str, Arc<dyn SenderBackend>>;
 
 /// A sender API whose op does the sending.
 pub struct OpBackend {
+    /// The sender op (`elasticsearch_bulk`, `file_exporter`).
     pub op: &'static str,
+    /// That op's factory.
     pub factory: Arc<dyn ProcessorFactory>,
     /// Elasticsearch: `_connection` from the routing table and the index `<index>-<route>`.
     pub dynamic_index: bool,
