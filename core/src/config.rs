@@ -15,13 +15,19 @@ use serde::{Deserialize, Serialize};
 
 mod parse;
 mod parse_nested;
+mod parse_security;
 mod parse_teraslice;
+mod security;
 mod system;
 mod terafoundation;
 mod teraslice;
 #[cfg(test)]
 mod tests;
 
+pub use security::{
+    image_allowed_by, parse_tokens_file, ApiRole, ApiToken, SecurityConfig,
+    DEFAULT_MAX_SLICERS_PER_JOB, DEFAULT_MAX_WORKERS_PER_JOB,
+};
 pub use system::{ConfigError, SystemConfig};
 pub use terafoundation::{LogDestination, LogLevelSetting, TerafoundationConfig};
 pub use teraslice::{

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::parse::{unknown, warn_unknown};
 use super::parse_nested::{index_settings, mock, rollover, state};
+use super::parse_security;
 use super::teraslice::cwd_join;
 use super::*;
 use crate::job::validate::fields::{describe, list, Fields};
@@ -68,7 +69,11 @@ pub(super) fn teraslice(
     tf: &TerafoundationConfig,
     problems: &mut crate::job::validate::fields::Problems,
 ) -> TerasliceConfig {
-    warn_unknown(obj, "teraslice.", &[KEYS, EXTENSION_KEYS].concat());
+    warn_unknown(
+        obj,
+        "teraslice.",
+        &[KEYS, EXTENSION_KEYS, parse_security::KEYS].concat(),
+    );
     let d = TerasliceConfig::default();
     let mut f = Fields::new(obj, "teraslice.", problems).null_is_default();
     let name = cluster_name(&mut f);
@@ -170,7 +175,8 @@ pub(super) fn teraslice(
         kubernetes_image_pull_secret: f.optional_string("kubernetes_image_pull_secret", None),
         kubernetes_worker_antiaffinity: f.bool("kubernetes_worker_antiaffinity", false),
         mock: mock(&mut f),
-        extra: unknown(obj, KEYS),
+        security: parse_security::security(&mut f),
+        extra: unknown(obj, &[KEYS, parse_security::KEYS].concat()),
         name,
         cluster_manager_type,
     }

@@ -140,7 +140,9 @@ pub async fn resume_execution(s: &AppState, ex_id: &str) -> ApiResult {
 
 /// `_workers?add=|remove=|total=` → `{message: "<n> workers have been <action> for execution: <id>"}`.
 pub async fn change_workers(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
-    let change = match params::worker_request(q)? {
+    let request = params::worker_request(q)?;
+    check_worker_limit(s, ex_id, &request).await?;
+    let change = match request {
         WorkerRequest::Add(n) => s.scheduler.add_workers(ex_id, n).await?,
         WorkerRequest::Remove(n) => s.scheduler.remove_workers(ex_id, n).await?,
         WorkerRequest::Total(n) => s.scheduler.set_workers(ex_id, n).await?,
@@ -150,6 +152,29 @@ pub async fn change_workers(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
         change.worker_num, change.action, change.ex_id
     );
     Ok(ok(&json!({ "message": message })))
+}
+
+/// `add`/`total` may not take an execution past `teraslice.max_workers_per_job`.
+async fn check_worker_limit(
+    s: &AppState,
+    ex_id: &str,
+    request: &WorkerRequest,
+) -> Result<(), ApiError> {
+    let (field, total) = match request {
+        WorkerRequest::Remove(_) => return Ok(()),
+        WorkerRequest::Total(n) => ("total", u64::from(*n)),
+        WorkerRequest::Add(n) => {
+            let state = s.backend.cluster_state().await?;
+            let running = teraslice_core::backend::processes_of(&state, ex_id)
+                .filter(|p| p.assignment == teraslice_core::backend::Assignment::Worker)
+                .count();
+            ("add", running as u64 + u64::from(*n))
+        }
+    };
+    s.jobs
+        .policy()
+        .check_workers(field, total)
+        .map_err(|e| ApiError::BadParam(e.to_string()))
 }
 
 /// `{ex_id, job_id, name, ...ExecutionAnalytics}` of a running execution's controller.

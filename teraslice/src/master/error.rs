@@ -17,6 +17,8 @@ pub enum MasterError {
     BackendInit(BackendError),
     #[error("cannot start the scheduler: {0}")]
     Scheduler(SchedulerError),
+    #[error(transparent)]
+    Auth(#[from] crate::api::auth::AuthConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
