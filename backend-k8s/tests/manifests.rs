@@ -36,7 +36,11 @@ fn pods_get_the_execution_id_and_the_controller_address_but_not_the_record() {
         &dep["spec"]["template"]["spec"],
     ] {
         assert_eq!(env_of(spec, "ex_id"), Some(ex.ex_id.as_str()));
-        assert_eq!(env_of(spec, "EX"), None, "the record is loaded from the store");
+        assert_eq!(
+            env_of(spec, "EX"),
+            None,
+            "the record is loaded from the store"
+        );
         assert_eq!(env_of(spec, "slicer_port"), Some("45680"));
         assert_eq!(
             env_of(spec, "slicer_hostname"),

@@ -17,7 +17,7 @@ pub mod testing;
 pub mod time;
 
 pub use backend::{BackendError, BackendEvent, ClusterBackend, ClusterState};
-pub use execution::{ExecutionRecord, JobRecord};
+pub use execution::{ExecutionRecord, JobRecord, CONTROL_SECRET_KEY};
 pub use job::JobConfig;
 pub use scheduler::Scheduler;
 pub use status::ExecutionStatus;

@@ -61,10 +61,9 @@ async fn load_execution(store: &dyn StateStore) -> anyhow::Result<ExecutionRecor
             let ex_id = std::env::var("ex_id").context(
                 "env ex_id (the execution to run) is not set: this command is started by a cluster backend",
             )?;
-            store
-                .get_execution(ex_id.trim())
-                .await
-                .with_context(|| format!("cannot load execution {ex_id} (env ex_id) from the state store"))?
+            store.get_execution(ex_id.trim()).await.with_context(|| {
+                format!("cannot load execution {ex_id} (env ex_id) from the state store")
+            })?
         }
     };
     if let Ok(host) = std::env::var("slicer_hostname") {

@@ -62,7 +62,7 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
         .into_iter()
         .filter(|ex| (ex.deleted || deleted_jobs.contains(&ex.job_id)) == deleted)
         .filter(|ex| statuses.is_empty() || statuses.contains(&ex.status))
-        .filter_map(|ex| serde_json::to_value(ex).ok())
+        .map(execution_doc)
         .collect();
     Ok(opts.apply(docs))
 }
@@ -76,10 +76,19 @@ pub async fn get_one(State(s): State<AppState>, Path(ex_id): Path<String>) -> Ap
     Ok(ok(&with_pending_reason(&s, ex)))
 }
 
+/// An execution as the API shows it: the stored record without its control secret.
+pub fn execution_doc(ex: ExecutionRecord) -> Value {
+    let mut doc = serde_json::to_value(ex).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut doc {
+        m.shift_remove(teraslice_core::CONTROL_SECRET_KEY);
+    }
+    doc
+}
+
 /// The execution document; a `pending` one also says why it waits (`_pending_reason`, ours).
 pub fn with_pending_reason(s: &AppState, ex: ExecutionRecord) -> Value {
     let pending = ex.status == ExecutionStatus::Pending;
-    let mut doc = serde_json::to_value(ex).unwrap_or(Value::Null);
+    let mut doc = execution_doc(ex);
     if let (true, Some(reason), Value::Object(m)) =
         (pending, s.scheduler.pending_reason(), &mut doc)
     {
