@@ -190,7 +190,8 @@ impl StatusUpdate {
         ex.updated = crate::time::now();
         if let Some(reason) = &self.failure_reason {
             ex.has_errors = true;
-            ex.failure_reason = reason.clone();
+            // Errors can quote connector URLs; what is stored and shown holds no credentials.
+            ex.failure_reason = crate::redact::redact(reason);
         }
         if let Some(stats) = &self.slicer_stats {
             ex.slicer_stats = stats.clone();

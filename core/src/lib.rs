@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod execution;
 pub mod job;
+pub mod redact;
 pub mod scheduler;
 pub mod status;
 pub mod store;

@@ -82,3 +82,89 @@ async fn a_job_larger_than_an_environment_variable_runs() {
     let (_, ex_id) = m.submit(&spec).await;
     m.wait_status(&ex_id, "completed").await;
 }
+
+/// Every file below `dir`, as text (lossy), with its path.
+fn files_below(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_below(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    out
+}
+
+/// A connector whose node URL carries credentials: they reach neither a log line nor the
+/// stored records (`_failureReason` included), though the execution fails on that node.
+#[tokio::test]
+async fn credentials_in_a_node_url_are_never_logged_or_stored() {
+    const PASSWORD: &str = "s3cr3t-pw";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let yaml = format!(
+        "terafoundation:\n  connectors:\n    elasticsearch-next:\n      default:\n        node: [\"http://elastic:{PASSWORD}@127.0.0.1:{port}\"]\n        maxRetries: 0\n\
+         teraslice:\n  name: redacttest\n  cluster_manager_type: native\n  data_dir: {}\n  workers: 2\n  shutdown_timeout: 5000\n  slicer_port_range: \"{}:{}\"\n",
+        dir.path().join("data").display(),
+        21000 + std::process::id() % 700 * 12,
+        21011 + std::process::id() % 700 * 12,
+    );
+    let config = dir.path().join("teraslice.yaml");
+    std::fs::write(&config, yaml).expect("write config");
+    let job = json!({
+        "name": "creds",
+        "workers": 1,
+        "operations": [
+            {"_op": "elasticsearch_reader", "index": "logs", "date_field_name": "created"},
+            {"_op": "noop"}
+        ]
+    });
+    let job_path = dir.path().join("job.json");
+    std::fs::write(&job_path, job.to_string()).expect("write job");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teraslice"))
+        .arg("run")
+        .arg(&job_path)
+        .arg("-c")
+        .arg(&config)
+        .arg("--quiet")
+        .current_dir(dir.path())
+        .env("TERASLICE_LOG", "debug")
+        .output()
+        .expect("run");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "the execution fails: {printed}");
+    assert!(
+        printed.contains(&format!("127.0.0.1:{port}")),
+        "the failure names the node: {printed}"
+    );
+    assert!(!printed.contains(PASSWORD), "output: {printed}");
+    let files = files_below(&dir.path().join("data"));
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("ec.log")),
+        "the controller's log is there to check: {files:?}"
+    );
+    for (path, text) in &files {
+        assert!(
+            !text.contains(PASSWORD),
+            "{} holds the password",
+            path.display()
+        );
+    }
+    // The stored failure reason, read back from the SQLite file's records.
+    let failure = files
+        .iter()
+        .find(|(p, _)| p.ends_with("teraslice.sqlite"))
+        .map(|(_, text)| text.contains(&format!("127.0.0.1:{port}")));
+    assert_eq!(failure, Some(true), "the stored failure names the node");
+}
