@@ -26,9 +26,12 @@ pub struct ProcessArgs {
 }
 
 /// The built-in operations, with the Elasticsearch ops (and `routed_sender`'s Elasticsearch
-/// sender) connecting through `terafoundation.connectors`.
+/// sender) connecting through `terafoundation.connectors`, and the file ops held to
+/// `teraslice.file_roots`.
 pub fn op_registry(config: &SystemConfig) -> OpRegistry {
-    OpRegistry::with_builtins().with_connectors(config.terafoundation.connectors.clone())
+    OpRegistry::with_builtins()
+        .with_connectors(config.terafoundation.connectors.clone())
+        .with_file_roots(config.teraslice.security.file_roots.clone())
 }
 
 /// The timeouts of `teraslice.*` the runtime uses.

@@ -200,3 +200,63 @@ async fn a_bad_tokens_setting_stops_the_master_with_the_field_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn file_ops_are_held_to_the_file_roots() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let root = tempfile::tempdir().expect("temp dir");
+    std::fs::write(root.path().join("in.json"), "{}\n").expect("write input");
+    std::os::unix::fs::symlink(outside.path(), root.path().join("escape")).expect("symlink");
+    let m = TestMaster::start(&format!("  file_roots: [{}]\n", root.path().display())).await;
+    let file_job = |reader: String, exporter: String| {
+        serde_json::json!({
+            "name": "files",
+            "operations": [
+                {"_op": "file_reader", "path": reader, "format": "ldjson"},
+                {"_op": "file_exporter", "path": exporter, "format": "ldjson"}
+            ]
+        })
+    };
+    let inside = |p: &str| root.path().join(p).display().to_string();
+    let (status, body) = m
+        .post(
+            "/jobs?start=false",
+            Some(&file_job(inside("in.json"), inside("out/new"))),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "paths under the root are fine: {body}"
+    );
+    let bad_reader = outside.path().join("x.json").display().to_string();
+    for (reader, exporter, named) in [
+        (bad_reader.clone(), inside("out"), bad_reader.clone()),
+        (
+            inside("in.json"),
+            inside("escape/stolen"),
+            inside("escape/stolen"),
+        ),
+        (
+            inside("in.json"),
+            inside("out/../../elsewhere"),
+            inside("out/../../elsewhere"),
+        ),
+    ] {
+        let (status, body) = m
+            .post("/jobs?start=false", Some(&file_job(reader, exporter)))
+            .await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, &named);
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "is outside teraslice.file_roots",
+        );
+        let msg = body["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("operations[") && msg.contains("].path"),
+            "{msg}"
+        );
+    }
+}
