@@ -62,7 +62,7 @@ fn redact_headers(text: &str) -> String {
         out.push_str(sep);
         let value = &after[sep_len..];
         let value_len = value
-            .find(|c: char| matches!(c, '\n' | '\r' | '"' | '\'' | ',' | '}'))
+            .find(['\n', '\r', '"', '\'', ',', '}'])
             .unwrap_or(value.len());
         if value_len > 0 {
             out.push_str(REDACTED);
