@@ -1,5 +1,6 @@
-//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench`.
+//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench | helm`.
 mod bench;
+mod helm;
 mod image;
 mod k8s;
 mod opensearch;
@@ -31,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         command: image::cli::ImageCommand,
     },
+    /// Helm built from its Go module (cached); prints the binary's path.
+    Helm,
     /// A real single-node OpenSearch on loopback.
     Opensearch {
         #[command(subcommand)]
@@ -55,5 +58,6 @@ fn main() -> anyhow::Result<()> {
         Command::K8s { action } => k8s::run(action),
         Command::Image { command } => image::cli::run(command),
         Command::Opensearch { action } => opensearch::run(action),
+        Command::Helm => helm::run(),
     }
 }

@@ -18,6 +18,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
     let images = crate::image::cli::ensure_test_images()?;
+    let helm = crate::helm::ensure_built()?;
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
@@ -25,6 +26,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
         .envs(k8s.env())
         .envs(opensearch.env())
         .envs(images)
+        .env(crate::helm::HELM_ENV, &helm)
         .status()
         .context("running cargo test")?;
     if !status.success() {

@@ -183,7 +183,7 @@ pub fn controller_job(cfg: &K8sConfig, ex: &ExecutionRecord) -> Result<Job, K8sE
     })
 }
 
-/// The Service in front of the EC pod (§1.4): a stable address if the EC pod is replaced.
+/// The Service in front of the EC pod (§1.4): a stable name if the EC pod is replaced.
 pub fn controller_service(cfg: &K8sConfig, ex: &ExecutionRecord, owner: &Owner) -> Service {
     Service {
         metadata: ObjectMeta {
@@ -195,6 +195,9 @@ pub fn controller_service(cfg: &K8sConfig, ex: &ExecutionRecord, owner: &Owner) 
         },
         spec: Some(ServiceSpec {
             selector: Some(labels::service_selector(&ex.ex_id)),
+            // Headless: the name resolves straight to the EC pod's IP through cluster DNS, so
+            // workers skip the ClusterIP's EndpointSlice → kube-proxy sync (≈ 1 s per start).
+            cluster_ip: Some("None".into()),
             // Workers may connect as soon as the EC listens: its readiness probe (first after
             // 3 s, then every 10 s) kept them out for ~10 s after the pod started.
             publish_not_ready_addresses: Some(true),

@@ -186,7 +186,7 @@ fn go_bin() -> PathBuf {
     }
 }
 
-fn check_go() -> Result<()> {
+pub(crate) fn check_go() -> Result<()> {
     let out = Command::new(go_bin()).arg("version").output().context(
         "running `go version`: the control plane is built from Go modules, install Go (>= 1.26)",
     )?;
@@ -199,7 +199,7 @@ fn go(work: &Path, args: &[&str]) -> Result<()> {
     go_with(work, args, &[])
 }
 
-fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn go_with(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     let log_path = work.join("build.log");
     let log = fs::OpenOptions::new()
         .create(true)

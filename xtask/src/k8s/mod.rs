@@ -5,6 +5,7 @@
 //! and one real node (`node/`: containerd, kubelet, kube-proxy, CoreDNS) runs pods for real.
 //! Running state (certificates, kubeconfigs, pids, logs, etcd data) lives in `~/.cache/teraslice-rs/k8s/run`.
 mod build;
+pub(crate) use build::{check_go, go_with};
 mod certs;
 pub mod node;
 mod nodes;
