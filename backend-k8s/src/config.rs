@@ -23,6 +23,8 @@ pub struct K8sConfig {
     pub cluster_label: String,
     pub image: Option<String>,
     pub image_pull_secret: Option<String>,
+    /// The ServiceAccount of EC and worker pods (`None`: the namespace's `default`).
+    pub execution_service_account: Option<String>,
     pub config_map_name: String,
     /// The single assets directory to mount; `None` when zero or several are configured.
     pub assets_directory: Option<String>,
@@ -63,6 +65,11 @@ impl K8sConfig {
             image: t.kubernetes_image.clone().filter(|s| !s.is_empty()),
             image_pull_secret: t
                 .kubernetes_image_pull_secret
+                .clone()
+                .filter(|s| !s.is_empty()),
+            execution_service_account: t
+                .security
+                .kubernetes_execution_service_account
                 .clone()
                 .filter(|s| !s.is_empty()),
             config_map_name: t.kubernetes_config_map_name.clone(),

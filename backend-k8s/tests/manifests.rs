@@ -1,30 +1,25 @@
-//! What pods are told: the execution record in `EX`, where the controller is, and the errors a
+//! What pods are told: their execution's id and where the controller is (not the record), and the errors a
 //! user sees for jobs that cannot become pods.
 mod common;
 
-use base64::Engine;
 use serde_json::{json, Value};
 use teraslice_backend_k8s::manifests::{self, Owner};
 use teraslice_backend_k8s::K8sConfig;
-use teraslice_core::ExecutionRecord;
 
 use common::{example_execution, system_config, BASE_CONFIG};
 
-fn ex_env(spec: &Value) -> ExecutionRecord {
-    let env = spec["containers"][0]["env"].as_array().expect("env");
-    let ex = env
+/// The value of env `name` in container 0 of `spec`.
+fn env_of<'a>(spec: &'a Value, name: &str) -> Option<&'a str> {
+    spec["containers"][0]["env"]
+        .as_array()
+        .expect("env")
         .iter()
-        .find(|e| e["name"] == "EX")
+        .find(|e| e["name"] == name)
         .and_then(|e| e["value"].as_str())
-        .expect("EX");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(ex)
-        .expect("base64");
-    serde_json::from_slice(&bytes).expect("execution record JSON")
 }
 
 #[test]
-fn pods_get_the_execution_record_with_the_controller_address() {
+fn pods_get_the_execution_id_and_the_controller_address_but_not_the_record() {
     let cfg = K8sConfig::from_system(&system_config(BASE_CONFIG)).expect("config");
     let ex = example_execution("example-job.json", json!({}), &cfg);
     let owner = Owner {
@@ -40,14 +35,20 @@ fn pods_get_the_execution_record_with_the_controller_address() {
         &job["spec"]["template"]["spec"],
         &dep["spec"]["template"]["spec"],
     ] {
-        let decoded = ex_env(spec);
-        assert_eq!(decoded.ex_id, ex.ex_id);
-        assert_eq!(decoded.job.name, ex.job.name);
-        assert_eq!(decoded.slicer_port, Some(45680));
+        assert_eq!(env_of(spec, "ex_id"), Some(ex.ex_id.as_str()));
         assert_eq!(
-            decoded.slicer_hostname.as_deref(),
+            env_of(spec, "EX"),
+            None,
+            "the record is loaded from the store"
+        );
+        assert_eq!(env_of(spec, "slicer_port"), Some("45680"));
+        assert_eq!(
+            env_of(spec, "slicer_hostname"),
             Some("svc-ts-exc-example-data-generator-job-7ba9afb0-417a.ts-dev1")
         );
+        // Controllers and workers never call the Kubernetes API: no token is mounted.
+        assert_eq!(spec["automountServiceAccountToken"], json!(false));
+        assert_eq!(spec.get("serviceAccountName"), None);
     }
     assert_eq!(
         job["spec"]["template"]["spec"]["containers"][0]["args"],
@@ -57,6 +58,18 @@ fn pods_get_the_execution_record_with_the_controller_address() {
         dep["spec"]["template"]["spec"]["containers"][0]["args"],
         json!(["worker"])
     );
+}
+
+#[test]
+fn pods_run_under_the_configured_execution_service_account() {
+    let yaml = format!("{BASE_CONFIG}  kubernetes_execution_service_account: ts-execution\n");
+    let cfg = K8sConfig::from_system(&system_config(&yaml)).expect("config");
+    let ex = example_execution("example-job.json", json!({}), &cfg);
+    let job =
+        serde_json::to_value(manifests::controller_job(&cfg, &ex).expect("job")).expect("json");
+    let spec = &job["spec"]["template"]["spec"];
+    assert_eq!(spec["serviceAccountName"], json!("ts-execution"));
+    assert_eq!(spec["automountServiceAccountToken"], json!(false));
 }
 
 #[test]

@@ -1,12 +1,9 @@
 //! The spawn protocol: the environment a child `teraslice execution-controller|worker` gets.
-use base64::Engine;
 use teraslice_core::backend::Assignment;
 use teraslice_core::ExecutionRecord;
 
 use crate::config::NativeConfig;
 
-/// `EX`: standard base64 (with padding) of the execution record JSON, as Teraslice's `safeEncode`.
-pub const ENV_EX: &str = "EX";
 pub const ENV_ASSIGNMENT: &str = "assignment";
 /// Same value as `assignment`; Teraslice's `service.js` reads either.
 pub const ENV_NODE_TYPE: &str = "NODE_TYPE";
@@ -38,21 +35,16 @@ pub fn subcommand(a: Assignment) -> &'static str {
     }
 }
 
-/// Encodes an execution record for `EX`.
-pub fn encode_execution(ex: &ExecutionRecord) -> Result<String, serde_json::Error> {
-    let json = serde_json::to_vec(ex)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(json))
-}
-
-/// Every variable a child gets; `ex` already carries `slicer_hostname`/`slicer_port`.
+/// Every variable a child gets; `ex` already carries `slicer_hostname`/`slicer_port`. The record
+/// itself is not passed (one variable holds at most 128 KiB on Linux, a job up to the API's
+/// payload limit): the child loads it from the state store by `ex_id`.
 pub fn child_env(
     cfg: &NativeConfig,
     ex: &ExecutionRecord,
     assignment: Assignment,
-) -> Result<Vec<(&'static str, String)>, serde_json::Error> {
+) -> Vec<(&'static str, String)> {
     let role = assignment_name(assignment).to_string();
     let mut env = vec![
-        (ENV_EX, encode_execution(ex)?),
         (ENV_ASSIGNMENT, role.clone()),
         (ENV_NODE_TYPE, role),
         (ENV_EX_ID, ex.ex_id.clone()),
@@ -68,5 +60,5 @@ pub fn child_env(
     if let Some(path) = &cfg.config_path {
         env.push((ENV_CONFIG, path.display().to_string()));
     }
-    Ok(env)
+    env
 }

@@ -4,12 +4,23 @@
 //! between the choice and the controller's listen: there is no probe-then-bind window.
 use std::collections::BTreeSet;
 use std::io;
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 
 use crate::config::PortRange;
 
-/// Interface execution controllers listen on (the master and workers may be anywhere).
+/// Every interface (what the tests probe ports on).
+#[cfg(test)]
 pub(crate) const SLICER_BIND_HOST: &str = "0.0.0.0";
+
+/// Where controllers listen: loopback when workers are told to reach them at a loopback address
+/// (`teraslice run`, a master without `teraslice.hostname`), else every interface.
+pub(crate) fn slicer_bind_host(hostname: &str) -> IpAddr {
+    match hostname.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => ip,
+        _ if hostname == "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
 
 /// A bound, listening slicer port, to be handed to an execution controller.
 #[derive(Debug)]
@@ -33,15 +44,24 @@ pub(crate) enum PortsExhausted {
 #[derive(Debug)]
 pub(crate) struct PortPool {
     range: PortRange,
+    host: IpAddr,
     held: BTreeSet<u16>,
     /// Where the next search starts, so a just-released port is the last one handed out again.
     cursor: u16,
 }
 
 impl PortPool {
+    /// Controllers listen on every interface.
+    #[cfg(test)]
     pub(crate) fn new(range: PortRange) -> Self {
+        Self::on(range, IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// Controllers listen on `host` only.
+    pub(crate) fn on(range: PortRange, host: IpAddr) -> Self {
         PortPool {
             range,
+            host,
             held: BTreeSet::new(),
             cursor: range.start,
         }
@@ -58,7 +78,7 @@ impl PortPool {
             if self.held.contains(&port) {
                 continue;
             }
-            match TcpListener::bind((SLICER_BIND_HOST, port)).and_then(above_stdio) {
+            match TcpListener::bind((self.host, port)).and_then(above_stdio) {
                 Ok(listener) => {
                     self.held.insert(port);
                     self.cursor = port;
@@ -100,6 +120,27 @@ fn above_stdio(listener: TcpListener) -> io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controllers_listen_on_loopback_when_workers_reach_them_there() {
+        assert_eq!(
+            slicer_bind_host("127.0.0.1"),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(
+            slicer_bind_host("localhost"),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(slicer_bind_host("::1").to_string(), "::1");
+        assert_eq!(
+            slicer_bind_host("10.1.2.3"),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
+        assert_eq!(
+            slicer_bind_host("node-1.example"),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
+    }
 
     fn pool(start: u16, end: u16) -> PortPool {
         PortPool::new(PortRange { start, end })

@@ -50,8 +50,7 @@ pub(crate) fn spawn(
     name: &str,
     listener: Option<&TcpListener>,
 ) -> Result<Child, String> {
-    let env = child_env(cfg, ex, assignment)
-        .map_err(|e| format!("execution record cannot be encoded for `EX`: {e}"))?;
+    let env = child_env(cfg, ex, assignment);
     let path = log_path(&cfg.log_dir, &ex.ex_id, name);
     let log = open_log(&path)?;
     let err_log = log

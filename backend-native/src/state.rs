@@ -111,7 +111,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(cfg: NativeConfig) -> Self {
-        let ports = PortPool::new(cfg.slicer_port_range);
+        let ports = PortPool::on(
+            cfg.slicer_port_range,
+            crate::ports::slicer_bind_host(&cfg.hostname),
+        );
         Shared {
             cfg,
             state: Mutex::new(State {

@@ -40,10 +40,11 @@ fn fixture_with_range(range: PortRange) -> Fixture {
     }
 }
 
-/// Inode of the socket listening on `0.0.0.0:port`, from `/proc/net/tcp`.
+/// The inode of the socket listening on 127.0.0.1:`port` (the fixture's controllers are reached
+/// at 127.0.0.1, so they listen on loopback only), from `/proc/net/tcp`.
 fn listening_inode(port: u16) -> Option<String> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let local = format!("00000000:{port:04X}");
+    let local = format!("0100007F:{port:04X}");
     table.lines().skip(1).find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
         (f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")).then(|| f[9].to_string())

@@ -15,7 +15,9 @@
 mod cluster_manager_type;
 mod parse;
 mod parse_nested;
+mod parse_security;
 mod parse_teraslice;
+mod security;
 mod system;
 mod terafoundation;
 mod teraslice;
@@ -23,6 +25,10 @@ mod teraslice;
 mod tests;
 
 pub use cluster_manager_type::{ClusterManagerType, InvalidBackendName};
+pub use security::{
+    image_allowed_by, parse_tokens_file, ApiRole, ApiToken, SecurityConfig,
+    DEFAULT_MAX_SLICERS_PER_JOB, DEFAULT_MAX_WORKERS_PER_JOB,
+};
 pub use system::{ConfigError, SystemConfig};
 pub use terafoundation::{LogDestination, LogLevelSetting, TerafoundationConfig};
 pub use teraslice::{

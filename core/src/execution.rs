@@ -111,14 +111,38 @@ pub struct ExecutionRecord {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub deleted: bool,
+    /// Ours: the secret the master sends to this execution's controller on its control routes
+    /// (`Authorization: Bearer`), made with the record. Never shown by the API; records made
+    /// before it existed have none, and their controllers take control requests without one.
+    #[serde(
+        rename = "_control_secret",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub control_secret: Option<String>,
     #[serde(flatten)]
     pub job: JobConfig,
+}
+
+/// The key of [`ExecutionRecord::control_secret`] in a record's JSON.
+pub const CONTROL_SECRET_KEY: &str = "_control_secret";
+
+/// 244 random bits as hex (two v4 UUIDs, from the OS's random source).
+fn new_control_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 impl ExecutionRecord {
     /// A new `pending` execution of `job` (Teraslice `ExecutionStorage.create`).
     pub fn new(job_id: &str, job: JobConfig) -> Self {
         let now = crate::time::now();
+        let mut job = job;
+        // A job key of that name must not shadow (or set) the secret.
+        job.extra.shift_remove(CONTROL_SECRET_KEY);
         ExecutionRecord {
             ex_id: uuid::Uuid::new_v4().to_string(),
             job_id: job_id.to_string(),
@@ -136,6 +160,7 @@ impl ExecutionRecord {
             recovered_execution: None,
             recovered_slice_type: None,
             deleted: false,
+            control_secret: Some(new_control_secret()),
             job,
         }
     }
@@ -165,7 +190,8 @@ impl StatusUpdate {
         ex.updated = crate::time::now();
         if let Some(reason) = &self.failure_reason {
             ex.has_errors = true;
-            ex.failure_reason = reason.clone();
+            // Errors can quote connector URLs; what is stored and shown holds no credentials.
+            ex.failure_reason = crate::redact::redact(reason);
         }
         if let Some(stats) = &self.slicer_stats {
             ex.slicer_stats = stats.clone();

@@ -11,6 +11,7 @@ pub mod config;
 pub mod duration;
 pub mod execution;
 pub mod job;
+pub mod redact;
 pub mod scheduler;
 pub mod status;
 pub mod store;
@@ -19,7 +20,7 @@ pub mod testing;
 pub mod time;
 
 pub use backend::{BackendError, BackendEvent, ClusterBackend, ClusterState};
-pub use execution::{ExecutionRecord, JobRecord};
+pub use execution::{ExecutionRecord, JobRecord, CONTROL_SECRET_KEY};
 pub use job::JobConfig;
 pub use scheduler::Scheduler;
 pub use status::ExecutionStatus;

@@ -332,6 +332,7 @@ fn is_transient(status: StatusCode) -> bool {
 }
 
 /// reqwest's top-level message hides the cause ("error sending request"); show the chain.
+/// Credentials are redacted (node URLs carry none, but a redirect's or proxy's might).
 pub fn describe_reqwest_error(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -340,7 +341,7 @@ pub fn describe_reqwest_error(e: &reqwest::Error) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    text
+    teraslice_core::redact::redact(&text)
 }
 
 #[cfg(test)]

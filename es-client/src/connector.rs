@@ -2,9 +2,11 @@
 //! <elasticsearch-next|elasticsearch>.<name>`): where the server is and how to talk to it.
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use reqwest::Url;
 use serde_json::Value;
 use teraslice_core::duration::parse_duration_ms;
+use teraslice_core::redact::redact;
 
 /// Default `requestTimeout` of Teraslice's `elasticsearch-next` connector.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(120_000);
@@ -82,24 +84,42 @@ impl ConnectionConfig {
             (None, Some(v)) => ("host", v),
             (None, None) => ("node", &Value::Null),
         };
-        let nodes = match raw_nodes {
+        let parsed: Vec<(Url, Option<Auth>)> = match raw_nodes {
             Value::Null => vec![parse_node(DEFAULT_NODE).map_err(|p| err(key, p))?],
             Value::String(s) => vec![parse_node(s).map_err(|p| err(key, p))?],
             Value::Array(items) if !items.is_empty() => items
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => parse_node(s),
-                    other => Err(format!("each node must be a URL string, got {other}")),
+                    other => Err(format!(
+                        "each node must be a URL string, got {}",
+                        redact(&other.to_string())
+                    )),
                 })
                 .collect::<Result<_, _>>()
                 .map_err(|p| err(key, p))?,
             other => {
                 return Err(err(
                     key,
-                    format!("must be a URL or a non-empty list of URLs, got {other}"),
+                    format!(
+                        "must be a URL or a non-empty list of URLs, got {}",
+                        redact(&other.to_string())
+                    ),
                 ))
             }
         };
+        // Credentials written into a node URL (the first such node's) are the connector's Basic
+        // auth unless it sets its own.
+        let mut url_auth = None;
+        let nodes: Vec<Url> = parsed
+            .into_iter()
+            .map(|(url, auth)| {
+                if url_auth.is_none() {
+                    url_auth = auth;
+                }
+                url
+            })
+            .collect();
         let ssl = connector.get("ssl");
         let ca_certificate = match (
             present(connector.get("caCertificate")),
@@ -150,7 +170,9 @@ impl ConnectionConfig {
         Ok(ConnectionConfig {
             source: source.into(),
             nodes,
-            auth: parse_auth(connector).map_err(|(k, p)| err(k, p))?,
+            auth: parse_auth(connector)
+                .map_err(|(k, p)| err(k, p))?
+                .or(url_auth),
             ca_certificate,
             reject_unauthorized,
             request_timeout,
@@ -198,21 +220,40 @@ fn present(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
-fn parse_node(raw: &str) -> Result<Url, String> {
+/// A node URL without its credentials: `https://user:pw@host` becomes `https://host` and
+/// `Auth::Basic` (used when the connector sets no auth of its own), so no URL that is logged,
+/// shown in an error or stored carries them.
+fn parse_node(raw: &str) -> Result<(Url, Option<Auth>), String> {
+    let shown = redact(raw);
     let trimmed = raw.trim();
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_string()
     } else {
         format!("http://{trimmed}")
     };
-    let url = Url::parse(&with_scheme)
-        .map_err(|e| format!("\"{raw}\" is not a URL like http://host:9200: {e}"))?;
+    let mut url = Url::parse(&with_scheme)
+        .map_err(|e| format!("\"{shown}\" is not a URL like http://host:9200: {e}"))?;
     match url.scheme() {
-        "http" | "https" => Ok(url),
-        other => Err(format!(
-            "\"{raw}\" has scheme {other}; allowed: http, https"
-        )),
+        "http" | "https" => {}
+        other => {
+            return Err(format!(
+                "\"{shown}\" has scheme {other}; allowed: http, https"
+            ))
+        }
     }
+    let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let auth = (!url.username().is_empty() || url.password().is_some()).then(|| Auth::Basic {
+        username: decode(url.username()),
+        password: url.password().map(decode).unwrap_or_default(),
+    });
+    // Only fails for URLs that cannot have a host (not http/https).
+    let stripped = url.set_username("").is_ok() && url.set_password(None).is_ok();
+    if !stripped {
+        return Err(format!(
+            "\"{shown}\": cannot take the credentials out of the URL"
+        ));
+    }
+    Ok((url, auth))
 }
 
 #[cfg(test)]
@@ -295,5 +336,37 @@ mod tests {
         assert_eq!(e.key, format!("{SRC}.ssl.ca"));
         let e = ConnectionConfig::from_connector(SRC, &json!("es:9200")).expect_err("not a map");
         assert_eq!(e.key, SRC);
+    }
+
+    #[test]
+    fn credentials_in_a_node_url_become_basic_auth_and_leave_the_url() {
+        let c = ConnectionConfig::from_connector(
+            SRC,
+            &json!({"node": ["https://elastic:p%40ss@es:9243/", "http://es2:9200"]}),
+        )
+        .expect("valid");
+        let nodes: Vec<&str> = c.nodes.iter().map(Url::as_str).collect();
+        assert_eq!(nodes, ["https://es:9243/", "http://es2:9200/"]);
+        assert_eq!(
+            c.auth,
+            Some(Auth::Basic {
+                username: "elastic".into(),
+                password: "p@ss".into()
+            })
+        );
+        let own = ConnectionConfig::from_connector(
+            SRC,
+            &json!({"node": "http://u:p@es:9200", "apiKey": "aWQ6a2V5"}),
+        )
+        .expect("valid");
+        assert_eq!(
+            own.auth,
+            Some(Auth::ApiKey("aWQ6a2V5".into())),
+            "the connector's own auth wins"
+        );
+        assert_eq!(own.nodes[0].as_str(), "http://es:9200/");
+        let e = ConnectionConfig::from_connector(SRC, &json!({"node": "ftp://u:hidden@x"}))
+            .expect_err("bad scheme");
+        assert!(!e.to_string().contains("hidden"), "{e}");
     }
 }

@@ -39,6 +39,7 @@ impl Extensions {
         self.ops
             .clone()
             .with_connectors(config.terafoundation.connectors.clone())
+            .with_file_roots(config.teraslice.security.file_roots.clone())
     }
 }
 

@@ -1,6 +1,8 @@
 //! `teraslice execution-controller` and `teraslice worker`: the processes a backend starts for an
-//! execution. They get the execution the way Teraslice passes it — env `EX` (base64 of the
-//! execution JSON; plain JSON is accepted too) — and the config from `-c`/`TERAFOUNDATION_CONFIG`.
+//! execution. They load their execution from the state store by env `ex_id` (the backends pass
+//! no record in the env: Linux caps one variable at 128 KiB, and a pod spec is readable by
+//! anyone who may read Jobs); env `EX` (base64 of the execution JSON, or plain JSON), the way
+//! Teraslice passes it, is still read when set. The config comes from `-c`/`TERAFOUNDATION_CONFIG`.
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -8,7 +10,7 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use teraslice_backend_native::env::ENV_SLICER_LISTEN_FD;
 use teraslice_core::config::{ClusterManagerType, SystemConfig};
-use teraslice_core::ExecutionRecord;
+use teraslice_core::{ExecutionRecord, StateStore};
 use teraslice_runtime::{
     ControllerOptions, ExecutionController, RuntimeTimeouts, Worker, WorkerOptions,
 };
@@ -45,20 +47,20 @@ fn load_config(args: &ProcessArgs) -> anyhow::Result<SystemConfig> {
     })
 }
 
-/// The execution from env `EX`, with `slicer_hostname`/`slicer_port` env taking precedence.
-fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
-    let raw = std::env::var("EX").context(
-        "env EX (the execution record) is not set: this command is started by a cluster backend",
-    )?;
-    let json = if raw.trim_start().starts_with('{') {
-        raw.into_bytes()
-    } else {
-        base64::engine::general_purpose::STANDARD
-            .decode(raw.trim())
-            .context("env EX is neither JSON nor base64 of JSON")?
+/// The execution: env `EX` when set, else the store's record of env `ex_id`; env
+/// `slicer_hostname`/`slicer_port` take precedence over the record's.
+async fn load_execution(store: &dyn StateStore) -> anyhow::Result<ExecutionRecord> {
+    let mut ex = match std::env::var("EX") {
+        Ok(raw) => decode_execution(raw)?,
+        Err(_) => {
+            let ex_id = std::env::var("ex_id").context(
+                "env ex_id (the execution to run) is not set: this command is started by a cluster backend",
+            )?;
+            store.get_execution(ex_id.trim()).await.with_context(|| {
+                format!("cannot load execution {ex_id} (env ex_id) from the state store")
+            })?
+        }
     };
-    let mut ex: ExecutionRecord =
-        serde_json::from_slice(&json).context("env EX is not a valid execution record")?;
     if let Ok(host) = std::env::var("slicer_hostname") {
         ex.slicer_hostname = Some(host);
     }
@@ -69,6 +71,18 @@ fn execution_from_env() -> anyhow::Result<ExecutionRecord> {
         ex.slicer_port = Some(port);
     }
     Ok(ex)
+}
+
+/// Env `EX`: base64 of the execution JSON, or the JSON itself.
+fn decode_execution(raw: String) -> anyhow::Result<ExecutionRecord> {
+    let json = if raw.trim_start().starts_with('{') {
+        raw.into_bytes()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .context("env EX is neither JSON nor base64 of JSON")?
+    };
+    serde_json::from_slice(&json).context("env EX is not a valid execution record")
 }
 
 /// The slicer socket the native backend bound for this execution controller and passed down as
@@ -128,8 +142,8 @@ async fn parent_exited(parent: u32) {
 pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
-    let ex = execution_from_env()?;
     let store = wiring::open_state_store(&config).await?;
+    let ex = load_execution(store.as_ref()).await?;
     let opts = ControllerOptions {
         registry: Arc::new(ext.op_registry(&config)),
         timeouts: runtime_timeouts(&config),
@@ -159,11 +173,11 @@ pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow
 pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let parent = std::os::unix::process::parent_id();
     let config = load_config(&args)?;
-    let ex = execution_from_env()?;
+    let store = wiring::open_state_store(&config).await?;
+    let ex = load_execution(store.as_ref()).await?;
     let (Some(host), Some(port)) = (ex.slicer_hostname.clone(), ex.slicer_port) else {
         bail!("the execution has no slicer_hostname/slicer_port: the worker does not know where its execution controller is");
     };
-    let store = wiring::open_state_store(&config).await?;
     // Teraslice's worker id: `<hostname>__<cluster worker id>`, where a pod's hostname is its
     // IP (`POD_IP`, as terafoundation's `_nodeName`): every pod of a node has the same process
     // id, so the node's name would give all its workers one id.

@@ -7,7 +7,6 @@ mod pod;
 mod resources;
 mod volumes;
 
-use base64::Engine;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
@@ -52,23 +51,11 @@ pub fn worker_deployment_name(ex: &ExecutionRecord) -> String {
     object_name(NameInfix::Workers, &ex.job.name, &ex.job_id)
 }
 
-/// `EX`: standard base64 of the execution record JSON (Teraslice `safeEncode`).
-pub fn encode_execution(ex: &ExecutionRecord) -> Result<String, K8sError> {
-    let json = serde_json::to_vec(ex).map_err(|e| K8sError::Manifest {
-        ex_id: ex.ex_id.clone(),
-        problem: format!("the execution record cannot be encoded as JSON: {e}"),
-    })?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(json))
-}
-
-/// The record a pod gets, with where the EC listens filled in.
-fn execution_for_pods(cfg: &K8sConfig, ex: &ExecutionRecord) -> ExecutionRecord {
-    let mut ex = ex.clone();
-    ex.slicer_port = Some(EC_PORT);
-    if ex.slicer_hostname.is_none() {
-        ex.slicer_hostname = Some(controller_hostname(cfg, &ex));
-    }
-    ex
+/// Where a pod finds the execution controller: the Service's name, on [`EC_PORT`].
+fn controller_address(cfg: &K8sConfig, ex: &ExecutionRecord) -> String {
+    ex.slicer_hostname
+        .clone()
+        .unwrap_or_else(|| controller_hostname(cfg, ex))
 }
 
 fn image(cfg: &K8sConfig, ex: &ExecutionRecord) -> Result<String, K8sError> {
@@ -123,8 +110,8 @@ fn pod_template(
     role: Assignment,
     name: &str,
 ) -> Result<PodTemplateSpec, K8sError> {
-    let pod_ex = execution_for_pods(cfg, ex);
-    let env = pod::base_env(role, &encode_execution(&pod_ex)?, &ex.ex_id, &ex.job_id);
+    let host = controller_address(cfg, ex);
+    let env = pod::base_env(role, &ex.ex_id, &ex.job_id, &host, EC_PORT);
     let mut spec = pod::base_pod_spec(cfg, role, name, &image(cfg, ex)?, env);
     let mut template_labels = labels::standard(cfg, ex, role);
     let job = &ex.job;

@@ -43,15 +43,25 @@ fn env_field(name: &str, path: &str) -> EnvVar {
     }
 }
 
-/// The process env the `teraslice` binary reads, before the user's `env_vars`.
-pub fn base_env(role: Assignment, ex_b64: &str, ex_id: &str, job_id: &str) -> Vec<EnvVar> {
+/// The process env the `teraslice` binary reads, before the user's `env_vars`. The execution
+/// record itself is not in the env (it can exceed what one variable may hold, and the pod spec
+/// is readable by anyone who may read Jobs): the process loads it from the state store by
+/// `ex_id`; `slicer_hostname`/`slicer_port` say where the controller listens.
+pub fn base_env(
+    role: Assignment,
+    ex_id: &str,
+    job_id: &str,
+    slicer_hostname: &str,
+    slicer_port: u16,
+) -> Vec<EnvVar> {
     let node_type = super::labels::component(role);
     vec![
         env("NODE_TYPE", node_type),
         env("assignment", node_type),
-        env("EX", ex_b64),
         env("ex_id", ex_id),
         env("job_id", job_id),
+        env("slicer_hostname", slicer_hostname),
+        env("slicer_port", &slicer_port.to_string()),
         env_field("POD_IP", "status.podIP"),
         env_field("node_id", "spec.nodeName"),
         env(
@@ -120,6 +130,10 @@ pub fn base_pod_spec(
     PodSpec {
         containers: vec![container],
         restart_policy: (role == Assignment::ExecutionController).then(|| "Never".into()),
+        // Controllers and workers never call the Kubernetes API: no token in the pod, under the
+        // account `teraslice.kubernetes_execution_service_account` names (else `default`).
+        service_account_name: cfg.execution_service_account.clone(),
+        automount_service_account_token: Some(false),
         termination_grace_period_seconds: Some(termination_grace_seconds(cfg)),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),

@@ -1,7 +1,8 @@
-//! The backend needs nothing beyond the guide's namespace-scoped Role for the namespace's
-//! `default` ServiceAccount, nor beyond the narrowest Role docs/kubernetes.md lists.
+//! The backend needs nothing beyond a namespace-scoped wildcard Role for the namespace's
+//! `default` ServiceAccount, nor beyond the narrowest Role examples/k8s/role.yaml ships, which
+//! refuses everything else (Secrets, RoleBindings, bare Pods).
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, ListParams, PostParams};
 use kube::config::AuthInfo;
@@ -12,21 +13,31 @@ use teraslice_core::ClusterBackend;
 
 use super::support::*;
 
-/// examples/k8s/role.yaml and roleBinding.yaml.
+/// The wildcard Role the guide used to ship (everything in the namespace).
 fn guide_rules() -> serde_json::Value {
     json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
 }
 
-/// The narrowest Role of docs/kubernetes.md ("Permissions").
-fn narrowest_rules() -> serde_json::Value {
-    json!([
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "deletecollection"]},
-        {"apiGroups": [""], "resources": ["services"], "verbs": ["create", "get", "deletecollection"]},
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "deletecollection"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"],
-         "verbs": ["create", "get", "list", "patch", "deletecollection"]},
-        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["deletecollection"]},
-    ])
+/// The rules of the Role examples/k8s/role.yaml ships: the narrowest the backend works with.
+fn shipped_rules() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/k8s/role.yaml");
+    let text = std::fs::read_to_string(&path).expect("examples/k8s/role.yaml");
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value: serde_json::Value =
+            serde::Deserialize::deserialize(doc).expect("role.yaml is YAML");
+        if value["kind"] == "Role" {
+            return value["rules"].clone();
+        }
+    }
+    panic!("no Role in {}", path.display());
+}
+
+/// Asserts `result` is the API server's 403.
+fn refused<T: std::fmt::Debug>(result: Result<T, kube::Error>, what: &str) {
+    match result {
+        Err(kube::Error::Api(e)) if e.code == 403 => {}
+        other => panic!("{what} must be forbidden by the shipped Role, got {other:?}"),
+    }
 }
 
 /// A Role of `rules` bound to `namespace`'s default ServiceAccount.
@@ -116,12 +127,50 @@ async fn the_guide_role_is_enough_to_allocate_and_stop() {
     force_stop_until_gone(&b, &admin, &ns.name, &ex.ex_id, "force stop with the Role").await;
 }
 
-/// Every call the backend makes, including adoption and a restarted master's reads.
+/// Every call the backend makes, including adoption and a restarted master's reads, with the
+/// Role examples/k8s ships; anything beyond it is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_narrowest_role_is_enough_for_every_operation() {
+async fn the_shipped_role_is_enough_for_every_operation_and_nothing_more() {
     let admin = admin().await;
     let ns = TestNamespace::new(&admin, "k8s-narrow").await;
-    let sa = bound_client(&admin, &ns.name, narrowest_rules()).await;
+    let sa = bound_client(&admin, &ns.name, shipped_rules()).await;
+    refused(
+        Api::<Secret>::namespaced(sa.clone(), &ns.name)
+            .list(&ListParams::default())
+            .await,
+        "list Secrets",
+    );
+    refused(
+        Api::<ConfigMap>::namespaced(sa.clone(), &ns.name)
+            .get("some-other-configmap")
+            .await,
+        "get a ConfigMap other than teraslice-worker",
+    );
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "escalate", "namespace": ns.name},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns.name}],
+        "roleRef": {"kind": "ClusterRole", "name": "admin", "apiGroup": "rbac.authorization.k8s.io"}
+    }))
+    .expect("rolebinding");
+    refused(
+        Api::<RoleBinding>::namespaced(sa.clone(), &ns.name)
+            .create(&PostParams::default(), &binding)
+            .await,
+        "create a RoleBinding",
+    );
+    refused(
+        Api::<Pod>::namespaced(sa.clone(), &ns.name)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "metadata": {"name": "sneaky"},
+                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+                }))
+                .expect("pod"),
+            )
+            .await,
+        "create a bare Pod",
+    );
     let config = system_config(&ns.name, "narrow", "");
     let first = backend(sa.clone(), &config).await;
     let mut ex = execution("narrow-job", 2);

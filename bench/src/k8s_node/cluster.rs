@@ -130,10 +130,30 @@ pub struct TeraCluster {
     /// The namespace, also `teraslice.name` (the state indices' prefix).
     pub name: String,
     pub master: String,
+    /// The API token of the master (the Secret `teraslice-api-tokens`).
+    token: String,
+}
+
+/// 16 bytes of /dev/urandom as hex.
+fn random_token() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom for the API token")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The Secret `teraslice-api-tokens` masterDeployment.yaml mounts (what `make token` makes).
+pub fn api_token_secret(namespace: &str, token: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: teraslice-api-tokens\n  namespace: {namespace}\nstringData:\n  tokens: \"{token}\"\n"
+    )
 }
 
 impl TeraCluster {
-    /// Namespace, Role, RoleBinding, PriorityClass, the two ConfigMaps and the master; waits until
+    /// Namespace, ServiceAccounts, Role, RoleBinding, PriorityClass, the API token Secret, the two
+    /// ConfigMaps and the master; waits until
     /// the master answers. The execution pods get no CPU requests or limits (the example's 0.25
     /// CPU would throttle each worker to a quarter of a core, which the native backend does not).
     pub async fn start(
@@ -150,6 +170,8 @@ impl TeraCluster {
         for file in ["role.yaml", "roleBinding.yaml", "priorityClass.yaml"] {
             env.apply(&render(file, name, &env.image)?).await?;
         }
+        let token = random_token()?;
+        env.apply(&api_token_secret(name, &token)).await?;
         for (map, file) in [
             ("teraslice-master", "teraslice-master.yaml"),
             ("teraslice-worker", "teraslice-worker.yaml"),
@@ -176,6 +198,7 @@ impl TeraCluster {
         Ok(TeraCluster {
             name: name.into(),
             master,
+            token,
         })
     }
 
@@ -187,6 +210,7 @@ impl TeraCluster {
     ) -> anyhow::Result<(String, String)> {
         let res = http
             .post(format!("{}/jobs", self.master))
+            .bearer_auth(&self.token)
             .json(job)
             .send()
             .await?;
@@ -204,7 +228,7 @@ impl TeraCluster {
         let url = format!("{}/ex/{ex_id}", self.master);
         let start = Instant::now();
         loop {
-            let ex: Value = match http.get(&url).send().await {
+            let ex: Value = match http.get(&url).bearer_auth(&self.token).send().await {
                 Ok(res) => res.json().await.unwrap_or(Value::Null),
                 Err(_) => Value::Null,
             };

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::parse::{unknown, warn_unknown};
 use super::parse_nested::{index_settings, mock, rollover, state};
+use super::parse_security;
 use super::teraslice::cwd_join;
 use super::*;
 use crate::job::validate::fields::{describe, list, Fields};
@@ -77,7 +78,7 @@ pub(super) fn teraslice(
     warn_unknown(
         obj,
         "teraslice.",
-        &[KEYS, EXTENSION_KEYS, &backend_section].concat(),
+        &[KEYS, EXTENSION_KEYS, parse_security::KEYS, &backend_section].concat(),
     );
     let kubernetes = cluster_manager_type == ClusterManagerType::KUBERNETES;
     let asset_storage_connection_type = f.one_of(
@@ -176,7 +177,8 @@ pub(super) fn teraslice(
         kubernetes_image_pull_secret: f.optional_string("kubernetes_image_pull_secret", None),
         kubernetes_worker_antiaffinity: f.bool("kubernetes_worker_antiaffinity", false),
         mock: mock(&mut f),
-        extra: unknown(obj, KEYS),
+        security: parse_security::security(&mut f),
+        extra: unknown(obj, &[KEYS, parse_security::KEYS].concat()),
         name,
         cluster_manager_type,
     }

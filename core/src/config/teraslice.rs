@@ -99,6 +99,9 @@ pub struct TerasliceConfig {
     pub kubernetes_worker_antiaffinity: bool,
     /// Ours: the in-memory mock backend.
     pub mock: MockConfig,
+    /// Ours: API tokens, image policy, pod ServiceAccount, file roots, per-job limits.
+    #[serde(flatten)]
+    pub security: super::SecurityConfig,
     /// Keys we do not know (warned about at load, except the section of the configured
     /// third-party backend), kept as given.
     #[serde(flatten)]
@@ -208,6 +211,7 @@ impl Default for TerasliceConfig {
             kubernetes_image_pull_secret: None,
             kubernetes_worker_antiaffinity: false,
             mock: MockConfig::default(),
+            security: super::SecurityConfig::default(),
             extra: Map::new(),
         }
     }

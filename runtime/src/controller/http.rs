@@ -3,30 +3,65 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use super::connection::{serve_worker, Shared};
 use super::handle::ControllerGone;
 use crate::protocol::WORKER_WS_PATH;
 
 /// `GET /health`, `POST /api/v1/{pause,resume,stop,settings}`, `GET /api/v1/analytics`, the worker
-/// WebSocket at [`WORKER_WS_PATH`]; anything else is 501 as in Teraslice.
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/health", get(health))
+/// WebSocket at [`WORKER_WS_PATH`]; anything else is 501 as in Teraslice. With a
+/// `control_secret` (the execution record's), the control routes need
+/// `Authorization: Bearer <secret>`, which the master sends.
+pub fn router(shared: Arc<Shared>, control_secret: Option<String>) -> Router {
+    let control = Router::new()
         .route("/api/v1/pause", post(pause))
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/stop", post(stop))
         .route("/api/v1/analytics", get(analytics))
         .route("/api/v1/settings", post(settings))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(control_secret),
+            require_secret,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .merge(control)
         .route(WORKER_WS_PATH, any(worker_socket))
         .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "Not Implemented") })
         .with_state(shared)
+}
+
+/// 401 unless the request carries the execution's control secret (when it has one).
+async fn require_secret(
+    State(secret): State<Arc<Option<String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(secret) = secret.as_deref() else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(presented.as_bytes().ct_eq(secret.as_bytes())) {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "the control routes of an execution controller need its execution's control secret (Authorization: Bearer), which only the master sends" })),
+    )
+        .into_response()
 }
 
 async fn health(State(s): State<Arc<Shared>>) -> Response {

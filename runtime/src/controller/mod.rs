@@ -184,7 +184,7 @@ impl ExecutionController {
             next_conn: AtomicU64::new(1),
             dispatch: std::sync::OnceLock::new(),
         });
-        let app = http::router(shared.clone());
+        let app = http::router(shared.clone(), ex.control_secret.clone());
         // Slices and replies are small frames: without TCP_NODELAY each waits for Nagle.
         let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

@@ -193,9 +193,14 @@ impl Harness {
         }
     }
 
-    /// `(status, body)` of a plain HTTP/1.1 request to the EC.
+    /// `(status, body)` of a plain HTTP/1.1 request to the EC, with the execution's control
+    /// secret as the master sends it.
     pub async fn http(&self, method: &str, path: &str) -> (u16, String) {
-        http(self.addr, method, path).await
+        let auth = match &self.ex.control_secret {
+            Some(secret) => format!("Authorization: Bearer {secret}\r\n"),
+            None => String::new(),
+        };
+        http_with(self.addr, method, path, &auth).await
     }
 }
 
@@ -207,12 +212,17 @@ pub async fn slices(store: &MemoryStore, ex_id: &str) -> Vec<SliceStateRecord> {
 }
 
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    http_with(addr, method, path, "").await
+}
+
+/// Like [`http`], with `headers` (each ending in CRLF) added to the request.
+pub async fn http_with(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
     let mut s = match tokio::net::TcpStream::connect(addr).await {
         Ok(s) => s,
         Err(e) => panic!("connect {addr}: {e}"),
     };
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: ec\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: ec\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     if let Err(e) = s.write_all(req.as_bytes()).await {
         panic!("send: {e}");

@@ -35,6 +35,12 @@ pub enum ApiError {
     /// 400: a query parameter is wrong; the message names it and what is allowed.
     #[error("{0}")]
     BadParam(String),
+    /// 401: no token, or one the master does not know.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a read token on a route that changes something.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("cannot {method} endpoint {uri}")]
     NoRoute { method: String, uri: String },
 }
@@ -53,6 +59,8 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NoRoute { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -116,9 +124,16 @@ impl IntoResponse for ApiError {
             tracing::warn!(error = %self, "request failed");
         }
         let code = status.as_u16();
-        pretty_json(
+        let mut res = pretty_json(
             status,
             &json!({"error": code, "message": self.to_string(), "statusCode": code}),
-        )
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        res
     }
 }

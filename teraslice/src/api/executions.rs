@@ -62,7 +62,7 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
         .into_iter()
         .filter(|ex| (ex.deleted || deleted_jobs.contains(&ex.job_id)) == deleted)
         .filter(|ex| statuses.is_empty() || statuses.contains(&ex.status))
-        .filter_map(|ex| serde_json::to_value(ex).ok())
+        .map(execution_doc)
         .collect();
     Ok(opts.apply(docs))
 }
@@ -76,10 +76,19 @@ pub async fn get_one(State(s): State<AppState>, Path(ex_id): Path<String>) -> Ap
     Ok(ok(&with_pending_reason(&s, ex)))
 }
 
+/// An execution as the API shows it: the stored record without its control secret.
+pub fn execution_doc(ex: ExecutionRecord) -> Value {
+    let mut doc = serde_json::to_value(ex).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut doc {
+        m.shift_remove(teraslice_core::CONTROL_SECRET_KEY);
+    }
+    doc
+}
+
 /// The execution document; a `pending` one also says why it waits (`_pending_reason`, ours).
 pub fn with_pending_reason(s: &AppState, ex: ExecutionRecord) -> Value {
     let pending = ex.status == ExecutionStatus::Pending;
-    let mut doc = serde_json::to_value(ex).unwrap_or(Value::Null);
+    let mut doc = execution_doc(ex);
     if let (true, Some(reason), Value::Object(m)) =
         (pending, s.scheduler.pending_reason(), &mut doc)
     {
@@ -140,7 +149,9 @@ pub async fn resume_execution(s: &AppState, ex_id: &str) -> ApiResult {
 
 /// `_workers?add=|remove=|total=` → `{message: "<n> workers have been <action> for execution: <id>"}`.
 pub async fn change_workers(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
-    let change = match params::worker_request(q)? {
+    let request = params::worker_request(q)?;
+    check_worker_limit(s, ex_id, &request).await?;
+    let change = match request {
         WorkerRequest::Add(n) => s.scheduler.add_workers(ex_id, n).await?,
         WorkerRequest::Remove(n) => s.scheduler.remove_workers(ex_id, n).await?,
         WorkerRequest::Total(n) => s.scheduler.set_workers(ex_id, n).await?,
@@ -150,6 +161,29 @@ pub async fn change_workers(s: &AppState, ex_id: &str, q: &Query) -> ApiResult {
         change.worker_num, change.action, change.ex_id
     );
     Ok(ok(&json!({ "message": message })))
+}
+
+/// `add`/`total` may not take an execution past `teraslice.max_workers_per_job`.
+async fn check_worker_limit(
+    s: &AppState,
+    ex_id: &str,
+    request: &WorkerRequest,
+) -> Result<(), ApiError> {
+    let (field, total) = match request {
+        WorkerRequest::Remove(_) => return Ok(()),
+        WorkerRequest::Total(n) => ("total", u64::from(*n)),
+        WorkerRequest::Add(n) => {
+            let state = s.backend.cluster_state().await?;
+            let running = teraslice_core::backend::processes_of(&state, ex_id)
+                .filter(|p| p.assignment == teraslice_core::backend::Assignment::Worker)
+                .count();
+            ("add", running as u64 + u64::from(*n))
+        }
+    };
+    s.jobs
+        .policy()
+        .check_workers(field, total)
+        .map_err(|e| ApiError::BadParam(e.to_string()))
 }
 
 /// `{ex_id, job_id, name, ...ExecutionAnalytics}` of a running execution's controller.

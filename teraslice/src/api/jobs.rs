@@ -59,9 +59,7 @@ async fn with_ex(s: &AppState, q: &Query, mut doc: Value) -> Value {
         .unwrap_or_default()
         .to_string();
     let ex = match s.jobs.latest_execution(&job_id).await {
-        Ok(e) if !e.deleted => serde_json::to_value(e)
-            .map(|v| pick(&v, &fields))
-            .unwrap_or_else(|_| json!({})),
+        Ok(e) if !e.deleted => pick(&ex::execution_doc(e), &fields),
         _ => json!({}),
     };
     if let Value::Object(m) = &mut doc {

@@ -2,6 +2,7 @@
 //! and `/openapi.json`. Routes are declared once in [`json_routes`] / [`txt_routes`]; the router
 //! and the OpenAPI sync test both read those tables.
 mod assets;
+pub mod auth;
 mod body;
 mod cluster;
 mod drain;
@@ -161,6 +162,10 @@ pub fn router(services: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            services.auth.clone(),
+            auth::require_token,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             limit,
             drain::read_body_first,

@@ -7,6 +7,8 @@ use serde_json::Value;
 pub struct ApiClient {
     base: String,
     http: reqwest::Client,
+    /// Sent as `Authorization: Bearer <token>`.
+    token: Option<String>,
 }
 
 /// An error answer of the API, printed as the API gave it.
@@ -28,7 +30,20 @@ impl ApiClient {
         Ok(ApiClient {
             base,
             http: reqwest::Client::new(),
+            token: None,
         })
+    }
+
+    /// The client of `--cluster` with the `--token` / `TERASLICE_TOKEN` token, if any.
+    pub fn for_opts(opts: &super::ClientOpts) -> anyhow::Result<Self> {
+        let mut client = Self::new(&opts.cluster)?;
+        client.token = opts
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        Ok(client)
     }
 
     /// `path` starts with `/`; JSON routes are called under `/v1` as teraslice-client-js does.
@@ -40,6 +55,9 @@ impl ApiClient {
     ) -> anyhow::Result<Value> {
         let url = format!("{}/v1{path}", self.base);
         let mut req = self.http.request(method.clone(), &url);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
         if let Some(body) = body {
             req = req.json(body);
         }

@@ -22,6 +22,10 @@ pub struct ClientOpts {
         default_value = "http://localhost:5678"
     )]
     pub cluster: String,
+    /// API token, sent as `Authorization: Bearer <token>` (when the master sets
+    /// `teraslice.api_tokens`).
+    #[arg(long, global = true, env = "TERASLICE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -55,13 +59,11 @@ pub enum ClientCommand {
 pub async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
     match cmd {
         ClientCommand::Jobs { opts, cmd } => {
-            jobs::run(&ApiClient::new(&opts.cluster)?, &opts, cmd).await
+            jobs::run(&ApiClient::for_opts(&opts)?, &opts, cmd).await
         }
-        ClientCommand::Ex { opts, cmd } => {
-            ex::run(&ApiClient::new(&opts.cluster)?, &opts, cmd).await
-        }
+        ClientCommand::Ex { opts, cmd } => ex::run(&ApiClient::for_opts(&opts)?, &opts, cmd).await,
         ClientCommand::Cluster { opts, cmd } => {
-            cluster::run(&ApiClient::new(&opts.cluster)?, &opts, cmd).await
+            cluster::run(&ApiClient::for_opts(&opts)?, &opts, cmd).await
         }
     }
 }

@@ -2,7 +2,8 @@
 //! analytics and the log level, on the control routes the runtime's EC serves
 //! (runtime/src/controller/http.rs): `POST /api/v1/pause`, `POST /api/v1/resume`,
 //! `GET /api/v1/analytics` (`{name, ex_id, job_id, stats}`), `POST /api/v1/settings?log_level=`;
-//! any 2xx is success, anything else carries the reason in its body.
+//! any 2xx is success, anything else carries the reason in its body. Each request carries the
+//! execution's control secret (`Authorization: Bearer`), without which the EC refuses it.
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -46,6 +47,10 @@ impl HttpControllerClient {
     ) -> Result<Value, ControllerError> {
         let unavailable =
             |e: String| ControllerError(format!("Execution {} is not available: {e}", ex.ex_id));
+        let req = match &ex.control_secret {
+            Some(secret) => req.bearer_auth(secret),
+            None => req,
+        };
         let res = req.send().await.map_err(|e| unavailable(e.to_string()))?;
         let status = res.status();
         let text = res.text().await.map_err(|e| unavailable(e.to_string()))?;

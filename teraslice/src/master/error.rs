@@ -23,6 +23,9 @@ pub enum MasterError {
     /// The scheduler's start (reconciling a previous master's executions) failed.
     #[error("cannot start the scheduler: {0}")]
     Scheduler(SchedulerError),
+    /// `teraslice.api_tokens` / `api_tokens_file` cannot be used.
+    #[error(transparent)]
+    Auth(#[from] crate::api::auth::AuthConfigError),
     /// The HTTP port cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

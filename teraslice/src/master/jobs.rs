@@ -18,6 +18,7 @@ pub struct JobsService {
     store: Arc<dyn StateStore>,
     scheduler: Arc<Scheduler>,
     validation: JobValidationContext,
+    policy: super::policy::JobPolicy,
 }
 
 impl JobsService {
@@ -33,12 +34,20 @@ impl JobsService {
             store,
             scheduler,
             validation: config.validation_context(Some(ops)),
+            policy: super::policy::JobPolicy::from_config(config),
         }
     }
 
-    /// Validates the job; nothing is stored on failure.
+    /// The limits and image policy jobs are held to.
+    pub fn policy(&self) -> &super::policy::JobPolicy {
+        &self.policy
+    }
+
+    /// Validates the job and holds it to the policy; nothing is stored on failure.
     fn validate(&self, spec: &Value) -> JobsResult<JobConfig> {
-        Ok(validate_job(spec, &self.validation)?)
+        let job = validate_job(spec, &self.validation)?;
+        self.policy.check(&job)?;
+        Ok(job)
     }
 
     /// `POST /jobs`: stores the spec as submitted and, with `start`, creates its execution.
@@ -225,6 +234,7 @@ impl JobsService {
         };
         self.refuse_if_running(&from.job_id, false).await?;
         let job = from.job.clone();
+        self.policy.check(&job)?;
         self.create_recovery(&from, job, cleanup).await
     }
 

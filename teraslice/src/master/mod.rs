@@ -6,6 +6,7 @@ mod error;
 mod job_docs;
 pub mod jobs;
 mod jobs_error;
+pub mod policy;
 pub mod search;
 pub(crate) mod shutdown;
 pub(crate) mod wiring;
@@ -78,6 +79,8 @@ pub struct MasterServices {
     pub scheduler: Arc<Scheduler>,
     /// Submits, validates and controls jobs.
     pub jobs: JobsService,
+    /// The API tokens (none = open API).
+    pub auth: Arc<crate::api::auth::ApiAuth>,
     /// When this master started: `/cluster/stats` counts from here, as Teraslice's do.
     pub started: chrono::DateTime<chrono::Utc>,
 }
@@ -95,6 +98,7 @@ impl Master {
     /// reconciles what a previous master left), then binds and serves the API.
     pub async fn start(opts: MasterOptions) -> Result<Master, MasterError> {
         let config = opts.config.clone();
+        let auth = Arc::new(crate::api::auth::ApiAuth::from_config(&config)?);
         let store = wiring::open_state_store(&config).await?;
         let built = wiring::build_backend(&opts, store.clone()).await?;
         built
@@ -118,6 +122,7 @@ impl Master {
             backend: built.backend,
             scheduler,
             jobs,
+            auth,
         });
         let listen = opts
             .listen
@@ -141,6 +146,9 @@ impl Master {
                 })
                 .await
         });
+        if services.auth.is_open() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "the API is open to anyone who reaches {addr}: no teraslice.api_tokens or teraslice.api_tokens_file is set (see docs/security.md)");
+        }
         info!(%addr, cluster_manager_type = %config.teraslice.cluster_manager_type, "teraslice master listening");
         Ok(Master {
             addr,

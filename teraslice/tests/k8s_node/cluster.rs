@@ -1,6 +1,7 @@
 //! A Teraslice cluster of the guide on the real node: its own namespace (pinned to the real
-//! node), the guide's Role and RoleBinding, the two ConfigMaps and the master Deployment and
-//! Service of `examples/k8s`, with state in the shared in-cluster OpenSearch.
+//! node), the guide's ServiceAccounts, Role and RoleBinding, the API token Secret, the two
+//! ConfigMaps and the master Deployment and Service of `examples/k8s`, with state in the shared
+//! in-cluster OpenSearch. Every API call carries the token.
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
@@ -22,6 +23,13 @@ pub struct TeraCluster {
     pub name: String,
     pub master_url: String,
     pub http: reqwest::Client,
+}
+
+/// The Secret `teraslice-api-tokens` masterDeployment.yaml mounts (what `make token` makes).
+pub fn api_token_secret(namespace: &str, token: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: teraslice-api-tokens\n  namespace: {namespace}\nstringData:\n  tokens: \"{token}\"\n"
+    )
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -62,6 +70,12 @@ impl TeraCluster {
     /// Everything `make setup-all` creates except OpenSearch (shared, see `store`), then waits
     /// until the master answers.
     pub async fn start(prefix: &str) -> TeraCluster {
+        Self::start_with(prefix, "").await
+    }
+
+    /// Like [`TeraCluster::start`], with `extra` appended to the master's `teraslice:` section
+    /// (keys indented by two spaces).
+    pub async fn start_with(prefix: &str, extra: &str) -> TeraCluster {
         let env = NodeEnv::get();
         // The shared OpenSearch first: the master needs it to start.
         store::shared().await;
@@ -72,12 +86,15 @@ impl TeraCluster {
         for file in ["role.yaml", "roleBinding.yaml"] {
             apply(&env, &render(file, &name, &env.image));
         }
+        // The master's API token, as `make token` makes it.
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        apply(&env, &api_token_secret(&name, &token));
         apply(&env, &render("priorityClass.yaml", &name, &env.image));
         put_config_map(
             &client,
             &name,
             "teraslice-master",
-            render("teraslice-master.yaml", &name, &env.image),
+            render("teraslice-master.yaml", &name, &env.image) + extra,
         )
         .await;
         put_config_map(
@@ -93,8 +110,13 @@ impl TeraCluster {
         );
         let ip = service_ip(&client, &name, "teraslice-master").await;
         let master_url = format!("http://{ip}:5678");
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .expect("a header value");
+        headers.insert(reqwest::header::AUTHORIZATION, bearer);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .default_headers(headers)
             .build()
             .expect("http client");
         wait_http_ok(&http, &format!("{master_url}/"), "the teraslice master").await;

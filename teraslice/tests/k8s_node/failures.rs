@@ -39,10 +39,27 @@ async fn deleting_the_execution_controller_pod_fails_the_execution() {
 }
 
 /// An image that does not exist: the kubelet's ErrImagePull / ImagePullBackOff is the reason.
+/// (The image must be allowed first: by default a job may only run the configured image.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_that_does_not_exist_fails_with_the_kubelets_reason() {
     let _one = serial().await;
-    let cluster = TeraCluster::start("e2e-image").await;
+    let env_image = super::env::NodeEnv::get().image;
+    let cluster = TeraCluster::start_with(
+        "e2e-image",
+        &format!("  kubernetes_allowed_images: [\"{env_image}\", \"localhost/\"]\n"),
+    )
+    .await;
+    let mut refused = persistent("e2e-refused-image", 1, 200);
+    refused["kubernetes_image"] = json!("registry.example.com/evil:1");
+    let (status, body) = cluster
+        .call(reqwest::Method::POST, "/jobs", Some(&refused))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let msg = body["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("kubernetes_image") && msg.contains("registry.example.com/evil:1"),
+        "{msg}"
+    );
     let mut job = persistent("e2e-missing-image", 1, 200);
     job["kubernetes_image"] = json!("localhost/teraslice-rs-missing:1");
     let job_id = cluster.submit(&job).await;

@@ -1,5 +1,6 @@
 //! The guide's workflow, as a user types it: `make setup-all`, `show`, `register`, `example`,
-//! `logs-*`, `start`/`stop`, `destroy-all` in `examples/k8s`, against the plane's real node.
+//! `logs-*`, `start`/`stop`, `destroy-all` in `examples/k8s`, against the plane's real node. The
+//! master needs the API token `make token` made; the Makefile passes it to the CLI.
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -71,6 +72,28 @@ async fn real_node_ip(name: &str) -> String {
         .find(|a| a.type_ == "InternalIP")
         .map(|a| a.address)
         .expect("the real node has an InternalIP")
+}
+
+/// The token `make token` stored in the Secret `teraslice-api-tokens`.
+fn api_token(env: &NodeEnv, namespace: &str) -> String {
+    let out = Command::new(&env.kubectl)
+        .args([
+            "-n",
+            namespace,
+            "get",
+            "secret",
+            "teraslice-api-tokens",
+            "-o",
+            "jsonpath={.data.tokens}",
+        ])
+        .output()
+        .expect("run kubectl");
+    let encoded = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &encoded)
+        .unwrap_or_default();
+    let token = String::from_utf8_lossy(&decoded).trim().to_string();
+    assert!(!token.is_empty(), "make token made no token: {encoded:?}");
+    token
 }
 
 /// The first job id (a UUID) in `text`.
@@ -157,12 +180,31 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
         "http://{}:{master_port}",
         real_node_ip(&env.real_node).await
     );
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("http");
 
     make.run("setup-all", &[]);
+    // `make token` put a random API token in the Secret; every call but `GET /` needs it.
+    let token = api_token(&env, &namespace);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
+        .expect("http");
+    let open = reqwest::Client::new();
+    let refused = open
+        .get(format!("{master}/jobs"))
+        .send()
+        .await
+        .expect("the master answers");
+    assert_eq!(
+        refused.status(),
+        401,
+        "the example's master needs the token"
+    );
     wait_http_ok(&http, &format!("{master}/"), "the master's NodePort").await;
     let show = make.run("show", &[]);
     assert!(

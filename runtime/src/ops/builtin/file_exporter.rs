@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
 use super::file_format::{
-    encode_batch, header_line, resolve, validate_op, FileApi, FileConfig, Format, Side,
+    encode_batch, header_line, resolve_within, validate_op_within, FileApi, FileConfig, FileRoots,
+    Format, Side,
 };
 use crate::ops::{
     BatchProcessor, OpContext, OpError, OpRegistry, OperationLifecycle, ProcessorFactory, Record,
@@ -22,20 +23,34 @@ use crate::ops::{
 /// The metadata key Teraslice's routers set.
 const ROUTE: &str = "standard:route";
 
-pub struct FileExporter;
+/// Writes only under `roots` (`teraslice.file_roots`).
+pub struct FileExporter {
+    roots: FileRoots,
+}
 
-/// Registers the processor and its `file_sender_api`.
+/// Registers the processor and its `file_sender_api`, for any path.
 pub fn register(registry: &mut OpRegistry) {
-    registry.register_processor("file_exporter", FileExporter);
-    registry.register_api("file_sender_api", FileApi(Side::Sender));
+    register_with(registry, FileRoots::any());
+}
+
+/// Registers the processor and its `file_sender_api`, limited to `roots`.
+pub fn register_with(registry: &mut OpRegistry, roots: FileRoots) {
+    registry.register_api(
+        "file_sender_api",
+        FileApi {
+            side: Side::Sender,
+            roots: roots.clone(),
+        },
+    );
+    registry.register_processor("file_exporter", FileExporter { roots });
 }
 
 impl ProcessorFactory for FileExporter {
     fn validate(&self, config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
-        validate_op(config, Side::Sender)
+        validate_op_within(config, Side::Sender, "file_exporter", &self.roots)
     }
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
-        let cfg = resolve(ctx, Side::Sender)?;
+        let cfg = resolve_within(ctx, Side::Sender, &self.roots)?;
         let worker: String = ctx
             .worker_id
             .as_deref()

@@ -4,6 +4,7 @@
 mod codec;
 mod csv;
 mod parse;
+mod roots;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use teraslice_core::job::ValidationError;
 use crate::ops::{api_module_name, ApiContext, ApiFactory, ApiInstance, OpContext, OpError};
 pub use codec::{decode_json_file, decode_line, encode_batch, header_line, parse_header};
 pub use parse::{fill_defaults, parse_config};
+pub use roots::FileRoots;
 
 pub const FORMATS: &[&str] = &["ldjson", "json", "csv", "tsv", "raw"];
 pub const DEFAULT_READ_SIZE: u64 = 10_000_000;
@@ -133,22 +135,56 @@ pub fn validate_op(config: &mut Map<String, Value>, side: Side) -> Vec<Validatio
 }
 
 /// `file_reader_api` / `file_sender_api`: checks an `apis[]` entry; the instance is its
-/// [`FileConfig`].
-pub struct FileApi(pub Side);
+/// [`FileConfig`]. Its `path` must lie under the roots.
+pub struct FileApi {
+    pub side: Side,
+    pub roots: FileRoots,
+}
 
 impl ApiFactory for FileApi {
     fn validate(&self, config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
-        match parse_config(config, self.0) {
+        match parse_config(config, self.side) {
             Ok(parsed) => {
-                fill_defaults(config, &parsed, self.0);
-                Vec::new()
+                fill_defaults(config, &parsed, self.side);
+                self.roots
+                    .validate(self.side.api_module(), Some(&parsed.path))
             }
             Err(errors) => errors,
         }
     }
     fn create(&self, ctx: &ApiContext<'_>) -> Result<ApiInstance, OpError> {
-        let cfg =
-            parse_config(&ctx.config.0, self.0).map_err(|e| config_error(ctx.config.name(), &e))?;
+        let cfg = parse_config(&ctx.config.0, self.side)
+            .map_err(|e| config_error(ctx.config.name(), &e))?;
+        self.roots
+            .check(self.side.api_module(), &cfg.path)
+            .map_err(OpError::non_retryable)?;
         Ok(Arc::new(cfg))
     }
+}
+
+/// [`resolve`] held to `roots`: the op's path must lie under one of them.
+pub fn resolve_within(
+    ctx: &OpContext,
+    side: Side,
+    roots: &FileRoots,
+) -> Result<FileConfig, OpError> {
+    let cfg = resolve(ctx, side)?;
+    roots
+        .check(ctx.config.op_name(), &cfg.path)
+        .map_err(OpError::non_retryable)?;
+    Ok(cfg)
+}
+
+/// [`validate_op`], then the op's own `path` (when it has one) against `roots`.
+pub fn validate_op_within(
+    config: &mut Map<String, Value>,
+    side: Side,
+    op: &str,
+    roots: &FileRoots,
+) -> Vec<ValidationError> {
+    let errors = validate_op(config, side);
+    if !errors.is_empty() {
+        return errors;
+    }
+    roots.validate(op, config.get("path").and_then(Value::as_str))
 }

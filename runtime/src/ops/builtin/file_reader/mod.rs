@@ -12,28 +12,42 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
-use super::file_format::{resolve, validate_op, FileApi, Side};
+use super::file_format::{resolve_within, validate_op_within, FileApi, FileRoots, Side};
 use crate::ops::{
     Fetcher, OpContext, OpError, OpRegistry, ReaderFactory, SliceRequest, Slicer,
     SlicerRecoveryData,
 };
 pub use chunk::FileSlice;
 
-pub struct FileReader;
+/// Reads only under `roots` (`teraslice.file_roots`).
+pub struct FileReader {
+    roots: FileRoots,
+}
 
-/// Registers the reader and its `file_reader_api`.
+/// Registers the reader and its `file_reader_api`, for any path.
 pub fn register(registry: &mut OpRegistry) {
-    registry.register_reader("file_reader", FileReader);
-    registry.register_api("file_reader_api", FileApi(Side::Reader));
+    register_with(registry, FileRoots::any());
+}
+
+/// Registers the reader and its `file_reader_api`, limited to `roots`.
+pub fn register_with(registry: &mut OpRegistry, roots: FileRoots) {
+    registry.register_api(
+        "file_reader_api",
+        FileApi {
+            side: Side::Reader,
+            roots: roots.clone(),
+        },
+    );
+    registry.register_reader("file_reader", FileReader { roots });
 }
 
 impl ReaderFactory for FileReader {
     fn validate(&self, config: &mut Map<String, Value>, _job: &Value) -> Vec<ValidationError> {
-        validate_op(config, Side::Reader)
+        validate_op_within(config, Side::Reader, "file_reader", &self.roots)
     }
 
     fn slicers(&self, ctx: &OpContext) -> Result<Vec<Box<dyn Slicer>>, OpError> {
-        let cfg = resolve(ctx, Side::Reader)?;
+        let cfg = resolve_within(ctx, Side::Reader, &self.roots)?;
         let files = list_files(&cfg.path).map_err(OpError::non_retryable)?;
         tracing::info!(path = %cfg.path, files = files.len(), "file_reader: slicing");
         Ok(vec![Box::new(FileSlicer {
@@ -47,7 +61,7 @@ impl ReaderFactory for FileReader {
     }
 
     fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError> {
-        let cfg = resolve(ctx, Side::Reader)?;
+        let cfg = resolve_within(ctx, Side::Reader, &self.roots)?;
         Ok(Box::new(fetcher::FileFetcher::new(cfg, ctx.clone())))
     }
 }
