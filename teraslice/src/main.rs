@@ -5,6 +5,7 @@ mod client;
 mod master;
 mod process;
 mod run;
+mod ui;
 
 use clap::{Parser, Subcommand};
 
