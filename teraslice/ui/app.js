@@ -119,7 +119,7 @@ function renderExecutions(executions, controllers) {
     const st = cell(row, "status", "");
     st.innerHTML = "";
     const badge = document.createElement("span");
-    badge.className = "status status-" + ex._status;
+    badge.className = "badge badge-" + ex._status;
     badge.textContent = ex._status;
     st.appendChild(badge);
     cell(row, "workers num", c.workers_active !== undefined ? `${c.workers_active}/${ex.workers}` : ex.workers);
