@@ -142,7 +142,10 @@ async fn stop_from_the_page(page: &Client, m: &NativeMaster, ex_id: &str) -> Res
             .await
             .map(|rows| rows.len())
             .unwrap_or(0);
-        (id == ex_id && workers == 1, format!("{id}: {workers} workers"))
+        (
+            id == ex_id && workers == 1,
+            format!("{id}: {workers} workers"),
+        )
     })
     .await?;
     if let Some(path) = std::env::var_os("TERASLICE_UI_SCREENSHOT") {

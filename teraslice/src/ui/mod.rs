@@ -15,7 +15,10 @@ const APP_CSS: &str = include_str!("../../ui/app.css");
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
-        .route("/ui/", get(|| async { file("text/html; charset=utf-8", INDEX_HTML) }))
+        .route(
+            "/ui/",
+            get(|| async { file("text/html; charset=utf-8", INDEX_HTML) }),
+        )
         .route(
             "/ui/app.js",
             get(|| async { file("text/javascript; charset=utf-8", APP_JS) }),
@@ -28,7 +31,11 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 /// The files change only with the binary: `no-cache` makes a browser check after an upgrade.
 fn file(content_type: &'static str, body: &'static str) -> Response {
-    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]
