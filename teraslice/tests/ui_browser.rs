@@ -189,6 +189,18 @@ fn failure_dir() -> PathBuf {
     dir
 }
 
+/// Closes the browser session; on a failed step, saves the page's screenshot first and fails
+/// the test with the step's message and the screenshot's path.
+async fn finish(page: Client, result: Result<(), String>) {
+    if let Err(e) = result {
+        let path = failure_dir().join("failure.png");
+        let saved = screenshot(&page, &path).await;
+        let _ = page.close().await;
+        panic!("{e}\nscreenshot: {} ({saved:?})", path.display());
+    }
+    let _ = page.close().await;
+}
+
 #[tokio::test]
 async fn the_web_view_shows_progress_and_stops_a_running_job() {
     let driver = Driver::start();
@@ -206,12 +218,49 @@ async fn the_web_view_shows_progress_and_stops_a_running_job() {
 
     let page = driver.session().await;
     let result = stop_from_the_page(&page, &m, &ex_id).await;
-    if let Err(e) = result {
-        let path = failure_dir().join("failure.png");
-        let saved = screenshot(&page, &path).await;
-        let _ = page.close().await;
-        panic!("{e}\nscreenshot: {} ({saved:?})", path.display());
-    }
-    let _ = page.close().await;
+    finish(page, result).await;
     assert_eq!(m.status_of(&ex_id).await, "stopped", "the master agrees");
+}
+
+/// A persistent job whose every slice fails (file_exporter cannot write below a missing
+/// directory): the page counts the failures and lists the slices in error with the op's message.
+#[tokio::test]
+async fn the_web_view_lists_an_executions_slice_errors() {
+    let driver = Driver::start();
+    let m = NativeMaster::start();
+    let job = json!({
+        "name": "ui-failing", "lifecycle": "persistent", "workers": 1, "max_retries": 0,
+        "operations": [
+            {"_op": "data_generator", "size": 10},
+            {"_op": "delay", "ms": 100},
+            {"_op": "file_exporter", "path": "out", "file_per_slice": false,
+             "extension": "/missing/x"}
+        ]
+    });
+    let ex_id = m.submit(&job).await;
+    m.wait_workers(&ex_id, 1).await;
+
+    let page = driver.session().await;
+    let result = errors_on_the_page(&page, &m, &ex_id).await;
+    finish(page, result).await;
+}
+
+async fn errors_on_the_page(page: &Client, m: &NativeMaster, ex_id: &str) -> Result<(), String> {
+    page.goto(&format!("{}/ui", m.url))
+        .await
+        .map_err(|e| e.to_string())?;
+    let row = format!("tr[data-ex-id=\"{ex_id}\"]");
+    wait_page("failed slices counted on the page", || async {
+        let failed = text_of(page, &format!("{row} td.failed")).await;
+        let failed = failed.unwrap_or_default();
+        (failed.parse::<u64>().is_ok_and(|n| n > 0), failed)
+    })
+    .await?;
+    click(page, &row).await?;
+    wait_page("the slice errors in the execution's detail", || async {
+        let error = text_of(page, "#detail-errors tbody td.error").await;
+        let error = error.unwrap_or_default();
+        (error.contains("cannot write"), error)
+    })
+    .await
 }
