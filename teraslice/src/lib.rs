@@ -27,6 +27,7 @@ mod client;
 mod master;
 mod process;
 mod run;
+mod ui;
 
 pub use app::{Extensions, Teraslice};
 pub use master::{Master, MasterError, MasterOptions, MasterServices};

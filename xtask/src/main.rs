@@ -1,5 +1,6 @@
 //! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench | helm`.
 mod bench;
+mod browser;
 mod helm;
 mod image;
 mod k8s;

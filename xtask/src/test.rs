@@ -19,6 +19,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
     let images = crate::image::cli::ensure_test_images()?;
     let helm = crate::helm::ensure_built()?;
+    crate::browser::ensure()?;
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&root)
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])

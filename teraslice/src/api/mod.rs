@@ -171,6 +171,7 @@ pub fn router(services: AppState) -> Router {
             drain::read_body_first,
         ))
         .with_state(services)
+        .merge(crate::ui::router())
 }
 
 /// Teraslice answers every unknown method or path with 405.

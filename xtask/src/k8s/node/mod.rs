@@ -12,7 +12,7 @@ mod dns;
 mod images;
 mod kubelet;
 mod netfilter;
-mod packages;
+pub mod packages;
 mod proxy;
 
 use std::path::{Path, PathBuf};

@@ -36,9 +36,14 @@ pub fn ensure() -> Result<()> {
         return Ok(());
     }
     eprintln!("k8s: node: installing {}", missing.join(" "));
+    install(&missing)
+}
+
+/// `apt-get update`, then `apt-get install` of `packages` (also used for the web view's browser).
+pub fn install(packages: &[&str]) -> Result<()> {
     apt(&["update", "-qq"])?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    args.extend(&missing);
+    args.extend(packages);
     apt(&args)
 }
 
@@ -57,7 +62,7 @@ fn apt(args: &[&str]) -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
         .output()
-        .context("running apt-get (the real node needs Debian packages)")?;
+        .context("running apt-get (installing Debian packages the tests need)")?;
     if !out.status.success() {
         bail!(
             "apt-get {} failed: {}{}",
