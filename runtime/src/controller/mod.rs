@@ -183,6 +183,7 @@ impl ExecutionController {
             finished: finished_rx,
             next_conn: AtomicU64::new(1),
             dispatch: std::sync::OnceLock::new(),
+            heartbeat_timeout: opts.timeouts.heartbeat_timeout,
         });
         let app = http::router(shared.clone());
         // Slices and replies are small frames: without TCP_NODELAY each waits for Nagle.

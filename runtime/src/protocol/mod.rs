@@ -5,7 +5,7 @@ mod messages;
 mod peer;
 
 pub use messages::{Envelope, Message, SliceAnalytics, SliceReport};
-pub use peer::Peer;
+pub use peer::{outbox, Frame, Outbox, Peer, OUTBOX, RESERVE};
 
 /// Path of the worker WebSocket on the EC's HTTP port.
 pub const WORKER_WS_PATH: &str = "/api/v1/ws";

@@ -138,10 +138,12 @@ impl Dispatch {
         self.stats.queued = self.queue.len() as u64;
     }
 
-    /// Sends `message` to every connected worker without waiting; returns how many.
+    /// Queues `message` for every connected worker without waiting; returns how many.
     pub fn tell_workers(&self, message: &Message) -> usize {
-        for slot in self.workers.values() {
-            send_detached(&slot.peer, message.clone());
+        for (worker_id, slot) in &self.workers {
+            if let Err(e) = slot.peer.send_now(message.clone()) {
+                tracing::warn!(worker_id = %worker_id, error = %e, "notice not sent");
+            }
         }
         self.workers.len()
     }
@@ -156,7 +158,8 @@ impl Dispatch {
         }
         tracing::info!(worker_id = %worker_id, "worker connected");
         if self.ending {
-            send_detached(&peer, Message::Shutdown);
+            // A fresh connection's queue is empty: this cannot be refused for room.
+            let _ = peer.send_now(Message::Shutdown);
         }
         self.workers.insert(
             worker_id,
@@ -432,14 +435,6 @@ impl Dispatch {
     }
 }
 
-/// Sends without blocking the caller on a slow connection.
-fn send_detached(peer: &Peer, message: Message) {
-    let peer = peer.clone();
-    tokio::spawn(async move {
-        let _ = peer.send(message).await;
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -456,7 +451,7 @@ mod tests {
         store: Arc<MemoryStore>,
         writer: StateWriter,
         slices: Vec<Slice>,
-        _outbox: mpsc::Receiver<String>,
+        _outbox: crate::protocol::Outbox,
     }
 
     /// Worker "w" joined on connection 1 and runs the first of three queued slices.
@@ -475,7 +470,7 @@ mod tests {
         let slices: Vec<Slice> = (1..=3)
             .map(|i| Slice::new(0, i, json!({ "i": i })))
             .collect();
-        let (tx, outbox) = mpsc::channel(8);
+        let (peer, outbox) = crate::protocol::outbox();
         {
             let mut g = d.lock();
             g.enqueue(
@@ -488,7 +483,7 @@ mod tests {
                     })
                     .collect(),
             );
-            g.joined("w".into(), 1, Peer::new(tx));
+            g.joined("w".into(), 1, peer);
             let first = g.hand_out("w", 1).map(|s| s.slice_id);
             assert_eq!(first.as_deref(), Some(slices[0].slice_id.as_str()));
         }
