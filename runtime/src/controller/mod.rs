@@ -424,7 +424,7 @@ async fn start(
             .map(|q| q.slice.slice_id.clone())
             .collect::<HashSet<_>>(),
     );
-    engine.enqueue(plan.slices);
+    slicers::spawn_recovered(&mut engine.slicer_tasks, plan.slices, ctx.clone());
     engine.deferred_streams = Some(DeferredStreams {
         slicers,
         starting_points: plan.starting_points,
