@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use teraslice_core::job::ValidationError;
+use teraslice_es::Backoff;
 
 use super::client::{is_retryable_kind, EsClient};
 use super::connection;
@@ -20,7 +21,12 @@ use crate::ops::{
 
 /// Re-sends of rejected (429) items before the slice fails (Teraslice retries forever).
 const MAX_ITEM_RETRIES: u32 = 10;
-const FIRST_ITEM_DELAY: Duration = Duration::from_millis(250);
+/// Pauses before those re-sends (with jitter).
+const ITEM_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(250),
+    max: Duration::from_secs(10),
+    user: "elasticsearch_bulk",
+};
 
 pub struct EsBulk {
     pub connectors: Arc<Map<String, Value>>,
@@ -158,7 +164,7 @@ impl BulkSender {
     /// Sends one chunk, re-sending rejected items with backoff.
     async fn send_chunk(&self, chunk: &[Item], batch: &[Record]) -> Result<(), OpError> {
         let mut pending: Vec<&Item> = chunk.iter().collect();
-        let mut delay = FIRST_ITEM_DELAY;
+        let mut delays = ITEM_BACKOFF.delays();
         for attempt in 0..=MAX_ITEM_RETRIES {
             let retry = self.send(&pending, batch).await?;
             if retry.is_empty() {
@@ -173,8 +179,7 @@ impl BulkSender {
                 attempt,
                 "bulk items rejected by the server; re-sending"
             );
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(10));
+            tokio::time::sleep(delays.next().unwrap_or(ITEM_BACKOFF.max)).await;
         }
         Err(OpError::new(format!(
             "bulk send error: {} items still rejected (429) after {MAX_ITEM_RETRIES} re-sends",
