@@ -109,6 +109,10 @@ pub struct Dispatch {
     pub paused: bool,
     /// The execution is stopping or failed: nothing is handed out or re-queued.
     pub ending: bool,
+    /// Slices no longer queued or in flight because the execution is ending (queued, lost with
+    /// their worker, or refused): a late report of one (a worker that ran it on an earlier
+    /// connection) is still recorded.
+    pub orphaned: HashMap<String, SliceStateRecord>,
     writer: StateWriter,
     retry: Arc<StoreRetry>,
     analytics: AnalyticsContext,
@@ -127,6 +131,7 @@ impl Dispatch {
             recovering: None,
             paused: false,
             ending: false,
+            orphaned: HashMap::new(),
             writer,
             retry,
             analytics,
@@ -193,6 +198,7 @@ impl Dispatch {
         };
         if self.ending {
             // Nothing is dispatched any more; the record keeps its last state.
+            self.orphaned.insert(slice_id, f.record);
             return;
         }
         tracing::warn!(worker_id, slice_id = %slice_id, "re-dispatching the slice of a lost worker");
@@ -243,7 +249,8 @@ impl Dispatch {
                 let mut record = f.record;
                 record.state = SliceState::Pending;
                 record.updated = teraslice_core::time::now();
-                self.writer.write(vec![record]);
+                self.writer.write(vec![record.clone()]);
+                self.orphaned.insert(slice_id.to_string(), record);
             }
         } else {
             self.release(worker_id, Some(slice_id.to_string()));
@@ -251,7 +258,7 @@ impl Dispatch {
     }
 
     /// Whether slices may be handed out now.
-    fn may_dispatch(&self) -> bool {
+    pub fn may_dispatch(&self) -> bool {
         !self.paused && !self.ending && !self.retry.is_down()
     }
 
@@ -334,6 +341,8 @@ impl Dispatch {
             .and_then(|pos| self.queue.remove(pos))
         {
             q.record
+        } else if let Some(record) = self.orphaned.remove(slice_id) {
+            record
         } else {
             tracing::info!(worker_id, slice_id, "duplicate slice report ignored");
             return Recorded::Duplicate;
@@ -425,7 +434,9 @@ impl Dispatch {
     pub fn close(&mut self) -> bool {
         self.ending = true;
         let had_queued = !self.queue.is_empty();
-        self.queue.clear();
+        for q in self.queue.drain(..) {
+            self.orphaned.insert(q.slice.slice_id, q.record);
+        }
         self.stats.queued = 0;
         had_queued
     }

@@ -24,6 +24,8 @@ use crate::timeouts::RuntimeTimeouts;
 pub use dispatch::{AnalyticsContext, Dispatch, SharedDispatch};
 
 mod dispatch;
+#[cfg(test)]
+mod model_tests;
 mod reports;
 
 pub enum Event {
