@@ -50,9 +50,4 @@ impl RuntimeTimeouts {
     pub fn request_timeout(&self) -> Duration {
         self.action_timeout + self.network_latency_buffer
     }
-
-    /// How often each side of a worker connection pings the other.
-    pub fn heartbeat_interval(&self) -> Duration {
-        (self.heartbeat_timeout / 4).max(Duration::from_millis(1))
-    }
 }

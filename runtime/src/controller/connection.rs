@@ -17,7 +17,7 @@ use tokio::time::{Instant, MissedTickBehavior, Sleep};
 
 use super::engine::{Event, SharedDispatch};
 use super::handle::ControllerHandle;
-use crate::protocol::{outbox, Envelope, Message, Peer};
+use crate::protocol::{outbox, ping_interval, Envelope, Message, Peer};
 
 /// State shared by the HTTP routes and worker sessions.
 pub struct Shared {
@@ -101,7 +101,7 @@ pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
     let mut worker_id: Option<String> = None;
     let mut finished = shared.finished.clone();
     let timeout = shared.heartbeat_timeout;
-    let mut hb = Heartbeat::new(timeout, (timeout / 4).max(Duration::from_millis(1)));
+    let mut hb = Heartbeat::new(timeout, ping_interval(timeout));
     loop {
         tokio::select! {
             Some(frame) = outbox.frames.recv() => {

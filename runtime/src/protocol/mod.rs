@@ -20,3 +20,9 @@ pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocket
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
 }
+
+/// How often each end of a worker connection pings the other: four times per
+/// `heartbeat_timeout`, so a live peer is heard several times before the timeout.
+pub fn ping_interval(heartbeat_timeout: std::time::Duration) -> std::time::Duration {
+    (heartbeat_timeout / 4).max(std::time::Duration::from_millis(1))
+}

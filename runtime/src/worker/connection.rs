@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::TransportError;
-use crate::protocol::{websocket_config, Envelope, Message, WORKER_WS_PATH};
+use crate::protocol::{ping_interval, websocket_config, Envelope, Message, WORKER_WS_PATH};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -192,10 +192,6 @@ impl EcConnection {
     async fn read_frame(&mut self) -> Option<Envelope> {
         self.link.read_frame().await
     }
-}
-
-fn ping_interval(heartbeat_timeout: Duration) -> Duration {
-    (heartbeat_timeout / 4).max(Duration::from_millis(1))
 }
 
 impl Link {
