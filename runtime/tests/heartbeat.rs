@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn short_heartbeat() -> RuntimeTimeouts {
     RuntimeTimeouts {
-        heartbeat_timeout: Duration::from_millis(400),
+        heartbeat_timeout: Duration::from_millis(1000),
         ..timeouts()
     }
 }
