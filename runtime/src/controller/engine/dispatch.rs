@@ -230,6 +230,13 @@ impl Dispatch {
 
     /// The worker will not run the slice it was sent: back to the head of the queue.
     pub fn refused(&mut self, worker_id: &str, conn: u64, slice_id: &str) {
+        // The worker holds nothing now, even when another worker's report of the slice came
+        // first (else it would stay booked and never get work again on this connection).
+        if let Some(slot) = self.workers.get_mut(worker_id) {
+            if slot.conn == conn && slot.busy_with.as_deref() == Some(slice_id) {
+                slot.busy_with = None;
+            }
+        }
         let sent_there = self
             .in_flight
             .get(slice_id)
@@ -238,11 +245,6 @@ impl Dispatch {
             return;
         }
         tracing::debug!(worker_id, slice_id, "slice refused by its worker");
-        if let Some(slot) = self.workers.get_mut(worker_id) {
-            if slot.busy_with.as_deref() == Some(slice_id) {
-                slot.busy_with = None;
-            }
-        }
         if self.ending {
             // Not re-queued any more, but it never ran: `pending` again, as before it was sent.
             if let Some(f) = self.in_flight.remove(slice_id) {
