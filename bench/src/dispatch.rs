@@ -46,6 +46,12 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
     let generator = json!({"_op": "data_generator", "size": slices});
     let raw = raw_websocket_rate(WORKERS, slices, request, reply).await?;
     let on_memory = execution_rate(memory.clone(), slices, noop_reader.clone()).await?;
+    let fast_pings = RuntimeTimeouts {
+        heartbeat_timeout: HEARTBEAT_UNDER_TEST,
+        ..timeouts()
+    };
+    let pinging =
+        execution_rate_with(memory.clone(), slices, noop_reader.clone(), fast_pings).await?;
     let on_sqlite = execution_rate(sqlite.clone(), slices, noop_reader.clone()).await?;
     let generated = execution_rate(memory.clone(), slices, generator).await?;
     let processes = process_rate(teraslice, slices, WORKERS, noop_reader.clone()).await?;
@@ -67,7 +73,12 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
              rows make each record with data_generator instead (its own work is in the records/s section). \
              The `teraslice run` rows are the same noop job through the release binary: master, native \
              backend, SQLite, and the EC and workers as processes (their whole-execution figure includes \
-             starting the processes)."
+             starting the processes). The heartbeat row runs the memory-store job with \
+             `heartbeat_timeout` at {} ms (both ends ping every {} ms) against the default (2 min, \
+             so no ping during the run), in the same run: what the pings and the liveness checks \
+             cost.",
+            HEARTBEAT_UNDER_TEST.as_millis(),
+            teraslice_runtime::protocol::ping_interval(HEARTBEAT_UNDER_TEST).as_millis(),
         ),
     );
     let rows = [
@@ -92,8 +103,23 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
         }
     }
 
+    s.row(
+        &format!(
+            "slices/s, memory store, pings every {} ms",
+            teraslice_runtime::protocol::ping_interval(HEARTBEAT_UNDER_TEST).as_millis()
+        ),
+        format!("{:.0}", pinging.dispatch),
+        format!(
+            "{:.0} (memory store, default heartbeat)",
+            on_memory.dispatch
+        ),
+        ratio(pinging.dispatch, on_memory.dispatch),
+    );
     Ok(())
 }
+
+/// The heartbeat of the ping row: short, so both ends ping often during the run.
+const HEARTBEAT_UNDER_TEST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Records/s of data_generator → noop, with one worker and with [`WORKERS`].
 pub async fn run_records(report: &mut Report, scale: u64) -> anyhow::Result<()> {
@@ -194,11 +220,21 @@ async fn execution_rate(
     slices: u64,
     reader: Value,
 ) -> anyhow::Result<Rates> {
+    execution_rate_with(store, slices, reader, timeouts()).await
+}
+
+/// [`execution_rate`] with these timeouts on the EC and the workers.
+async fn execution_rate_with(
+    store: Arc<dyn StateStore>,
+    slices: u64,
+    reader: Value,
+    timeouts: RuntimeTimeouts,
+) -> anyhow::Result<Rates> {
     // `size` on the last op is data_generator's records per slice; test-reader ignores it.
     let noop = json!({"_op": "noop", "size": 1});
     let ex = ExecutionRecord::new("bench", job(reader, noop, WORKERS)?);
     let ex_id = ex.ex_id.clone();
-    let (elapsed, status) = run_execution(store.clone(), ex, WORKERS).await?;
+    let (elapsed, status) = run_execution(store.clone(), ex, WORKERS, timeouts).await?;
     if status != ExecutionStatus::Completed {
         bail!("bench execution ended {status}");
     }
@@ -248,7 +284,7 @@ async fn records_rate(
         "bench",
         job(reader, json!({"_op": "noop", "size": 5000}), workers)?,
     );
-    let (elapsed, status) = run_execution(store, ex, workers).await?;
+    let (elapsed, status) = run_execution(store, ex, workers, timeouts()).await?;
     if status != ExecutionStatus::Completed {
         bail!("bench execution ended {status}");
     }
@@ -262,12 +298,13 @@ async fn run_execution(
     store: Arc<dyn StateStore>,
     ex: ExecutionRecord,
     workers: usize,
+    timeouts: RuntimeTimeouts,
 ) -> anyhow::Result<(f64, ExecutionStatus)> {
     store.create_execution(&ex).await?;
     let registry = Arc::new(OpRegistry::with_builtins());
     let opts = ControllerOptions {
         registry: registry.clone(),
-        timeouts: timeouts(),
+        timeouts: timeouts.clone(),
         bind_host: "127.0.0.1".into(),
     };
     let (addr_tx, addr_rx) = oneshot::channel();
@@ -286,7 +323,7 @@ async fn run_execution(
     for i in 0..workers {
         let opts = WorkerOptions {
             registry: registry.clone(),
-            timeouts: timeouts(),
+            timeouts: timeouts.clone(),
         };
         let worker = Worker::new(ex.clone(), store.clone(), &addr, format!("bench-{i}"), opts);
         tasks.push(on_own_thread(

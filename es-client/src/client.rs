@@ -16,11 +16,25 @@ use crate::server::ServerInfo;
 /// How a client waits between retries, and who it says is retrying in its warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
-    /// The first pause; doubled after each retry up to `max`.
+    /// The first pause; doubled after each retry up to `max`, each pause plus a random part of
+    /// up to as much again (jitter: clients that failed together do not retry in step).
     pub first: Duration,
     pub max: Duration,
     /// Starts the retry warning, e.g. "state store" → "state store request failed; retrying".
     pub user: &'static str,
+}
+
+impl Backoff {
+    /// The pauses between tries, without end.
+    pub fn delays(&self) -> backon::ExponentialBackoff {
+        use backon::BackoffBuilder;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.first)
+            .with_max_delay(self.max)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
 }
 
 /// What a request carries.
@@ -229,7 +243,7 @@ impl<E: From<RequestError>> EsClient<E> {
         body: Body<'_>,
         what: &str,
     ) -> Result<Answer, E> {
-        let mut delay = self.backoff.first;
+        let mut delays = self.backoff.delays();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -250,10 +264,10 @@ impl<E: From<RequestError>> EsClient<E> {
                     last: failure,
                 }));
             }
+            let delay = delays.next().unwrap_or(self.backoff.max);
             tracing::warn!(%node, what, attempt, error = %failure, retry_in_ms = delay.as_millis() as u64,
                 "{} request failed; retrying", self.backoff.user);
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.backoff.max);
         }
     }
 

@@ -60,4 +60,10 @@ pub enum TransportError {
     },
     #[error("unexpected reply to \"{0}\": {1}")]
     Unexpected(&'static str, String),
+    /// The peer read none of the frames queued for it: its connection is closed instead of
+    /// queueing more.
+    #[error(
+        "\"{0}\" not sent: the worker has not read its last {1} frames; its connection is closed"
+    )]
+    Overwhelmed(&'static str, usize),
 }

@@ -16,6 +16,11 @@ pub struct RuntimeTimeouts {
     pub shutdown_timeout: Duration,
     /// EC: fail once every worker has been gone this long. Default 5 min.
     pub worker_disconnect_timeout: Duration,
+    /// EC and worker: how long either side goes without hearing from the other (a frame, a
+    /// WebSocket ping or pong; each side pings every quarter of it) before it drops the
+    /// connection as half-open; also how long the `worker:hello` handshake may take
+    /// (`teraslice.heartbeat_timeout`). Default 2 min.
+    pub heartbeat_timeout: Duration,
     /// EC: how long slice-state, analytics and status writes stay buffered and retried while
     /// the store is unreachable before the execution fails (`teraslice.state.write_retry_timeout`).
     /// Default 5 min.
@@ -33,6 +38,7 @@ impl Default for RuntimeTimeouts {
             slicer_timeout: Duration::from_secs(180),
             shutdown_timeout: Duration::from_secs(60),
             worker_disconnect_timeout: Duration::from_secs(300),
+            heartbeat_timeout: Duration::from_secs(120),
             state_write_retry_timeout: Duration::from_secs(300),
             state_write_buffer_limit: 100_000,
         }

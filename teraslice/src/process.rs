@@ -35,6 +35,7 @@ pub fn runtime_timeouts(config: &SystemConfig) -> RuntimeTimeouts {
         slicer_timeout: t.slicer_timeout(),
         shutdown_timeout: t.shutdown_timeout(),
         worker_disconnect_timeout: t.worker_disconnect_timeout(),
+        heartbeat_timeout: t.heartbeat_timeout(),
         state_write_retry_timeout: t.state.write_retry_timeout(),
         state_write_buffer_limit: t.state.write_buffer_limit as usize,
     }

@@ -32,6 +32,7 @@ const KEYS: &[&str] = &[
     "slicer_timeout",
     "action_timeout",
     "network_latency_buffer",
+    "heartbeat_timeout",
     "node_state_interval",
     "analytics_rate",
     "kubernetes_api_poll_delay",
@@ -143,6 +144,7 @@ pub(super) fn teraslice(
         action_timeout_ms: f.duration_ms("action_timeout", d.action_timeout_ms),
         network_latency_buffer_ms: f
             .duration_ms("network_latency_buffer", d.network_latency_buffer_ms),
+        heartbeat_timeout_ms: heartbeat_timeout(&mut f, d.heartbeat_timeout_ms),
         node_state_interval_ms: f.duration_ms("node_state_interval", d.node_state_interval_ms),
         analytics_rate_ms: f.duration_ms("analytics_rate", d.analytics_rate_ms),
         kubernetes_api_poll_delay_ms: f
@@ -289,4 +291,17 @@ fn assets_directory(f: &mut Fields) -> Option<Vec<String>> {
             None
         }
     }
+}
+
+/// `heartbeat_timeout`: a duration above zero (0 would drop every connection at once).
+fn heartbeat_timeout(f: &mut Fields, default: u64) -> u64 {
+    let ms = f.duration_ms("heartbeat_timeout", default);
+    if ms == 0 {
+        f.fail(
+            "heartbeat_timeout",
+            "must be above 0 ms: it is how long a silent worker connection is kept",
+        );
+        return default;
+    }
+    ms
 }

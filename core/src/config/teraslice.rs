@@ -49,6 +49,11 @@ pub struct TerasliceConfig {
     pub action_timeout_ms: u64,
     #[serde(rename = "network_latency_buffer")]
     pub network_latency_buffer_ms: u64,
+    /// Ours: how long the execution controller and a worker go without hearing from each other
+    /// (frames, WebSocket pings/pongs) before dropping the connection; also the `worker:hello`
+    /// handshake timeout. Default 120000.
+    #[serde(rename = "heartbeat_timeout")]
+    pub heartbeat_timeout_ms: u64,
     #[serde(rename = "node_state_interval")]
     pub node_state_interval_ms: u64,
     #[serde(rename = "analytics_rate")]
@@ -140,6 +145,7 @@ duration_accessors! {
     slicer_timeout => slicer_timeout_ms,
     action_timeout => action_timeout_ms,
     network_latency_buffer => network_latency_buffer_ms,
+    heartbeat_timeout => heartbeat_timeout_ms,
     node_state_interval => node_state_interval_ms,
     analytics_rate => analytics_rate_ms,
     kubernetes_api_poll_delay => kubernetes_api_poll_delay_ms,
@@ -182,6 +188,7 @@ impl Default for TerasliceConfig {
             slicer_timeout_ms: 180_000,
             action_timeout_ms: 120_000,
             network_latency_buffer_ms: 15_000,
+            heartbeat_timeout_ms: 120_000,
             node_state_interval_ms: 5_000,
             analytics_rate_ms: 60_000,
             kubernetes_api_poll_delay_ms: 1_000,

@@ -315,3 +315,15 @@ fn state_write_buffer_keys_have_defaults_and_are_checked() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn heartbeat_timeout_defaults_to_two_minutes_and_must_be_above_zero() {
+    let c = SystemConfig::from_yaml_str("").unwrap();
+    assert_eq!(c.teraslice.heartbeat_timeout(), Duration::from_secs(120));
+    let c = SystemConfig::from_yaml_str("teraslice:\n  heartbeat_timeout: 5 seconds\n").unwrap();
+    assert_eq!(c.teraslice.heartbeat_timeout(), Duration::from_secs(5));
+    assert_eq!(
+        problems("teraslice:\n  heartbeat_timeout: 0\n"),
+        vec!["teraslice.heartbeat_timeout: must be above 0 ms: it is how long a silent worker connection is kept".to_string()]
+    );
+}

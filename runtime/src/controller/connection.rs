@@ -1,19 +1,23 @@
 //! One worker's WebSocket session on the EC side: the `worker:hello` handshake, then frames
 //! turned into engine events; outgoing frames come from the engine through the [`Peer`]. A
 //! plain slice report is answered here, with the worker's next slice (one task wake per slice).
+//! The session pings the worker every quarter of `heartbeat_timeout` and drops a connection it
+//! has heard nothing on (no frame, ping or pong) for that long, or that has not said hello by
+//! then: a half-open connection (the peer gone without a FIN) ends like a closed one, and the
+//! engine re-dispatches its slice.
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior, Sleep};
 
 use super::engine::{Event, SharedDispatch};
 use super::handle::ControllerHandle;
-use crate::protocol::{Envelope, Message, Peer};
-
-/// Frames queued for one worker before senders wait (back-pressure).
-const OUTBOX: usize = 64;
+use crate::protocol::{outbox, ping_interval, Envelope, Message, Peer};
 
 /// State shared by the HTTP routes and worker sessions.
 pub struct Shared {
@@ -27,6 +31,8 @@ pub struct Shared {
     pub next_conn: AtomicU64,
     /// Set once the engine exists; until then every frame goes to the engine.
     pub dispatch: OnceLock<SharedDispatch>,
+    /// `teraslice.heartbeat_timeout`.
+    pub heartbeat_timeout: Duration,
 }
 
 /// What the session does after a frame.
@@ -37,54 +43,135 @@ enum After {
     Send(String),
 }
 
+/// The session's view of the worker's liveness.
+struct Heartbeat {
+    timeout: Duration,
+    opened: Instant,
+    /// When the last frame (of any kind) came in.
+    heard: Instant,
+    ping: tokio::time::Interval,
+    /// Fires at `heard + timeout` or a little later (moved on at each ping, not each frame).
+    silence: std::pin::Pin<Box<Sleep>>,
+}
+
+impl Heartbeat {
+    fn new(timeout: Duration, interval: Duration) -> Self {
+        let now = Instant::now();
+        let mut ping = tokio::time::interval_at(now + interval, interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Heartbeat {
+            timeout,
+            opened: now,
+            heard: now,
+            ping,
+            silence: Box::pin(tokio::time::sleep_until(now + timeout)),
+        }
+    }
+
+    fn silent_for_too_long(&self) -> bool {
+        self.heard.elapsed() >= self.timeout
+    }
+
+    fn rearm(&mut self) {
+        self.silence.as_mut().reset(self.heard + self.timeout);
+    }
+
+    /// Runs a write, giving up once the worker has been silent for the whole timeout (a write
+    /// to a half-open connection can wait for room in the socket forever).
+    async fn guard<T>(&mut self, write: impl Future<Output = Result<(), T>>) -> Result<(), ()> {
+        let mut write = std::pin::pin!(write);
+        loop {
+            tokio::select! {
+                r = &mut write => return r.map_err(|_| ()),
+                () = self.silence.as_mut() => {
+                    if self.silent_for_too_long() {
+                        return Err(());
+                    }
+                    self.rearm();
+                }
+            }
+        }
+    }
+}
+
 pub async fn serve_worker(socket: WebSocket, shared: Arc<Shared>) {
     let (mut sink, mut stream) = socket.split();
-    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX);
-    let peer = Peer::new(out_tx);
+    let (peer, mut outbox) = outbox();
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let mut worker_id: Option<String> = None;
     let mut finished = shared.finished.clone();
+    let timeout = shared.heartbeat_timeout;
+    let mut hb = Heartbeat::new(timeout, ping_interval(timeout));
     loop {
         tokio::select! {
-            Some(text) = out_rx.recv() => {
+            Some(frame) = outbox.frames.recv() => {
                 // Everything already queued goes out with one flush (one write on the socket).
-                let mut sent = sink.feed(WsMessage::Text(text.into())).await;
-                while sent.is_ok() {
-                    match out_rx.try_recv() {
-                        Ok(text) => sent = sink.feed(WsMessage::Text(text.into())).await,
-                        Err(_) => break,
-                    }
+                let mut batch = vec![frame.text];
+                while let Ok(frame) = outbox.frames.try_recv() {
+                    batch.push(frame.text);
                 }
-                if sent.is_err() || sink.flush().await.is_err() {
+                let write = async {
+                    for text in batch {
+                        sink.feed(WsMessage::Text(text.into())).await?;
+                    }
+                    sink.flush().await
+                };
+                if hb.guard(write).await.is_err() {
                     break;
                 }
             }
-            frame = stream.next() => match frame {
-                Some(Ok(WsMessage::Text(text))) => {
-                    let Some(env) = peer.route_incoming(text.as_str()) else {
-                        continue;
-                    };
-                    match on_message(env, &peer, conn, &mut worker_id, &shared).await {
-                        After::Continue => {}
-                        After::Close => break,
-                        After::Send(text) => {
-                            if sink.send(WsMessage::Text(text.into())).await.is_err() {
-                                break;
+            frame = stream.next() => {
+                hb.heard = Instant::now();
+                match frame {
+                    Some(Ok(WsMessage::Text(text))) => {
+                        let Some(env) = peer.route_incoming(text.as_str()) else {
+                            continue;
+                        };
+                        match on_message(env, &peer, conn, &mut worker_id, &shared).await {
+                            After::Continue => {}
+                            After::Close => break,
+                            After::Send(text) => {
+                                if hb.guard(sink.send(WsMessage::Text(text.into()))).await.is_err() {
+                                    break;
+                                }
                             }
                         }
                     }
+                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
+                    // Pings are answered by the socket itself; pongs only count as heard.
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => {}
-            },
+            }
+            _ = hb.ping.tick() => {
+                if worker_id.is_none() && hb.opened.elapsed() >= timeout {
+                    tracing::warn!(conn, ?timeout, "no worker:hello within heartbeat_timeout: closing the connection");
+                    break;
+                }
+                hb.rearm();
+                if hb.guard(sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
+                    break;
+                }
+            }
+            () = hb.silence.as_mut() => {
+                if hb.silent_for_too_long() {
+                    tracing::warn!(worker_id = ?worker_id, conn, ?timeout, "nothing heard from the worker within heartbeat_timeout: dropping its connection");
+                    break;
+                }
+                hb.rearm();
+            }
+            () = outbox.overwhelmed.notified() => {
+                tracing::warn!(worker_id = ?worker_id, conn, "the worker reads none of its frames: dropping its connection");
+                break;
+            }
             _ = wait_finished(&mut finished) => {
                 // Let the last frames (the `shutdown` broadcast) out before closing.
-                while let Ok(text) = out_rx.try_recv() {
-                    if sink.send(WsMessage::Text(text.into())).await.is_err() {
-                        break;
+                let write = async {
+                    while let Ok(frame) = outbox.frames.try_recv() {
+                        sink.send(WsMessage::Text(frame.text.into())).await?;
                     }
-                }
-                let _ = sink.send(WsMessage::Close(None)).await;
+                    sink.send(WsMessage::Close(None)).await
+                };
+                let _ = hb.guard(write).await;
                 break;
             }
         }

@@ -183,6 +183,7 @@ impl ExecutionController {
             finished: finished_rx,
             next_conn: AtomicU64::new(1),
             dispatch: std::sync::OnceLock::new(),
+            heartbeat_timeout: opts.timeouts.heartbeat_timeout,
         });
         let app = http::router(shared.clone(), ex.control_secret.clone());
         // Slices and replies are small frames: without TCP_NODELAY each waits for Nagle.
@@ -423,7 +424,7 @@ async fn start(
             .map(|q| q.slice.slice_id.clone())
             .collect::<HashSet<_>>(),
     );
-    engine.enqueue(plan.slices);
+    slicers::spawn_recovered(&mut engine.slicer_tasks, plan.slices, ctx.clone());
     engine.deferred_streams = Some(DeferredStreams {
         slicers,
         starting_points: plan.starting_points,

@@ -76,6 +76,39 @@ pub fn spawn_streams(
     }
 }
 
+/// Queues recovered slices (already saved as `pending`) through the same places as new ones:
+/// the queue never holds more than [`MAX_QUEUE`] slices, however many are recovered.
+pub fn spawn_recovered(tasks: &mut JoinSet<()>, slices: Vec<QueuedSlice>, ctx: StreamContext) {
+    tasks.spawn(stream_recovered(slices, ctx));
+}
+
+async fn stream_recovered(slices: Vec<QueuedSlice>, mut ctx: StreamContext) {
+    let mut slices = slices.into_iter().peekable();
+    while slices.peek().is_some() {
+        let mut gate = ctx.gate.clone();
+        let first = tokio::select! {
+            p = ctx.permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = stopped(&mut gate) => return,
+        };
+        let mut batch = Vec::new();
+        let mut permit = Some(first);
+        while let Some(place) = permit.take() {
+            let Some(mut q) = slices.next() else { break };
+            q._permit = Some(place);
+            batch.push(q);
+            if batch.len() < BATCH_SLICES {
+                permit = ctx.permits.clone().try_acquire_owned().ok();
+            }
+        }
+        if !send_unless_stopped(&mut ctx, Event::Slices(batch)).await {
+            return;
+        }
+    }
+}
+
 /// Waits until the gate says Run; false once it says Stop.
 async fn wait_for_run(gate: &mut watch::Receiver<Gate>) -> bool {
     loop {
@@ -249,5 +282,76 @@ fn push_slices(
             record,
             _permit: permit.take(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use teraslice_core::store::MemoryStore;
+
+    use super::super::store_retry::StoreRetry;
+    use super::*;
+
+    fn recovered(n: u64) -> Vec<QueuedSlice> {
+        (1..=n)
+            .map(|i| {
+                let slice = Slice::new(0, i, json!({ "i": i }));
+                let record = pending_record("ex", &slice);
+                QueuedSlice {
+                    slice,
+                    record,
+                    _permit: None,
+                }
+            })
+            .collect()
+    }
+
+    /// Recovered slices enter the queue only as places free up, in their order.
+    #[tokio::test]
+    async fn recovered_slices_stream_through_the_queue_places() {
+        let store = Arc::new(MemoryStore::new());
+        let retry = Arc::new(StoreRetry::new(Duration::from_secs(5)));
+        let (failures, _) = mpsc::unbounded_channel();
+        let (writer, _) = StateWriter::spawn(store, retry, 1000, failures);
+        let (events, mut rx) = mpsc::channel(16);
+        let (_gate_tx, gate) = watch::channel(Gate::Run);
+        let places = 4;
+        let ctx = StreamContext {
+            ex_id: "ex".into(),
+            once: true,
+            writer,
+            events,
+            gate,
+            permits: Arc::new(Semaphore::new(places)),
+        };
+        let slices = recovered(10);
+        let expected: Vec<String> = slices.iter().map(|q| q.slice.slice_id.clone()).collect();
+        let mut tasks = JoinSet::new();
+        spawn_recovered(&mut tasks, slices, ctx.clone());
+        let mut queued: Vec<QueuedSlice> = Vec::new();
+        let mut order = Vec::new();
+        let mut dispatched = 0;
+        while dispatched < expected.len() {
+            // The stream fills every free place, then waits: nothing more is sent.
+            let target = places.min(expected.len() - dispatched);
+            while queued.len() < target {
+                let Some(Event::Slices(batch)) = rx.recv().await else {
+                    panic!("the stream ended or sent something else");
+                };
+                order.extend(batch.iter().map(|q| q.slice.slice_id.clone()));
+                queued.extend(batch);
+            }
+            assert_eq!(queued.len(), target);
+            assert!(
+                rx.try_recv().is_err(),
+                "more slices than places were queued"
+            );
+            // Dispatch one: its place goes back to the stream.
+            queued.remove(0);
+            dispatched += 1;
+        }
+        assert_eq!(order, expected);
+        while tasks.join_next().await.is_some() {}
     }
 }

@@ -6,12 +6,14 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use backon::BackoffBuilder;
 use teraslice_core::store::StoreError;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// Pauses double from the first to the most, each plus up to as much again at random.
 const FIRST_DELAY: Duration = Duration::from_millis(100);
-/// Short enough to notice a returning store within a couple of seconds.
+/// Short enough to notice a returning store within a few seconds.
 const MAX_DELAY: Duration = Duration::from_secs(2);
 
 pub struct StoreRetry {
@@ -73,7 +75,12 @@ impl StoreRetry {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        let mut delay = FIRST_DELAY;
+        let mut delays = backon::ExponentialBuilder::default()
+            .with_min_delay(FIRST_DELAY)
+            .with_max_delay(MAX_DELAY)
+            .with_jitter()
+            .without_max_times()
+            .build();
         loop {
             let e = match op().await {
                 Ok(v) => {
@@ -98,10 +105,10 @@ impl StoreRetry {
                 )));
             }
             let left = self.limit - waited;
-            tracing::warn!(what, error = %e, retry_in_ms = delay.min(left).as_millis() as u64,
+            let delay = delays.next().unwrap_or(MAX_DELAY).min(left);
+            tracing::warn!(what, error = %e, retry_in_ms = delay.as_millis() as u64,
                 "state store unreachable; keeping the write buffered and retrying");
-            tokio::time::sleep(delay.min(left)).await;
-            delay = (delay * 2).min(MAX_DELAY);
+            tokio::time::sleep(delay).await;
         }
     }
 }

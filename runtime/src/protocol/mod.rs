@@ -5,7 +5,7 @@ mod messages;
 mod peer;
 
 pub use messages::{Envelope, Message, SliceAnalytics, SliceReport};
-pub use peer::Peer;
+pub use peer::{outbox, Frame, Outbox, Peer, OUTBOX, RESERVE};
 
 /// Path of the worker WebSocket on the EC's HTTP port.
 pub const WORKER_WS_PATH: &str = "/api/v1/ws";
@@ -19,4 +19,10 @@ pub const READ_BUFFER_SIZE: usize = 8 * 1024;
 pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
+}
+
+/// How often each end of a worker connection pings the other: four times per
+/// `heartbeat_timeout`, so a live peer is heard several times before the timeout.
+pub fn ping_interval(heartbeat_timeout: std::time::Duration) -> std::time::Duration {
+    (heartbeat_timeout / 4).max(std::time::Duration::from_millis(1))
 }

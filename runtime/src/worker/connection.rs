@@ -1,6 +1,9 @@
 //! The worker's WebSocket to its EC (tokio-tungstenite): connect, the `worker:hello` handshake,
 //! and request/response on a socket the worker task owns itself. A worker handles one thing
 //! at a time, so no I/O task sits between it and the socket (one task hop less per frame).
+//! While it reads (it always does, also while a slice runs) it pings the EC every quarter of
+//! `heartbeat_timeout`, and treats an EC it has heard nothing from for that long (no frame,
+//! ping or pong) as gone, as if the socket had closed: the worker reconnects or gives up.
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
@@ -12,17 +15,27 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::TransportError;
-use crate::protocol::{websocket_config, Envelope, Message, WORKER_WS_PATH};
+use crate::protocol::{ping_interval, websocket_config, Envelope, Message, WORKER_WS_PATH};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The socket and what the worker knows of the EC's liveness.
+struct Link {
+    ws: Socket,
+    open: bool,
+    heartbeat_timeout: Duration,
+    /// When the last frame (of any kind) came in.
+    heard: Instant,
+    /// The next ping; at each one, an EC silent for `heartbeat_timeout` counts as gone.
+    ping: Pin<Box<Sleep>>,
+}
+
 /// An open, greeted connection. Dropping it closes the socket.
 pub struct EcConnection {
-    ws: Socket,
+    link: Link,
     next_id: u64,
     /// Notices that arrived while a request waited for its reply, in arrival order.
     stash: VecDeque<Envelope>,
-    open: bool,
     /// One timer for every request's timeout: it is moved only when it would fire after the
     /// current request's deadline, and re-armed when it fires early, so a request does not
     /// add and remove a timer of its own (one per slice).
@@ -48,13 +61,15 @@ pub fn worker_url(ec_address: &str) -> String {
     }
 }
 
-/// One attempt: open the socket and say hello.
+/// One attempt: open the socket and say hello, within `heartbeat_timeout` (the handshake's
+/// timeout).
 pub async fn connect_once(
     url: &str,
     worker_id: &str,
     ex_id: &str,
-    timeout: Duration,
+    heartbeat_timeout: Duration,
 ) -> Result<EcConnection, String> {
+    let timeout = heartbeat_timeout;
     let (ws, _) = tokio::time::timeout(
         timeout,
         tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true),
@@ -62,11 +77,19 @@ pub async fn connect_once(
     .await
     .map_err(|_| format!("no answer within {timeout:?}"))?
     .map_err(|e| e.to_string())?;
+    let now = Instant::now();
     let mut conn = EcConnection {
-        ws,
+        link: Link {
+            ws,
+            open: true,
+            heartbeat_timeout,
+            heard: now,
+            ping: Box::pin(tokio::time::sleep_until(
+                now + ping_interval(heartbeat_timeout),
+            )),
+        },
         next_id: 1,
         stash: VecDeque::new(),
-        open: true,
         timer: Box::pin(tokio::time::sleep(timeout)),
     };
     let hello = Message::Hello {
@@ -87,7 +110,7 @@ impl EcConnection {
     /// Sends a notice.
     pub async fn send(&mut self, message: Message) -> Result<u64, TransportError> {
         let event = message.event();
-        if !self.open {
+        if !self.link.open {
             return Err(TransportError::Closed(event));
         }
         let id = self.next_id;
@@ -99,8 +122,8 @@ impl EcConnection {
         };
         let text = serde_json::to_string(&env)
             .map_err(|e| TransportError::Unexpected(event, e.to_string()))?;
-        if self.ws.send(WsMessage::text(text)).await.is_err() {
-            self.open = false;
+        if self.link.ws.send(WsMessage::text(text)).await.is_err() {
+            self.link.open = false;
             return Err(TransportError::Closed(event));
         }
         Ok(id)
@@ -141,7 +164,7 @@ impl EcConnection {
         }
         let reply = loop {
             let env = tokio::select! {
-                env = read_frame(&mut self.ws, &mut self.open) => env,
+                env = self.link.read_frame() => env,
                 () = self.timer.as_mut() => {
                     if Instant::now() >= deadline {
                         return Err(TransportError::Timeout(timeout, event));
@@ -167,25 +190,55 @@ impl EcConnection {
     }
 
     async fn read_frame(&mut self) -> Option<Envelope> {
-        read_frame(&mut self.ws, &mut self.open).await
+        self.link.read_frame().await
     }
 }
 
-/// The next envelope on the socket; `open` turns false when it closes. Cancel-safe.
-async fn read_frame(ws: &mut Socket, open: &mut bool) -> Option<Envelope> {
-    while *open {
-        match ws.next().await {
-            Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
-                Ok(env) => return Some(env),
-                Err(e) => {
-                    tracing::warn!(error = %e, "dropping a frame that is not a valid message");
+impl Link {
+    /// The next envelope on the socket; `open` turns false when it closes or the EC has been
+    /// silent for `heartbeat_timeout`. Cancel-safe (a frame is never half taken; a ping cut
+    /// short goes out with the next write).
+    async fn read_frame(&mut self) -> Option<Envelope> {
+        while self.open {
+            let frame = tokio::select! {
+                frame = self.ws.next() => frame,
+                () = self.ping.as_mut() => {
+                    self.on_ping_time().await;
+                    continue;
                 }
-            },
-            Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => *open = false,
-            Some(Ok(_)) => {}
+            };
+            self.heard = Instant::now();
+            match frame {
+                Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
+                    Ok(env) => return Some(env),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "dropping a frame that is not a valid message");
+                    }
+                },
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => self.open = false,
+                // A ping is answered by the socket itself (on its next read or write).
+                Some(Ok(_)) => {}
+            }
+        }
+        None
+    }
+
+    /// Drops an EC silent for the whole timeout, else pings it.
+    async fn on_ping_time(&mut self) {
+        let timeout = self.heartbeat_timeout;
+        if self.heard.elapsed() >= timeout {
+            tracing::warn!(?timeout, "nothing heard from the execution controller within heartbeat_timeout: dropping the connection");
+            self.open = false;
+            return;
+        }
+        let interval = ping_interval(timeout);
+        self.ping.as_mut().reset(Instant::now() + interval);
+        // A socket with no room for a ping for that long is as good as gone.
+        let ping = self.ws.send(WsMessage::Ping(Default::default()));
+        if !matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(()))) {
+            self.open = false;
         }
     }
-    None
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod pipeline;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::Serialize;
 use teraslice_core::store::StateStore;
 use teraslice_core::ExecutionRecord;
@@ -338,13 +339,21 @@ impl Worker {
         }
     }
 
-    /// Connects with backoff. `Err(None)`: the execution has ended, nothing to do.
+    /// Connects with backoff (jittered, so workers that lost their EC together do not retry in
+    /// step). `Err(None)`: the execution has ended, nothing to do.
     async fn connect(&self) -> Result<EcConnection, Option<RuntimeError>> {
         let started = Instant::now();
         let limit = self.opts.timeouts.slicer_timeout;
-        let mut delay = Duration::from_millis(50);
+        // At most about 1 s apart: a worker usually starts beside its EC and should join the
+        // moment the EC listens (one store read per try, to notice the end).
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_max_delay(Duration::from_millis(700))
+            .with_jitter()
+            .without_max_times()
+            .build();
         loop {
-            let timeout = self.opts.timeouts.request_timeout();
+            let timeout = self.opts.timeouts.heartbeat_timeout;
             match connect_once(&self.url, &self.worker_id, &self.ex.ex_id, timeout).await {
                 Ok(conn) => {
                     tracing::info!(worker_id = %self.worker_id, url = %self.url, "connected to the execution controller");
@@ -362,10 +371,8 @@ impl Worker {
                         }));
                     }
                     tracing::debug!(url = %self.url, error = %last_error, "cannot reach the execution controller yet");
+                    let delay = delays.next().unwrap_or(Duration::from_secs(1));
                     tokio::time::sleep(delay).await;
-                    // At most 1 s: a worker usually starts beside its EC and should join the
-                    // moment the EC listens (one store read per try, to notice the end).
-                    delay = (delay * 2).min(Duration::from_secs(1));
                 }
             }
         }

@@ -148,6 +148,7 @@ impl Pipeline {
     pub async fn run_slice(&mut self, slice: &Slice) -> SliceRun {
         let id = slice.slice_id.as_str();
         let mut retry_count = 0;
+        let mut delays = retry_delays();
         let mut result = Ok(());
         if self.last_slice.as_deref() != Some(id) {
             for op in self.ops() {
@@ -168,7 +169,8 @@ impl Pipeline {
                                 "Slice failed to retry: {veto}, caused by: {e}"
                             )));
                         }
-                        tokio::time::sleep(retry_delay(retry_count)).await;
+                        let delay = delays.next().unwrap_or(RETRY_MAX_DELAY);
+                        tokio::time::sleep(delay).await;
                     }
                     Err(e) => break Err(e),
                 }
@@ -244,8 +246,16 @@ fn millis(t: Instant) -> i64 {
     i64::try_from(t.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-/// 100 ms, 200 ms, 400 ms … up to 60 s (Teraslice's pRetry grows about as fast).
-fn retry_delay(retry: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << retry.saturating_sub(1).min(10)))
-        .min(Duration::from_secs(60))
+const RETRY_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// 100 ms, 200 ms, 400 ms … up to 60 s (Teraslice's pRetry grows about as fast), each plus a
+/// random part of up to as much again, so workers that failed together do not retry in step.
+fn retry_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(RETRY_MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build()
 }

@@ -2,6 +2,7 @@
 //! test-only ops registered through the public OpRegistry API.
 #![allow(dead_code)]
 pub mod ops;
+pub mod relay;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -137,6 +138,18 @@ impl Harness {
         WorkerHandle,
         JoinHandle<Result<WorkerOutcome, RuntimeError>>,
     ) {
+        self.worker_via(id, self.addr)
+    }
+
+    /// A worker that reaches the EC at `addr` (e.g. through a [`relay::Relay`]).
+    pub fn worker_via(
+        &self,
+        id: &str,
+        addr: SocketAddr,
+    ) -> (
+        WorkerHandle,
+        JoinHandle<Result<WorkerOutcome, RuntimeError>>,
+    ) {
         let opts = WorkerOptions {
             registry: self.registry.clone(),
             timeouts: self.timeouts.clone(),
@@ -144,7 +157,7 @@ impl Harness {
         let w = Worker::new(
             self.ex.clone(),
             self.store.clone(),
-            &self.addr.to_string(),
+            &addr.to_string(),
             id,
             opts,
         );

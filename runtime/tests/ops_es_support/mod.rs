@@ -281,3 +281,18 @@ pub fn ms(iso: &str) -> i64 {
         Err(e) => panic!("bad test date {iso}: {e}"),
     }
 }
+
+/// [`process`] with the connectors pointing at `node` (e.g. a proxy in front of OpenSearch).
+pub async fn process_through(
+    node: &str,
+    job: &JobConfig,
+    index: usize,
+    batch: Vec<Record>,
+) -> Result<Vec<Record>, OpError> {
+    let c = json!({"elasticsearch-next": {"default": {"node": [node]}}});
+    let registry =
+        OpRegistry::with_builtins().with_connectors(c.as_object().cloned().unwrap_or_default());
+    let f = registry.processor(job.operations[index].op_name())?;
+    let mut p = f.processor(&ctx(job, index, Some("w1")))?;
+    p.on_batch(batch).await
+}

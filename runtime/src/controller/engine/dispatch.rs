@@ -109,6 +109,10 @@ pub struct Dispatch {
     pub paused: bool,
     /// The execution is stopping or failed: nothing is handed out or re-queued.
     pub ending: bool,
+    /// Slices no longer queued or in flight because the execution is ending (queued, lost with
+    /// their worker, or refused): a late report of one (a worker that ran it on an earlier
+    /// connection) is still recorded.
+    pub orphaned: HashMap<String, SliceStateRecord>,
     writer: StateWriter,
     retry: Arc<StoreRetry>,
     analytics: AnalyticsContext,
@@ -127,6 +131,7 @@ impl Dispatch {
             recovering: None,
             paused: false,
             ending: false,
+            orphaned: HashMap::new(),
             writer,
             retry,
             analytics,
@@ -138,10 +143,12 @@ impl Dispatch {
         self.stats.queued = self.queue.len() as u64;
     }
 
-    /// Sends `message` to every connected worker without waiting; returns how many.
+    /// Queues `message` for every connected worker without waiting; returns how many.
     pub fn tell_workers(&self, message: &Message) -> usize {
-        for slot in self.workers.values() {
-            send_detached(&slot.peer, message.clone());
+        for (worker_id, slot) in &self.workers {
+            if let Err(e) = slot.peer.send_now(message.clone()) {
+                tracing::warn!(worker_id = %worker_id, error = %e, "notice not sent");
+            }
         }
         self.workers.len()
     }
@@ -156,7 +163,8 @@ impl Dispatch {
         }
         tracing::info!(worker_id = %worker_id, "worker connected");
         if self.ending {
-            send_detached(&peer, Message::Shutdown);
+            // A fresh connection's queue is empty: this cannot be refused for room.
+            let _ = peer.send_now(Message::Shutdown);
         }
         self.workers.insert(
             worker_id,
@@ -190,6 +198,7 @@ impl Dispatch {
         };
         if self.ending {
             // Nothing is dispatched any more; the record keeps its last state.
+            self.orphaned.insert(slice_id, f.record);
             return;
         }
         tracing::warn!(worker_id, slice_id = %slice_id, "re-dispatching the slice of a lost worker");
@@ -221,6 +230,13 @@ impl Dispatch {
 
     /// The worker will not run the slice it was sent: back to the head of the queue.
     pub fn refused(&mut self, worker_id: &str, conn: u64, slice_id: &str) {
+        // The worker holds nothing now, even when another worker's report of the slice came
+        // first (else it would stay booked and never get work again on this connection).
+        if let Some(slot) = self.workers.get_mut(worker_id) {
+            if slot.conn == conn && slot.busy_with.as_deref() == Some(slice_id) {
+                slot.busy_with = None;
+            }
+        }
         let sent_there = self
             .in_flight
             .get(slice_id)
@@ -229,18 +245,14 @@ impl Dispatch {
             return;
         }
         tracing::debug!(worker_id, slice_id, "slice refused by its worker");
-        if let Some(slot) = self.workers.get_mut(worker_id) {
-            if slot.busy_with.as_deref() == Some(slice_id) {
-                slot.busy_with = None;
-            }
-        }
         if self.ending {
             // Not re-queued any more, but it never ran: `pending` again, as before it was sent.
             if let Some(f) = self.in_flight.remove(slice_id) {
                 let mut record = f.record;
                 record.state = SliceState::Pending;
                 record.updated = teraslice_core::time::now();
-                self.writer.write(vec![record]);
+                self.writer.write(vec![record.clone()]);
+                self.orphaned.insert(slice_id.to_string(), record);
             }
         } else {
             self.release(worker_id, Some(slice_id.to_string()));
@@ -248,7 +260,7 @@ impl Dispatch {
     }
 
     /// Whether slices may be handed out now.
-    fn may_dispatch(&self) -> bool {
+    pub fn may_dispatch(&self) -> bool {
         !self.paused && !self.ending && !self.retry.is_down()
     }
 
@@ -331,6 +343,8 @@ impl Dispatch {
             .and_then(|pos| self.queue.remove(pos))
         {
             q.record
+        } else if let Some(record) = self.orphaned.remove(slice_id) {
+            record
         } else {
             tracing::info!(worker_id, slice_id, "duplicate slice report ignored");
             return Recorded::Duplicate;
@@ -422,7 +436,9 @@ impl Dispatch {
     pub fn close(&mut self) -> bool {
         self.ending = true;
         let had_queued = !self.queue.is_empty();
-        self.queue.clear();
+        for q in self.queue.drain(..) {
+            self.orphaned.insert(q.slice.slice_id, q.record);
+        }
         self.stats.queued = 0;
         had_queued
     }
@@ -430,14 +446,6 @@ impl Dispatch {
     pub fn peers(&self) -> Vec<Peer> {
         self.workers.values().map(|s| s.peer.clone()).collect()
     }
-}
-
-/// Sends without blocking the caller on a slow connection.
-fn send_detached(peer: &Peer, message: Message) {
-    let peer = peer.clone();
-    tokio::spawn(async move {
-        let _ = peer.send(message).await;
-    });
 }
 
 #[cfg(test)]
@@ -456,7 +464,7 @@ mod tests {
         store: Arc<MemoryStore>,
         writer: StateWriter,
         slices: Vec<Slice>,
-        _outbox: mpsc::Receiver<String>,
+        _outbox: crate::protocol::Outbox,
     }
 
     /// Worker "w" joined on connection 1 and runs the first of three queued slices.
@@ -475,7 +483,7 @@ mod tests {
         let slices: Vec<Slice> = (1..=3)
             .map(|i| Slice::new(0, i, json!({ "i": i })))
             .collect();
-        let (tx, outbox) = mpsc::channel(8);
+        let (peer, outbox) = crate::protocol::outbox();
         {
             let mut g = d.lock();
             g.enqueue(
@@ -488,7 +496,7 @@ mod tests {
                     })
                     .collect(),
             );
-            g.joined("w".into(), 1, Peer::new(tx));
+            g.joined("w".into(), 1, peer);
             let first = g.hand_out("w", 1).map(|s| s.slice_id);
             assert_eq!(first.as_deref(), Some(slices[0].slice_id.as_str()));
         }

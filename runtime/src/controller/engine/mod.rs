@@ -24,6 +24,8 @@ use crate::timeouts::RuntimeTimeouts;
 pub use dispatch::{AnalyticsContext, Dispatch, SharedDispatch};
 
 mod dispatch;
+#[cfg(test)]
+mod model_tests;
 mod reports;
 
 pub enum Event {
@@ -299,7 +301,12 @@ impl Engine {
                 let next = d.hand_out(&worker_id, conn);
                 let idle = next.is_none();
                 let slice_id = report.slice_id;
-                peer.reply_now(request_id, Message::SliceRecorded { slice_id, next });
+                if let Err(e) =
+                    peer.reply_now(request_id, Message::SliceRecorded { slice_id, next })
+                {
+                    // The session is closing; its `Left` puts the handed-out slice back.
+                    tracing::debug!(worker_id = %worker_id, error = %e, "report answer not sent");
+                }
                 if idle {
                     d.mark_idle(worker_id, conn);
                 }

@@ -1,12 +1,15 @@
 //! `elasticsearch_bulk` (teraslice-assets.md §5): writes each slice with `_bulk` requests of at
 //! most `size` actions, sent concurrently; rejected items are re-sent, documents that exist or
 //! are missing are not errors, anything else fails the slice or goes to `_dead_letter_action`.
+//! Every `index`/`create` action carries an id (the record's key, else one made here), so the
+//! client's retry of a `_bulk` whose answer was lost cannot duplicate documents.
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use teraslice_core::job::ValidationError;
+use teraslice_es::Backoff;
 
 use super::client::{is_retryable_kind, EsClient};
 use super::connection;
@@ -18,7 +21,12 @@ use crate::ops::{
 
 /// Re-sends of rejected (429) items before the slice fails (Teraslice retries forever).
 const MAX_ITEM_RETRIES: u32 = 10;
-const FIRST_ITEM_DELAY: Duration = Duration::from_millis(250);
+/// Pauses before those re-sends (with jitter).
+const ITEM_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(250),
+    max: Duration::from_secs(10),
+    user: "elasticsearch_bulk",
+};
 
 pub struct EsBulk {
     pub connectors: Arc<Map<String, Value>>,
@@ -156,7 +164,7 @@ impl BulkSender {
     /// Sends one chunk, re-sending rejected items with backoff.
     async fn send_chunk(&self, chunk: &[Item], batch: &[Record]) -> Result<(), OpError> {
         let mut pending: Vec<&Item> = chunk.iter().collect();
-        let mut delay = FIRST_ITEM_DELAY;
+        let mut delays = ITEM_BACKOFF.delays();
         for attempt in 0..=MAX_ITEM_RETRIES {
             let retry = self.send(&pending, batch).await?;
             if retry.is_empty() {
@@ -171,8 +179,7 @@ impl BulkSender {
                 attempt,
                 "bulk items rejected by the server; re-sending"
             );
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(10));
+            tokio::time::sleep(delays.next().unwrap_or(ITEM_BACKOFF.max)).await;
         }
         Err(OpError::new(format!(
             "bulk send error: {} items still rejected (429) after {MAX_ITEM_RETRIES} re-sends",
@@ -206,8 +213,17 @@ fn items(cfg: &SenderConfig, batch: &[Record]) -> Vec<Item> {
     for (i, r) in batch.iter().enumerate() {
         let mut meta = Map::new();
         meta.insert("_index".into(), json!(cfg.index));
-        if let Some(key) = r.key().filter(|k| !k.is_empty()) {
-            meta.insert("_id".into(), json!(key));
+        match r.key().filter(|k| !k.is_empty()) {
+            Some(key) => {
+                meta.insert("_id".into(), json!(key));
+            }
+            // A document without a key gets its id here, before the first try: a `_bulk` sent
+            // again after a lost answer (5xx, timeout) then rewrites the same documents
+            // instead of adding copies under new server-made ids.
+            None if matches!(cfg.action, Action::Index | Action::Create) => {
+                meta.insert("_id".into(), json!(new_document_id()));
+            }
+            None => {}
         }
         if cfg.retry_on_conflict > 0 {
             meta.insert("retry_on_conflict".into(), json!(cfg.retry_on_conflict));
@@ -241,6 +257,12 @@ fn items(cfg: &SenderConfig, batch: &[Record]) -> Vec<Item> {
         }
     }
     out
+}
+
+/// A random document id in the shape of the server's own (URL-safe base64, 22 characters).
+fn new_document_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }
 
 fn update_body(cfg: &SenderConfig, data: &Value) -> Value {
@@ -319,8 +341,16 @@ mod tests {
         );
         let mut moved = Record::new(json!({"a": 2}));
         moved.set_metadata("_delete_id", json!("old"));
+        let mut created = lines(json!({"create": true}), &[moved]);
+        // A keyless document gets an id of its own before the first try.
+        let id = created[0]
+            .get_mut("create")
+            .and_then(Value::as_object_mut)
+            .and_then(|meta| meta.shift_remove("_id"))
+            .unwrap_or_default();
+        assert!(id.as_str().is_some_and(|id| id.len() == 22), "{id}");
         assert_eq!(
-            lines(json!({"create": true}), &[moved]),
+            created,
             [
                 json!({"create": {"_index": "out"}}),
                 json!({"a": 2}),

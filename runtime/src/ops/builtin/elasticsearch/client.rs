@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use super::error::EsError;
 
-/// Retries of one request: 0.25 s doubling, at most 10 s.
+/// Retries of one request: 0.25 s doubling, at most 10 s (plus jitter).
 const BACKOFF: Backoff = Backoff {
     first: Duration::from_millis(250),
     max: Duration::from_secs(10),
