@@ -101,6 +101,14 @@ impl StateStore for OutageStore {
         self.check()?;
         self.inner.update_job(job).await
     }
+    async fn update_job_if_unchanged(
+        &self,
+        job: &JobRecord,
+        expected: &JobRecord,
+    ) -> StoreResult<()> {
+        self.check()?;
+        self.inner.update_job_if_unchanged(job, expected).await
+    }
     async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {
         self.check()?;
         self.inner.list_jobs(query).await
@@ -108,6 +116,13 @@ impl StateStore for OutageStore {
     async fn create_execution(&self, ex: &ExecutionRecord) -> StoreResult<()> {
         self.check_call(StoreCall::CreateExecution)?;
         self.inner.create_execution(ex).await
+    }
+    async fn create_execution_exclusive(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> StoreResult<ExecutionRecord> {
+        self.check_call(StoreCall::CreateExecution)?;
+        self.inner.create_execution_exclusive(ex).await
     }
     async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord> {
         self.check_call(StoreCall::GetExecution)?;
