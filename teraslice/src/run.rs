@@ -332,11 +332,11 @@ mod tests {
 
     #[test]
     fn store_errors_are_shown_not_zero() -> anyhow::Result<()> {
-        let down = || Err("state store unavailable: connection refused".to_string());
+        let down = "state store unavailable: connection refused".to_string();
         let p = Progress {
-            slices_done: down(),
+            slices_done: Err(down.clone()),
             slices_failed: Ok(0),
-            records: Some(down()),
+            records: Some(Err(down)),
         };
         let text = summary(&execution(true)?, &p, Duration::from_secs(1));
         assert!(
