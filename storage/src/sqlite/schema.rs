@@ -70,6 +70,15 @@ fn refuse_newer(path: &Path, found: i64) -> Result<(), SqliteOpenError> {
     Ok(())
 }
 
+/// Refuses a file written by a newer build, before anything (even its journal mode) is changed.
+pub(crate) fn refuse_newer_file(conn: &Connection, path: &Path) -> Result<(), SqliteOpenError> {
+    let found = user_version(conn).map_err(|source| SqliteOpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    refuse_newer(path, found)
+}
+
 /// Brings the file to [`SCHEMA_VERSION`]; processes opening it at once migrate it exactly once.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), SqliteOpenError> {
     let sqlite = |source| SqliteOpenError::Sqlite {
