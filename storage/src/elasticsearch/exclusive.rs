@@ -43,10 +43,12 @@ impl ElasticsearchStore {
             if round > 0 {
                 self.refresh(&index).await?;
             }
+            // The latest first, then the living check: an execution created between the two
+            // reads is seen living; one created after both has the id derived here.
+            let latest = self.first_execution(&ex.job_id, false).await?;
             if let Some(living) = self.first_execution(&ex.job_id, true).await? {
                 return Err(active(living));
             }
-            let latest = self.first_execution(&ex.job_id, false).await?;
             let mut mine = ex.clone();
             mine.ex_id = next_ex_id(&ex.job_id, latest.as_ref().map(|l| l.ex_id.as_str()));
             match self.es_create_execution(&mine).await {
