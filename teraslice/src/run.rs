@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
+use teraslice_core::backend::BackendEvent;
 use teraslice_core::backend::StopOptions;
 use teraslice_core::config::SystemConfig;
 use teraslice_core::store::{SliceState, StoreError};
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
 use tracing::info;
 
 use crate::master::{Master, MasterOptions, MasterServices};
@@ -88,6 +91,11 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
     let outage_limit =
         2 * services.config.teraslice.state.write_retry_timeout() + Duration::from_secs(60);
     let mut unreachable_since: Option<Instant> = None;
+    // The controller's exit is the usual sign the execution ended: it wakes the wait at once
+    // instead of at the next tick.
+    let mut events = Some(services.backend.subscribe());
+    let mut tick = tokio::time::interval(PROGRESS_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ex = loop {
         let ex = match services.store.get_execution(&ex_id).await {
             Ok(ex) => {
@@ -100,6 +108,7 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
                     bail!("execution {ex_id}: the state store has been unreachable for longer than 2 × teraslice.state.write_retry_timeout + 60 s ({} s): {e}", outage_limit.as_secs());
                 }
                 tracing::warn!(%ex_id, error = %e, "state store unreachable; waiting for it to return");
+                bar.set_message(format!("state store unreachable: {e}"));
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -108,10 +117,18 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
         if ex.status.is_terminal() {
             break ex;
         }
-        let progress = Progress::read(&services, &ex).await;
-        bar.set_message(progress.line(&ex, begun.elapsed()));
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = tick.tick() => {
+                let live = LiveProgress::read(&services, &ex).await;
+                bar.set_message(live.line(&ex, begun.elapsed()));
+            }
+            event = next_event(&mut events) => {
+                // Any event (ours, or missed ones) is a reason to read the status again.
+                if let Err(RecvError::Closed) = event {
+                    // No more events: the tick alone ends the wait.
+                    events = None;
+                }
+            }
             _ = sigint.recv() => {
                 if interrupted {
                     bail!("interrupted again: not waiting for execution {ex_id} to stop");
@@ -136,6 +153,19 @@ async fn run_job(master: &Master, spec: serde_json::Value, args: &RunArgs) -> an
     Ok(())
 }
 
+/// The backend's next event; never, once there are no more.
+async fn next_event(
+    events: &mut Option<Receiver<BackendEvent>>,
+) -> Result<BackendEvent, RecvError> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How often the progress line is refreshed.
+const PROGRESS_TICK: Duration = Duration::from_millis(250);
+
 fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
@@ -148,12 +178,50 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-/// What the store says of an execution's slices and records.
+/// The progress line during the run, from the execution controller's counters (slices
+/// processed and failed): one small request a tick, however long the run.
+struct LiveProgress {
+    /// `Err` while the controller cannot be asked (starting, or unreachable), with why.
+    counters: Result<(u64, u64), String>,
+}
+
+impl LiveProgress {
+    async fn read(services: &MasterServices, ex: &ExecutionRecord) -> LiveProgress {
+        let counters = if ex.status.is_running() {
+            match services.scheduler.controller_stats(&ex.ex_id).await {
+                Ok(stats) => {
+                    let n = |k: &str| stats.get(k).and_then(serde_json::Value::as_u64);
+                    let (processed, failed) =
+                        (n("processed").unwrap_or(0), n("failed").unwrap_or(0));
+                    Ok((processed.saturating_sub(failed), failed))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Err("the execution controller is starting".to_string())
+        };
+        LiveProgress { counters }
+    }
+
+    fn line(&self, ex: &ExecutionRecord, elapsed: Duration) -> String {
+        let head = format!("{} {}", ex.job.name, ex.status);
+        match &self.counters {
+            Ok((done, failed)) => format!(
+                "{head} | slices {done} done, {failed} failed ({:.0} slices/s)",
+                *done as f64 / elapsed.as_secs_f64().max(0.001)
+            ),
+            Err(why) => format!("{head} | {why}"),
+        }
+    }
+}
+
+/// What the store says of an ended execution's slices and records; a count the store could not
+/// give is its error, not 0.
 struct Progress {
-    slices_done: u64,
-    slices_failed: u64,
+    slices_done: Result<u64, String>,
+    slices_failed: Result<u64, String>,
     /// `None` when the job has `analytics: false` (no per-op counts are kept).
-    records: Option<i64>,
+    records: Option<Result<i64, String>>,
 }
 
 impl Progress {
@@ -163,19 +231,23 @@ impl Progress {
             store
                 .count_slice_states(&ex.ex_id, Some(state))
                 .await
-                .unwrap_or(0)
+                .map_err(|e| e.to_string())
         };
-        // Records = what the reader (op 0) returned, from the per-op analytics.
+        // Records = what the reader (op 0) returned, from the per-op analytics (read once, at
+        // the end).
         let records = if ex.job.analytics {
-            match store.list_analytics(&ex.ex_id).await {
-                Ok(rows) => Some(
-                    rows.iter()
-                        .filter(|a| a.order == 0)
-                        .map(|a| a.count.max(0))
-                        .sum(),
-                ),
-                Err(_) => Some(0),
-            }
+            Some(
+                store
+                    .list_analytics(&ex.ex_id)
+                    .await
+                    .map(|rows| {
+                        rows.iter()
+                            .filter(|a| a.order == 0)
+                            .map(|a| a.count.max(0))
+                            .sum()
+                    })
+                    .map_err(|e| e.to_string()),
+            )
         } else {
             None
         };
@@ -185,16 +257,13 @@ impl Progress {
             records,
         }
     }
+}
 
-    fn line(&self, ex: &ExecutionRecord, elapsed: Duration) -> String {
-        let line = format!(
-            "{} {} | slices {} done, {} failed",
-            ex.job.name, ex.status, self.slices_done, self.slices_failed
-        );
-        match self.records {
-            Some(n) => format!("{line} | {n} records ({:.0} records/s)", rate(n, elapsed)),
-            None => line,
-        }
+/// A count, or why the store could not give it.
+fn shown<T: std::fmt::Display>(n: &Result<T, String>) -> String {
+    match n {
+        Ok(n) => n.to_string(),
+        Err(e) => format!("unknown (state store: {e})"),
     }
 }
 
@@ -204,8 +273,9 @@ fn rate(records: i64, elapsed: Duration) -> f64 {
 
 fn summary(ex: &ExecutionRecord, p: &Progress, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64().max(0.001);
-    let records = match p.records {
-        Some(n) => format!("{n} ({:.0}/s)", rate(n, elapsed)),
+    let records = match &p.records {
+        Some(Ok(n)) => format!("{n} ({:.0}/s)", rate(*n, elapsed)),
+        Some(Err(e)) => format!("unknown (state store: {e})"),
         None => "not counted (the job has analytics: false)".to_string(),
     };
     let mut out = format!(
@@ -213,8 +283,8 @@ fn summary(ex: &ExecutionRecord, p: &Progress, elapsed: Duration) -> String {
         name = ex.job.name,
         status = ex.status,
         ex_id = ex.ex_id,
-        done = p.slices_done,
-        failed = p.slices_failed,
+        done = shown(&p.slices_done),
+        failed = shown(&p.slices_failed),
     );
     if !ex.failure_reason.is_empty() {
         out.push_str(&format!("\n  reason     {}", ex.failure_reason));
@@ -241,9 +311,9 @@ mod tests {
     #[test]
     fn records_are_counted_only_when_the_job_keeps_analytics() -> anyhow::Result<()> {
         let counted = Progress {
-            slices_done: 4,
-            slices_failed: 0,
-            records: Some(2000),
+            slices_done: Ok(4),
+            slices_failed: Ok(0),
+            records: Some(Ok(2000)),
         };
         let two_s = Duration::from_secs(2);
         let text = summary(&execution(true)?, &counted, two_s);
@@ -258,7 +328,30 @@ mod tests {
             text.contains("records    not counted (the job has analytics: false)"),
             "{text}"
         );
-        assert!(!uncounted.line(&ex, two_s).contains("records"));
+        Ok(())
+    }
+
+    #[test]
+    fn store_errors_are_shown_not_zero() -> anyhow::Result<()> {
+        let down = "state store unavailable: connection refused".to_string();
+        let p = Progress {
+            slices_done: Err(down.clone()),
+            slices_failed: Ok(0),
+            records: Some(Err(down)),
+        };
+        let text = summary(&execution(true)?, &p, Duration::from_secs(1));
+        assert!(
+            text.contains(
+                "records    unknown (state store: state store unavailable: connection refused)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("slices     unknown (state store:"), "{text}");
+        let live = LiveProgress {
+            counters: Err("execution controller of ex did not answer analytics".into()),
+        };
+        let line = live.line(&execution(true)?, Duration::from_secs(1));
+        assert!(line.contains("did not answer analytics"), "{line}");
         Ok(())
     }
 }

@@ -50,7 +50,17 @@ pub async fn start(
     mock: Arc<MockBackend>,
     backend: Arc<dyn ClusterBackend>,
 ) -> Cluster {
-    let scheduler = Scheduler::new(store.clone(), backend, mock.clone(), config());
+    start_with(store, mock, backend, config()).await
+}
+
+/// [`start`] with a scheduler configured by `config`.
+pub async fn start_with(
+    store: Arc<dyn StateStore>,
+    mock: Arc<MockBackend>,
+    backend: Arc<dyn ClusterBackend>,
+    config: SchedulerConfig,
+) -> Cluster {
+    let scheduler = Scheduler::new(store.clone(), backend, mock.clone(), config);
     scheduler.start().await.expect("scheduler starts");
     Cluster {
         store,

@@ -1,7 +1,8 @@
 //! The allocation loop: drains the pending queue, up to `allocation_concurrency` at once.
 use std::sync::Arc;
 
-use tracing::{info, warn};
+use backon::Retryable;
+use tracing::{error, info, warn};
 
 use super::{lock, Scheduler};
 use crate::backend::{BackendError, Readiness, StopOptions};
@@ -42,24 +43,32 @@ impl Scheduler {
     }
 
     /// pending → scheduling → (controller) → initializing → (workers). Idempotent, so a master
-    /// restart can run it again on an execution it left half-allocated.
+    /// restart can run it again on an execution it left half-allocated. An unreachable store is
+    /// waited for at every step: the execution is never dropped half-way.
     pub(super) async fn allocate(&self, ex_id: &str) {
-        let ex = match self.store.get_execution(ex_id).await {
+        let loaded = self
+            .until_reachable(ex_id, "loading a queued execution", || {
+                self.store.get_execution(ex_id)
+            })
+            .await;
+        let ex = match loaded {
             Ok(ex) if ex.status.is_init() => ex,
             Ok(_) => return, // stopped (or otherwise moved on) while queued
             Err(e) => return warn!(ex_id, error = %e, "cannot load queued execution"),
         };
-        let ex = match self
-            .store
-            .set_execution_status(
-                &ex.ex_id,
-                ExecutionStatus::Scheduling,
-                &StatusUpdate::default(),
-            )
-            .await
-        {
+        let none = StatusUpdate::default();
+        let scheduling = self
+            .until_reachable(ex_id, "recording `scheduling`", || {
+                self.store
+                    .set_execution_status(&ex.ex_id, ExecutionStatus::Scheduling, &none)
+            })
+            .await;
+        let ex = match scheduling {
             Ok(ex) => ex,
             Err(StoreError::Transition { .. }) => return,
+            Err(e @ StoreError::Unavailable(_)) => {
+                return warn!(ex_id, error = %e, "scheduler shut down while allocating")
+            }
             Err(e) => {
                 return self
                     .fail(ex_id, format!("Failed to provision execution {ex_id}: {e}"))
@@ -80,32 +89,30 @@ impl Scheduler {
             slicer_port: Some(addr.port),
             ..Default::default()
         };
-        let recorded = match self
-            .store
-            .set_execution_status(ex_id, ExecutionStatus::Initializing, &update)
-            .await
-        {
-            Err(StoreError::Transition { .. }) => {
-                self.record_address_if_running(ex_id, &update).await
-            }
-            other => other,
-        };
+        let recorded = self
+            .until_reachable(ex_id, "recording `initializing`", || async {
+                match self
+                    .store
+                    .set_execution_status(ex_id, ExecutionStatus::Initializing, &update)
+                    .await
+                {
+                    Err(StoreError::Transition { .. }) => {
+                        self.record_address_if_running(ex_id, &update).await
+                    }
+                    other => other,
+                }
+            })
+            .await;
         let ex = match recorded {
             Ok(ex) => ex,
+            Err(e @ StoreError::Unavailable(_)) => {
+                // Only when shutting down: the next master re-allocates (idempotently).
+                return warn!(ex_id, error = %e, "scheduler shut down while allocating");
+            }
             Err(e) => {
                 // Stopped while its controller was being started: take the controller down again.
                 info!(ex_id, error = %e, "execution moved on during allocation; stopping its controller");
-                let _ = self
-                    .backend
-                    .stop_execution(
-                        ex_id,
-                        &StopOptions {
-                            force: true,
-                            ..Default::default()
-                        },
-                    )
-                    .await;
-                return;
+                return self.force_remove(ex_id).await;
             }
         };
         if let Err(e) = self.backend.allocate_workers(&ex, ex.job.workers).await {
@@ -119,7 +126,14 @@ impl Scheduler {
     /// A stop that reached the backend while the workers were being allocated may have come
     /// before them: stop again, so the stop watcher sees every process of the execution end.
     async fn stop_workers_started_after_a_stop(&self, ex_id: &str) {
-        let status = match self.store.get_execution(ex_id).await {
+        let reread = self
+            .until_reachable(
+                ex_id,
+                "re-reading the execution after allocating its workers",
+                || self.store.get_execution(ex_id),
+            )
+            .await;
+        let status = match reread {
             Ok(ex) => ex.status,
             Err(e) => {
                 return warn!(ex_id, error = %e, "cannot re-read the execution after allocating its workers")
@@ -163,12 +177,16 @@ impl Scheduler {
 
     /// No room right now: back to `pending`, at the front of the queue.
     async fn requeue(&self, ex_id: &str, reason: String) {
-        if let Err(e) = self
-            .store
-            .set_execution_status(ex_id, ExecutionStatus::Pending, &StatusUpdate::default())
-            .await
-        {
-            return warn!(ex_id, error = %e, "cannot return execution to pending");
+        let none = StatusUpdate::default();
+        let pending = self
+            .until_reachable(ex_id, "returning the execution to `pending`", || {
+                self.store
+                    .set_execution_status(ex_id, ExecutionStatus::Pending, &none)
+            })
+            .await;
+        if let Err(e) = pending {
+            // Stopped meanwhile (nothing of it was started), or the scheduler shut down.
+            return info!(ex_id, error = %e, "execution not returned to pending");
         }
         *lock(&self.pending_reason) = Some(reason);
         lock(&self.queue).push_front(ex_id.to_string());
@@ -179,24 +197,35 @@ impl Scheduler {
     /// Marks a living execution `failed` with `reason` and removes whatever it has on the cluster.
     pub(super) async fn fail(&self, ex_id: &str, reason: String) {
         warn!(ex_id, %reason, "execution failed");
-        match self
-            .store
-            .set_execution_status(
-                ex_id,
-                ExecutionStatus::Failed,
-                &StatusUpdate::failed(reason),
-            )
-            .await
-        {
+        let update = StatusUpdate::failed(reason);
+        let recorded = self
+            .until_reachable(ex_id, "recording a failure", || {
+                self.store
+                    .set_execution_status(ex_id, ExecutionStatus::Failed, &update)
+            })
+            .await;
+        match recorded {
             Ok(_) | Err(StoreError::Transition { .. }) => {}
             Err(e) => warn!(ex_id, error = %e, "cannot record the failure"),
         }
+        self.force_remove(ex_id).await;
+    }
+
+    /// Kills every process of an execution that has ended or was refused, retrying the backend a
+    /// few times; what is still left after that is logged as an error.
+    async fn force_remove(&self, ex_id: &str) {
         let opts = StopOptions {
             force: true,
             ..Default::default()
         };
-        if let Err(e) = self.backend.stop_execution(ex_id, &opts).await {
-            warn!(ex_id, error = %e, "cannot remove the failed execution's processes");
+        let removed = (|| self.backend.stop_execution(ex_id, &opts))
+            .retry(self.backend_backoff())
+            .notify(|e, wait| {
+                warn!(ex_id, error = %e, ?wait, "cannot remove the execution's processes; retrying")
+            })
+            .await;
+        if let Err(e) = removed {
+            error!(ex_id, error = %e, "cannot remove the execution's processes; giving up");
         }
     }
 }

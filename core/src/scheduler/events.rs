@@ -1,85 +1,88 @@
 //! Backend events → execution statuses: a dead controller or an unschedulable pod fails the
 //! execution instead of leaving it stuck (Teraslice issues #804, #1395, #2673).
 use std::sync::Arc;
-use std::time::Duration;
 
+use backon::Retryable;
 use tokio::sync::broadcast::{error::RecvError, Receiver};
-use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::Scheduler;
 use crate::backend::{BackendEvent, EventKind, StopOptions};
+use crate::execution::ExecutionRecord;
 use crate::status::ExecutionStatus;
-use crate::store::StoreError;
-
-/// How long an event waits for an unreachable store before it is dropped: twice the default
-/// `teraslice.state.write_retry_timeout`, so an EC that gave up on the store is still seen.
-pub const EVENT_STORE_WAIT: Duration = Duration::from_secs(600);
+use crate::store::{StoreError, StoreResult};
 
 impl Scheduler {
     pub(super) async fn event_loop(self: Arc<Self>, mut events: Receiver<BackendEvent>) {
         loop {
             match events.recv().await {
-                Ok(ev) => {
-                    if let Err(ev) = self.handle_event(ev).await {
+                Ok(ev) => match self.store.get_execution(&ev.ex_id).await {
+                    Err(StoreError::Unavailable(e)) => {
+                        warn!(ex_id = %ev.ex_id, event = ?ev.kind, error = %e, "state store unreachable; the backend event waits for it");
                         // Wait for the store off the loop, so other executions' events go on.
                         let me = self.clone();
-                        tokio::spawn(async move { me.retry_event(ev).await });
+                        tokio::spawn(async move { me.handle_when_reachable(ev).await });
                     }
-                }
+                    loaded => self.handle_event(ev, loaded).await,
+                },
                 Err(RecvError::Lagged(n)) => {
                     // Missed events may include deaths: compare the store with the cluster again.
                     warn!(
                         missed = n,
                         "backend events lagged; reconciling running executions"
                     );
-                    if let Err(e) = self.reconcile_living().await {
-                        warn!(error = %e, "reconcile after lag failed");
-                    }
+                    let me = self.clone();
+                    tokio::spawn(async move { me.reconcile_living_until_done().await });
                 }
                 Err(RecvError::Closed) => return,
             }
         }
     }
 
-    /// Handles `ev` again while the store stays unreachable, up to [`EVENT_STORE_WAIT`].
-    async fn retry_event(&self, mut ev: BackendEvent) {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(500);
-        while started.elapsed() < EVENT_STORE_WAIT {
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-            match self.handle_event(ev).await {
-                Ok(()) => return,
-                Err(again) => ev = again,
-            }
-        }
-        warn!(ex_id = %ev.ex_id, event = ?ev.kind, waited_s = EVENT_STORE_WAIT.as_secs(), "state store still unreachable; backend event dropped");
+    /// Handles `ev` once the store answers (retried with backoff, without limit).
+    async fn handle_when_reachable(&self, ev: BackendEvent) {
+        let loaded = self
+            .until_reachable(&ev.ex_id, "handling a backend event", || {
+                self.store.get_execution(&ev.ex_id)
+            })
+            .await;
+        self.handle_event(ev, loaded).await;
     }
 
-    /// `Err(ev)` when the store could not be reached to read the execution.
-    async fn handle_event(&self, ev: BackendEvent) -> Result<(), BackendEvent> {
-        let ex = match self.store.get_execution(&ev.ex_id).await {
+    /// [`Scheduler::reconcile_living`], retried with backoff while the store or backend fails.
+    async fn reconcile_living_until_done(&self) {
+        let done = (|| self.reconcile_living())
+            .retry(self.store_backoff())
+            .when(|_| !self.is_shut_down())
+            .notify(|e, wait| warn!(error = %e, ?wait, "reconcile after lag failed; retrying"))
+            .await;
+        if let Err(e) = done {
+            warn!(error = %e, "reconcile after lag abandoned: the scheduler shut down");
+        }
+    }
+
+    async fn handle_event(&self, ev: BackendEvent, loaded: StoreResult<ExecutionRecord>) {
+        let ex = match loaded {
             Ok(ex) => ex,
-            Err(StoreError::Unavailable(e)) => {
-                warn!(ex_id = %ev.ex_id, event = ?ev.kind, error = %e, "state store unreachable; the backend event waits for it");
-                return Err(ev);
+            Err(e) => {
+                return debug!(ex_id = %ev.ex_id, error = %e, "backend event for an unreadable execution ignored")
             }
-            Err(_) => return Ok(()),
         };
         if ex.status.is_terminal() || ex.status == ExecutionStatus::Stopping {
             if matches!(ev.kind, EventKind::ControllerExited { .. }) && ex.status.is_terminal() {
                 // The controller ended the execution; remove the workers it leaves behind.
-                let _ = self
+                if let Err(e) = self
                     .backend
                     .stop_execution(&ex.ex_id, &StopOptions::default())
-                    .await;
+                    .await
+                {
+                    warn!(ex_id = %ex.ex_id, error = %e, "cannot remove the workers of an ended execution");
+                }
             }
-            return Ok(());
+            return;
         }
         if let Some(reason) = ev.kind.fatal_reason() {
-            self.fail(&ex.ex_id, reason).await;
-            return Ok(());
+            return self.fail(&ex.ex_id, reason).await;
         }
         if let EventKind::ControllerExited { .. } = ev.kind {
             info!(ex_id = %ex.ex_id, status = %ex.status, "controller exited without ending the execution");
@@ -89,6 +92,5 @@ impl Scheduler {
             )
             .await;
         }
-        Ok(())
     }
 }

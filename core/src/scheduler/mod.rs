@@ -10,8 +10,10 @@ mod events;
 mod operations;
 mod reconcile;
 mod stopping;
+mod store_retry;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use tokio::task::JoinSet;
 
 pub use controller::{ControllerClient, ControllerError};
 pub use error::{SchedulerError, SchedulerResult};
+pub use store_retry::STORE_RETRY_MAX_DELAY;
 
 use crate::backend::ClusterBackend;
 use crate::store::StateStore;
@@ -58,9 +61,12 @@ pub struct Scheduler {
     slots: Arc<Semaphore>,
     /// Why queued executions are not being allocated right now.
     pending_reason: Mutex<Option<String>>,
-    /// Executions in `stopping`, watched until their processes are gone.
-    stopping: Mutex<HashSet<String>>,
+    /// Executions in `stopping`, watched until their processes are gone, with their failed
+    /// force-stops (retried with backoff).
+    stopping: Mutex<HashMap<String, stopping::Watch>>,
     tasks: Mutex<JoinSet<()>>,
+    /// Set by [`Scheduler::shutdown`]: store retries give up.
+    shut_down: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,8 +91,9 @@ impl Scheduler {
             wake: Notify::new(),
             slots,
             pending_reason: Mutex::new(None),
-            stopping: Mutex::new(HashSet::new()),
+            stopping: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
+            shut_down: AtomicBool::new(false),
         })
     }
 
@@ -105,6 +112,7 @@ impl Scheduler {
 
     /// Stops the scheduler's loops; executions are left as they are.
     pub fn shutdown(&self) {
+        self.shut_down.store(true, Ordering::SeqCst);
         lock(&self.tasks).abort_all();
     }
 

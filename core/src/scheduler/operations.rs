@@ -8,8 +8,10 @@ use crate::store::StoreError;
 use super::{Scheduler, SchedulerError, SchedulerResult};
 
 impl Scheduler {
-    /// Stores a new `pending` execution of `job` and queues it. Kubernetes fields the backend
-    /// cannot honour are logged as ignored (as Teraslice's native clustering does).
+    /// Stores a new `pending` execution of `job` and queues it, unless the job already has a
+    /// living execution (`StoreError::ActiveExecution`, decided by the store atomically).
+    /// Kubernetes fields the backend cannot honour are logged as ignored (as Teraslice's native
+    /// clustering does).
     pub async fn create_execution(
         &self,
         job_id: &str,
@@ -20,15 +22,16 @@ impl Scheduler {
             self.backend.capabilities(),
             &job,
         );
-        let ex = ExecutionRecord::new(job_id, job);
-        self.store.create_execution(&ex).await?;
-        self.enqueue(ex.ex_id.clone());
-        Ok(ex)
+        self.create_exclusive(ExecutionRecord::new(job_id, job))
+            .await
     }
 
-    /// Queues an execution that is already stored as `pending` (e.g. a recovery).
-    pub fn queue_existing(&self, ex_id: &str) {
-        self.enqueue(ex_id.to_string());
+    /// Stores `ex` (a new execution, e.g. a recovery) if its job has no living execution, and
+    /// queues it. The stored record is returned: the store may have given it another `ex_id`.
+    pub async fn create_exclusive(&self, ex: ExecutionRecord) -> SchedulerResult<ExecutionRecord> {
+        let ex = self.store.create_execution_exclusive(&ex).await?;
+        self.enqueue(ex.ex_id.clone());
+        Ok(ex)
     }
 
     async fn load(&self, ex_id: &str) -> SchedulerResult<ExecutionRecord> {

@@ -71,6 +71,28 @@ impl StateStore for MemoryStore {
         }
     }
 
+    async fn update_job_if_unchanged(
+        &self,
+        job: &JobRecord,
+        expected: &JobRecord,
+    ) -> StoreResult<()> {
+        let mut g = self.inner.lock().await;
+        match g.jobs.get_mut(&job.job_id) {
+            Some(slot) if slot == expected => {
+                *slot = job.clone();
+                Ok(())
+            }
+            Some(_) => Err(StoreError::Conflict {
+                kind: "job",
+                id: job.job_id.clone(),
+            }),
+            None => Err(StoreError::NotFound {
+                kind: "job",
+                id: job.job_id.clone(),
+            }),
+        }
+    }
+
     async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {
         let g = self.inner.lock().await;
         let mut jobs: Vec<_> = g.jobs.values().cloned().collect();
@@ -92,6 +114,32 @@ impl StateStore for MemoryStore {
         }
         g.executions.insert(ex.ex_id.clone(), ex.clone());
         Ok(())
+    }
+
+    async fn create_execution_exclusive(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> StoreResult<ExecutionRecord> {
+        let mut g = self.inner.lock().await;
+        let living = g
+            .executions
+            .values()
+            .find(|e| e.job_id == ex.job_id && e.status.is_living());
+        if let Some(living) = living {
+            return Err(StoreError::ActiveExecution {
+                job_id: ex.job_id.clone(),
+                ex_id: living.ex_id.clone(),
+                status: living.status,
+            });
+        }
+        if g.executions.contains_key(&ex.ex_id) {
+            return Err(StoreError::AlreadyExists {
+                kind: "execution",
+                id: ex.ex_id.clone(),
+            });
+        }
+        g.executions.insert(ex.ex_id.clone(), ex.clone());
+        Ok(ex.clone())
     }
 
     async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord> {

@@ -25,6 +25,16 @@ pub enum StoreError {
         #[source]
         source: InvalidTransition,
     },
+    /// A compare-and-set lost: the record changed since the caller read it.
+    #[error("{kind} {id} was changed by another request meanwhile")]
+    Conflict { kind: &'static str, id: String },
+    /// The job already has an execution that has not ended (one living execution per job).
+    #[error("job {job_id} already has execution {ex_id}, which is {status}")]
+    ActiveExecution {
+        job_id: String,
+        ex_id: String,
+        status: ExecutionStatus,
+    },
     /// The store could not be reached or failed; worth retrying.
     #[error("state store unavailable: {0}")]
     Unavailable(String),
@@ -49,10 +59,25 @@ pub trait StateStore: Send + Sync {
     async fn get_job(&self, job_id: &str) -> StoreResult<JobRecord>;
     /// Full replace of an existing job.
     async fn update_job(&self, job: &JobRecord) -> StoreResult<()>;
+    /// Compare-and-set replace: writes `job` only if the stored job still equals `expected`
+    /// (what the caller read), else `Conflict` and nothing changes.
+    async fn update_job_if_unchanged(
+        &self,
+        job: &JobRecord,
+        expected: &JobRecord,
+    ) -> StoreResult<()>;
     /// Newest first (`_created` desc), `from`/`size` paging.
     async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>>;
 
     async fn create_execution(&self, ex: &ExecutionRecord) -> StoreResult<()>;
+    /// Creates `ex` unless its job already has a living (non-terminal) execution, atomically: of
+    /// concurrent callers for one job exactly one wins, the others get `ActiveExecution`. Returns
+    /// the stored record; a store may give it another `ex_id` (OpenSearch derives one from the
+    /// job's latest execution so that racing creates collide on it).
+    async fn create_execution_exclusive(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> StoreResult<ExecutionRecord>;
     async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord>;
     /// Newest first, filtered by job and statuses.
     async fn list_executions(&self, query: &ExecutionQuery) -> StoreResult<Vec<ExecutionRecord>>;

@@ -6,7 +6,7 @@ mod outage_store;
 pub mod store;
 
 pub use forwarding_backend::{BackendHooks, ForwardingBackend};
-pub use outage_store::OutageStore;
+pub use outage_store::{OutageStore, StoreCall};
 
 use std::future::Future;
 use std::time::Duration;

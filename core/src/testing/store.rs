@@ -8,6 +8,8 @@ use crate::store::StateStore;
 
 #[path = "store_documents.rs"]
 mod documents;
+#[path = "store_exclusive.rs"]
+mod exclusive;
 #[path = "store_executions.rs"]
 mod executions;
 #[path = "store_fixtures.rs"]
@@ -20,6 +22,9 @@ mod slices;
 mod status_race;
 
 pub use documents::documents_keep_teraslice_fields;
+pub use exclusive::{
+    exclusive_create_one_living_execution_per_job, job_update_if_unchanged_is_compare_and_set,
+};
 pub use executions::{
     execution_create_get, execution_list_by_job_and_statuses, metadata_update,
     status_follows_transition_rules, status_update_fields_persist,
@@ -50,6 +55,8 @@ where
     status_compare_and_set_one_winner(make().await).await;
     status_compare_and_set_twenty_writers(make().await).await;
     metadata_update(make().await).await;
+    exclusive_create_one_living_execution_per_job(make().await).await;
+    job_update_if_unchanged_is_compare_and_set(make().await).await;
     slice_states_bulk_write_and_update(make().await).await;
     slice_states_list_by_state_with_paging(make().await).await;
     analytics_write_and_list(make().await).await;

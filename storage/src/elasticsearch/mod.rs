@@ -8,6 +8,7 @@ mod bulk;
 mod config;
 mod docs;
 mod error;
+mod exclusive;
 mod executions;
 mod jobs;
 mod mappings;

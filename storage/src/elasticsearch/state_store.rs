@@ -24,12 +24,27 @@ impl StateStore for ElasticsearchStore {
         self.es_update_job(job).await
     }
 
+    async fn update_job_if_unchanged(
+        &self,
+        job: &JobRecord,
+        expected: &JobRecord,
+    ) -> StoreResult<()> {
+        self.es_update_job_if_unchanged(job, expected).await
+    }
+
     async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {
         self.es_list_jobs(query).await
     }
 
     async fn create_execution(&self, ex: &ExecutionRecord) -> StoreResult<()> {
         self.es_create_execution(ex).await
+    }
+
+    async fn create_execution_exclusive(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> StoreResult<ExecutionRecord> {
+        self.es_create_execution_exclusive(ex).await
     }
 
     async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord> {

@@ -41,6 +41,44 @@ pub(crate) fn create(conn: &Connection, ex: &ExecutionRecord) -> StoreResult<()>
     Ok(())
 }
 
+/// Creates `ex` unless its job has a living execution; the check and the insert run under the
+/// write lock (`BEGIN IMMEDIATE`), so concurrent callers, in this process or another, queue up
+/// and all but the first see its execution.
+pub(crate) fn create_exclusive(
+    conn: &mut Connection,
+    ex: &ExecutionRecord,
+) -> StoreResult<ExecutionRecord> {
+    let what = "creating the execution of a job";
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx(what)?;
+    let ended: Vec<String> = ExecutionStatus::TERMINAL
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let sql = format!(
+        "SELECT ex_id, status FROM executions WHERE job_id = ?1 AND status NOT IN ({}) LIMIT 1",
+        ended.join(", ")
+    );
+    let living: Option<(String, String)> = tx
+        .query_row(&sql, [&ex.job_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .ctx(what)?;
+    if let Some((ex_id, status)) = living {
+        let status = status.parse().map_err(|e| {
+            StoreError::Data(format!("execution {ex_id} has an unknown status: {e}"))
+        })?;
+        return Err(StoreError::ActiveExecution {
+            job_id: ex.job_id.clone(),
+            ex_id,
+            status,
+        });
+    }
+    create(&tx, ex)?;
+    tx.commit().ctx(what)?;
+    Ok(ex.clone())
+}
+
 pub(crate) fn get(conn: &Connection, ex_id: &str) -> StoreResult<ExecutionRecord> {
     let doc: Option<String> = conn
         .query_row(

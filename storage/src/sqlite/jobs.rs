@@ -1,5 +1,5 @@
 //! The `jobs` table: Teraslice `<name>__jobs` documents keyed by `job_id`.
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use teraslice_core::store::{ListQuery, StoreError, StoreResult};
 use teraslice_core::JobRecord;
 
@@ -56,6 +56,26 @@ pub(crate) fn update(conn: &Connection, job: &JobRecord) -> StoreResult<()> {
         return Err(not_found(&job.job_id));
     }
     Ok(())
+}
+
+/// Replaces the job only if the stored one still equals `expected`, under the write lock.
+pub(crate) fn update_if_unchanged(
+    conn: &mut Connection,
+    job: &JobRecord,
+    expected: &JobRecord,
+) -> StoreResult<()> {
+    let what = "updating a job if unchanged";
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx(what)?;
+    if get(&tx, &job.job_id)? != *expected {
+        return Err(StoreError::Conflict {
+            kind: "job",
+            id: job.job_id.clone(),
+        });
+    }
+    update(&tx, job)?;
+    tx.commit().ctx(what)
 }
 
 pub(crate) fn list(conn: &Connection, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {

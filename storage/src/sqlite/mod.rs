@@ -111,8 +111,11 @@ const OPEN_ATTEMPTS: u64 = 5;
 
 fn open_once(path: &Path) -> Result<Connection, SqliteOpenError> {
     let mut conn = pool::connect(path)?;
-    schema::migrate(&mut conn, path)?;
+    // WAL first: the migration of a fresh file then commits to the WAL (no fsync with
+    // `synchronous=NORMAL`) instead of through a rollback journal.
+    schema::refuse_newer_file(&conn, path)?;
     enable_wal(&conn, path)?;
+    schema::migrate(&mut conn, path)?;
     Ok(conn)
 }
 

@@ -43,6 +43,13 @@ const MIGRATIONS: &[&str] = &[
         doc   TEXT NOT NULL
     );
     CREATE INDEX analytics_by_ex ON analytics (ex_id, seq);",
+    // 1 -> 2: slice listings order by (slicer_id, slicer_order, slice_id); with slice_id in the
+    // index a page is read in index order (no sort of every record of the execution), and the
+    // rows an OFFSET skips are never loaded.
+    "CREATE INDEX slice_states_by_order_id ON slice_states (ex_id, slicer_id, slicer_order, slice_id);
+    CREATE INDEX slice_states_by_state_id ON slice_states (ex_id, state, slicer_id, slicer_order, slice_id);
+    DROP INDEX slice_states_by_order;
+    DROP INDEX slice_states_by_state;",
 ];
 
 /// The schema version this build writes and understands.
@@ -61,6 +68,15 @@ fn refuse_newer(path: &Path, found: i64) -> Result<(), SqliteOpenError> {
         });
     }
     Ok(())
+}
+
+/// Refuses a file written by a newer build, before anything (even its journal mode) is changed.
+pub(crate) fn refuse_newer_file(conn: &Connection, path: &Path) -> Result<(), SqliteOpenError> {
+    let found = user_version(conn).map_err(|source| SqliteOpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    refuse_newer(path, found)
 }
 
 /// Brings the file to [`SCHEMA_VERSION`]; processes opening it at once migrate it exactly once.

@@ -28,6 +28,16 @@ impl StateStore for SqliteStore {
         self.run(move |conn| jobs::update(conn, &job)).await
     }
 
+    async fn update_job_if_unchanged(
+        &self,
+        job: &JobRecord,
+        expected: &JobRecord,
+    ) -> StoreResult<()> {
+        let (job, expected) = (job.clone(), expected.clone());
+        self.run(move |conn| jobs::update_if_unchanged(conn, &job, &expected))
+            .await
+    }
+
     async fn list_jobs(&self, query: &ListQuery) -> StoreResult<Vec<JobRecord>> {
         let query = query.clone();
         self.run(move |conn| jobs::list(conn, &query)).await
@@ -36,6 +46,15 @@ impl StateStore for SqliteStore {
     async fn create_execution(&self, ex: &ExecutionRecord) -> StoreResult<()> {
         let ex = ex.clone();
         self.run(move |conn| executions::create(conn, &ex)).await
+    }
+
+    async fn create_execution_exclusive(
+        &self,
+        ex: &ExecutionRecord,
+    ) -> StoreResult<ExecutionRecord> {
+        let ex = ex.clone();
+        self.run(move |conn| executions::create_exclusive(conn, &ex))
+            .await
     }
 
     async fn get_execution(&self, ex_id: &str) -> StoreResult<ExecutionRecord> {

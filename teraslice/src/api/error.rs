@@ -96,7 +96,9 @@ fn scheduler_status(e: &SchedulerError) -> StatusCode {
 fn store_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
-        StoreError::AlreadyExists { .. } => StatusCode::CONFLICT,
+        StoreError::AlreadyExists { .. }
+        | StoreError::Conflict { .. }
+        | StoreError::ActiveExecution { .. } => StatusCode::CONFLICT,
         StoreError::Transition { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         StoreError::Data(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,30 +7,19 @@ use axum::extract::{Path, Query as QueryParams, State};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 use teraslice_core::backend::StopOptions;
-use teraslice_core::store::{ExecutionQuery, ListQuery, SliceQuery, SliceState};
+use teraslice_core::store::SliceState;
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
 
 use super::body::ok;
 use super::params::{self, WorkerRequest};
 use super::{ApiError, AppState};
+use crate::master::pages::{ExecutionPages, JobPages, SlicePages};
 use crate::master::search::{self, Query, QueryError, SearchOptions};
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Every execution as a JSON document, newest first.
-pub async fn all_executions(s: &AppState) -> Result<Vec<ExecutionRecord>, ApiError> {
-    let query = ExecutionQuery {
-        job_id: None,
-        statuses: vec![],
-        page: ListQuery {
-            from: 0,
-            size: usize::MAX,
-        },
-    };
-    Ok(s.store.list_executions(&query).await?)
-}
-
-/// `GET /ex`: `status` (comma list), `deleted`, `size`, `from`, `sort`, `filter`.
+/// `GET /ex`: `status` (comma list), `deleted`, `size`, `from`, `sort`, `filter`. Reads the
+/// store a page at a time and keeps only the page asked for (see [`SearchOptions::collector`]).
 pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
     let opts = SearchOptions::from_query(q, "_updated:desc")?;
     let deleted = search::wants_deleted(q)?;
@@ -46,25 +35,25 @@ pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
             .collect::<Result<Vec<_>, _>>()?,
     };
     // Deleting a job soft-deletes its executions (Teraslice marks each one; we derive it).
-    let deleted_jobs: HashSet<String> = s
-        .store
-        .list_jobs(&ListQuery {
-            from: 0,
-            size: usize::MAX,
-        })
-        .await?
-        .into_iter()
-        .filter(|j| j.deleted)
-        .map(|j| j.job_id)
-        .collect();
-    let docs = all_executions(s)
-        .await?
-        .into_iter()
-        .filter(|ex| (ex.deleted || deleted_jobs.contains(&ex.job_id)) == deleted)
-        .filter(|ex| statuses.is_empty() || statuses.contains(&ex.status))
-        .map(execution_doc)
-        .collect();
-    Ok(opts.apply(docs))
+    let mut deleted_jobs: HashSet<String> = HashSet::new();
+    let mut jobs = JobPages::new(&s.store);
+    while let Some(page) = jobs.next().await? {
+        deleted_jobs.extend(page.into_iter().filter(|j| j.deleted).map(|j| j.job_id));
+    }
+    let mut page = opts.collector();
+    let mut exs = ExecutionPages::new(&s.store, statuses);
+    while let Some(batch) = exs.next().await? {
+        for ex in batch {
+            if (ex.deleted || deleted_jobs.contains(&ex.job_id)) != deleted {
+                continue;
+            }
+            page.push(execution_doc(ex));
+        }
+        if page.is_full() {
+            break;
+        }
+    }
+    Ok(page.finish())
 }
 
 pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
@@ -216,25 +205,87 @@ pub async fn controller_of(s: &AppState, ex_id: &str) -> ApiResult {
     Ok(ok(&vec![entry]))
 }
 
-/// Slice state records in `error` for one execution (`size`, `from`, `sort`, `filter`).
-pub async fn errors_of(s: &AppState, ex_ids: &[String], q: &Query) -> ApiResult {
+/// Slice state records in `error` of the executions `ex_ids` yields, in that order (`size`,
+/// `from`, `sort`, `filter`). Without `sort` or `filter` the store skips to `from` (counting
+/// each execution's errors) and reads only the page; with them every error record streams
+/// through the page collector, a store page at a time.
+pub async fn errors_of(s: &AppState, mut ex_ids: ExIds<'_>, q: &Query) -> ApiResult {
     let opts = SearchOptions::from_query(q, "")?;
-    let mut docs = Vec::new();
-    for ex_id in ex_ids {
-        let query = SliceQuery {
-            ex_id: ex_id.clone(),
-            states: vec![SliceState::Error],
-            from: 0,
-            size: usize::MAX,
-        };
-        let slices = s.store.list_slice_states(&query).await?;
-        docs.extend(
-            slices
-                .into_iter()
-                .filter_map(|r| serde_json::to_value(r).ok()),
-        );
+    let errors = || vec![SliceState::Error];
+    let docs = |slices: Vec<_>| {
+        slices
+            .into_iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+    };
+    if opts.is_sorted() || opts.is_filtered() {
+        let mut page = opts.collector();
+        while let Some(ex_id) = ex_ids.next().await? {
+            let mut slices = SlicePages::new(&s.store, &ex_id, errors(), 0, usize::MAX);
+            while let Some(batch) = slices.next().await? {
+                docs(batch).for_each(|d| page.push(d));
+            }
+        }
+        return Ok(ok(&page.finish()));
     }
-    Ok(ok(&opts.apply(docs)))
+    let (mut skip, mut out) = (opts.from, Vec::new());
+    while out.len() < opts.size {
+        let Some(ex_id) = ex_ids.next().await? else {
+            break;
+        };
+        let n = s
+            .store
+            .count_slice_states(&ex_id, Some(SliceState::Error))
+            .await?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let want = opts.size - out.len();
+        let mut slices = SlicePages::new(&s.store, &ex_id, errors(), skip, want);
+        skip = 0;
+        while let Some(batch) = slices.next().await? {
+            out.extend(docs(batch));
+        }
+    }
+    Ok(ok(&out))
+}
+
+/// The executions whose errors `/ex/errors` lists: one, or every execution newest first, read
+/// from the store a page at a time.
+pub enum ExIds<'a> {
+    One(Option<&'a str>),
+    All {
+        pages: ExecutionPages,
+        buffered: std::vec::IntoIter<String>,
+    },
+}
+
+impl ExIds<'_> {
+    fn all(s: &AppState) -> ExIds<'static> {
+        ExIds::All {
+            pages: ExecutionPages::new(&s.store, vec![]),
+            buffered: Vec::new().into_iter(),
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<String>, ApiError> {
+        match self {
+            ExIds::One(id) => Ok(id.take().map(str::to_string)),
+            ExIds::All { pages, buffered } => loop {
+                if let Some(id) = buffered.next() {
+                    return Ok(Some(id));
+                }
+                match pages.next().await? {
+                    Some(page) => {
+                        let ids: Vec<String> = page.into_iter().map(|e| e.ex_id).collect();
+                        *buffered = ids.into_iter();
+                    }
+                    None => return Ok(None),
+                }
+            },
+        }
+    }
 }
 
 pub async fn stop(
@@ -280,7 +331,7 @@ pub async fn errors(
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
     load(&s, &ex_id).await?;
-    errors_of(&s, &[ex_id], &q).await
+    errors_of(&s, ExIds::One(Some(&ex_id)), &q).await
 }
 
 /// `GET /ex/errors`: error slices of every execution.
@@ -288,10 +339,5 @@ pub async fn all_errors(
     State(s): State<AppState>,
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
-    let ids: Vec<String> = all_executions(&s)
-        .await?
-        .into_iter()
-        .map(|e| e.ex_id)
-        .collect();
-    errors_of(&s, &ids, &q).await
+    errors_of(&s, ExIds::all(&s), &q).await
 }

@@ -2,15 +2,14 @@
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::response::Response;
 use serde_json::{json, Value};
-use teraslice_core::JobRecord;
 
 use super::body::{ok, JsonBody};
 use super::executions as ex;
 use super::params;
 use super::{ApiError, AppState};
 use crate::master::jobs::{job_doc, pick};
+use crate::master::pages::JobPages;
 use crate::master::search::{self, Query, SearchOptions};
-use teraslice_core::store::ListQuery;
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -24,27 +23,25 @@ pub async fn submit(
     Ok(ok(&s.jobs.submit(spec, start).await?))
 }
 
-/// Every job as a JSON document (with `_deleted`).
-async fn all_jobs(s: &AppState) -> Result<Vec<JobRecord>, ApiError> {
-    let page = ListQuery {
-        from: 0,
-        size: usize::MAX,
-    };
-    Ok(s.store.list_jobs(&page).await?)
-}
-
-/// `GET /jobs` search: `active`, `deleted`, `size`, `from`, `sort`, `filter`.
+/// `GET /jobs` search: `active`, `deleted`, `size`, `from`, `sort`, `filter`. Reads the store a
+/// page at a time and keeps only the page asked for.
 pub async fn search(s: &AppState, q: &Query) -> Result<Vec<Value>, ApiError> {
     let opts = SearchOptions::from_query(q, "_updated:desc")?;
     let deleted = search::wants_deleted(q)?;
-    let docs = all_jobs(s)
-        .await?
-        .iter()
-        .filter(|j| j.deleted == deleted)
-        .map(job_doc)
-        .filter(|d| search::active_matches(q, d))
-        .collect();
-    Ok(opts.apply(docs))
+    let mut page = opts.collector();
+    let mut jobs = JobPages::new(&s.store);
+    while let Some(batch) = jobs.next().await? {
+        batch
+            .iter()
+            .filter(|j| j.deleted == deleted)
+            .map(job_doc)
+            .filter(|d| search::active_matches(q, d))
+            .for_each(|d| page.push(d));
+        if page.is_full() {
+            break;
+        }
+    }
+    Ok(page.finish())
 }
 
 /// With `ex=f1,f2`: adds `ex`, the job's latest live execution restricted to those fields.
@@ -188,5 +185,5 @@ pub async fn errors(
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
     let ex_id = latest_id(&s, &job_id).await?;
-    ex::errors_of(&s, &[ex_id], &q).await
+    ex::errors_of(&s, ex::ExIds::One(Some(&ex_id)), &q).await
 }

@@ -1,11 +1,13 @@
 //! The jobs service: submit (validate → store the spec verbatim → start), update, active flags,
 //! start, recover and soft delete — Teraslice's `JobsService` with its races and quirks fixed
-//! (see docs/compat.md).
+//! (see docs/compat.md): one living execution per job (the store's exclusive create decides
+//! between concurrent `_start`s and `_recover`s) and job changes by compare-and-set.
 use std::sync::Arc;
 
 use serde_json::Value;
 use teraslice_core::backend::check_capabilities;
 use teraslice_core::job::{validate_job, JobValidationContext, ValidationError, ValidationErrors};
+use teraslice_core::scheduler::SchedulerError;
 use teraslice_core::store::{ExecutionQuery, ListQuery};
 use teraslice_core::{
     ExecutionRecord, ExecutionStatus, JobConfig, JobRecord, Scheduler, StateStore, StoreError,
@@ -13,6 +15,10 @@ use teraslice_core::{
 
 pub use super::job_docs::{job_doc, kind_of, pick, CleanupType, Started};
 pub use super::jobs_error::{JobsError, JobsResult};
+
+/// Compare-and-set rounds of a job change before a 409; each lost round means another request
+/// changed the job meanwhile.
+const JOB_CAS_ATTEMPTS: u32 = 20;
 
 pub struct JobsService {
     store: Arc<dyn StateStore>,
@@ -75,7 +81,11 @@ impl JobsService {
         let record = JobRecord::new(uuid::Uuid::new_v4().to_string(), map);
         self.store.create_job(&record).await?;
         let ex_id = if start {
-            let ex = self.scheduler.create_execution(&record.job_id, job).await?;
+            let ex = self
+                .scheduler
+                .create_execution(&record.job_id, job)
+                .await
+                .map_err(running)?;
             Some(ex.ex_id)
         } else {
             None
@@ -107,34 +117,70 @@ impl JobsService {
         Ok(job)
     }
 
+    /// Reads the job, lets `change` edit it (or refuse), and writes it back only if nobody wrote
+    /// it in between (the store's compare-and-set); a lost race reads again. A deleted job is
+    /// refused as `refused` (`"updated"`) unless `refused` is `None`.
+    async fn change_job<F>(
+        &self,
+        job_id: &str,
+        refused: Option<&'static str>,
+        change: F,
+    ) -> JobsResult<JobRecord>
+    where
+        F: Fn(&mut JobRecord) -> JobsResult<()>,
+    {
+        for _ in 0..JOB_CAS_ATTEMPTS {
+            let read = match refused {
+                Some(refused) => self.get_live(job_id, refused).await?,
+                None => self.get(job_id).await?,
+            };
+            let mut job = read.clone();
+            change(&mut job)?;
+            match self.store.update_job_if_unchanged(&job, &read).await {
+                Ok(()) => return Ok(job),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict {
+            kind: "job",
+            id: job_id.to_string(),
+        }
+        .into())
+    }
+
     /// `PUT /jobs/:id`: replaces the spec (validated), keeping `job_id` and `_created`.
     pub async fn update(&self, job_id: &str, spec: Value) -> JobsResult<JobRecord> {
         let map = match spec {
             Value::Object(m) if !m.is_empty() => m,
             _ => return Err(JobsError::EmptyUpdate(job_id.to_string())),
         };
-        let old = self.get_live(job_id, "updated").await?;
+        self.get_live(job_id, "updated").await?;
         let spec = Value::Object(map);
         self.validate(&spec)?;
         let Value::Object(map) = spec else {
             return Err(JobsError::EmptyUpdate(job_id.to_string()));
         };
-        let mut record = JobRecord::new(job_id.to_string(), map);
-        record.created = old.created;
-        self.store.update_job(&record).await?;
-        Ok(record)
+        self.change_job(job_id, Some("updated"), |job| {
+            let created = job.created;
+            *job = JobRecord::new(job_id.to_string(), map.clone());
+            job.created = created;
+            Ok(())
+        })
+        .await
     }
 
     /// `_active` / `_inactive`. Only activation re-validates the job.
     pub async fn set_active(&self, job_id: &str, active: bool) -> JobsResult<JobRecord> {
-        let mut record = self.get_live(job_id, "updated").await?;
-        record.spec.insert("active".into(), Value::Bool(active));
-        if active {
-            self.validate(&Value::Object(record.spec.clone()))?;
-        }
-        record.updated = teraslice_core::time::now();
-        self.store.update_job(&record).await?;
-        Ok(record)
+        self.change_job(job_id, Some("updated"), |job| {
+            job.spec.insert("active".into(), Value::Bool(active));
+            if active {
+                self.validate(&Value::Object(job.spec.clone()))?;
+            }
+            job.updated = teraslice_core::time::now();
+            Ok(())
+        })
+        .await
     }
 
     /// The newest execution of a job (any status), or 404.
@@ -193,7 +239,11 @@ impl JobsService {
                     .await;
             }
         }
-        let ex = self.scheduler.create_execution(job_id, job).await?;
+        let ex = self
+            .scheduler
+            .create_execution(job_id, job)
+            .await
+            .map_err(running)?;
         Ok(Started {
             job_id: job_id.to_string(),
             ex_id: Some(ex.ex_id),
@@ -252,8 +302,7 @@ impl JobsService {
         ex.recovered_slice_type = cleanup
             .or(autorecover.then_some(CleanupType::Pending))
             .map(|c| c.as_str().to_string());
-        self.store.create_execution(&ex).await?;
-        self.scheduler.queue_existing(&ex.ex_id);
+        let ex = self.scheduler.create_exclusive(ex).await.map_err(running)?;
         Ok(Started {
             job_id: from.job_id.clone(),
             ex_id: Some(ex.ex_id),
@@ -262,17 +311,37 @@ impl JobsService {
 
     /// `DELETE /jobs/:id`: marks the job deleted and inactive; refused while it runs.
     pub async fn delete(&self, job_id: &str) -> JobsResult<JobRecord> {
-        let mut record = self.get(job_id).await?;
-        if record.deleted {
+        if self.get(job_id).await?.deleted {
             return Err(JobsError::AlreadyDeleted(job_id.to_string()));
         }
         self.refuse_if_running(job_id, true).await?;
-        let now = teraslice_core::time::now();
-        record.deleted = true;
-        record.deleted_on = Some(now);
-        record.updated = now;
-        record.spec.insert("active".into(), Value::Bool(false));
-        self.store.update_job(&record).await?;
-        Ok(record)
+        self.change_job(job_id, None, |job| {
+            if job.deleted {
+                return Err(JobsError::AlreadyDeleted(job_id.to_string()));
+            }
+            let now = teraslice_core::time::now();
+            job.deleted = true;
+            job.deleted_on = Some(now);
+            job.updated = now;
+            job.spec.insert("active".into(), Value::Bool(false));
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// A scheduler refusal that another request's execution won the job: the 409 `_start` gives.
+fn running(e: SchedulerError) -> JobsError {
+    match e {
+        SchedulerError::Store(StoreError::ActiveExecution {
+            job_id,
+            ex_id,
+            status,
+        }) => JobsError::Running {
+            job_id,
+            ex_id,
+            status,
+        },
+        other => other.into(),
     }
 }

@@ -6,6 +6,7 @@ mod error;
 mod job_docs;
 pub mod jobs;
 mod jobs_error;
+pub mod pages;
 pub mod policy;
 pub mod search;
 pub(crate) mod shutdown;

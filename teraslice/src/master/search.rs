@@ -63,8 +63,43 @@ impl SearchOptions {
 
     /// Keeps the documents matching `filter`, sorted, then the page `from..from+size`.
     pub fn apply(&self, docs: Vec<Value>) -> Vec<Value> {
-        let mut docs: Vec<Value> = docs.into_iter().filter(|d| self.matches(d)).collect();
+        let mut page = self.collector();
+        for doc in docs {
+            page.push(doc);
+        }
+        page.finish()
+    }
+
+    /// Whether a `sort` was asked for (else documents keep the order they come in).
+    pub fn is_sorted(&self) -> bool {
+        self.sort.is_some()
+    }
+
+    /// Whether a `filter` was asked for.
+    pub fn is_filtered(&self) -> bool {
+        !self.filter.is_empty()
+    }
+
+    /// A page built from documents pushed one at a time, holding at most about twice
+    /// `from + size` of them whatever the number pushed.
+    pub fn collector(&self) -> PageCollector<'_> {
+        PageCollector {
+            opts: self,
+            keep: self.from.saturating_add(self.size),
+            docs: Vec::new(),
+        }
+    }
+
+    pub fn matches(&self, doc: &Value) -> bool {
+        self.filter.iter().all(|c| {
+            let hit = lookup(doc, &c.field).is_some_and(|v| glob(&c.pattern, &text(v)));
+            hit != c.negated
+        })
+    }
+
+    fn sort_docs(&self, docs: &mut [Value]) {
         if let Some((field, asc)) = &self.sort {
+            // Stable: equal documents keep the order they came in.
             docs.sort_by(|a, b| {
                 let ord = compare(lookup(a, field), lookup(b, field));
                 if *asc {
@@ -74,14 +109,42 @@ impl SearchOptions {
                 }
             });
         }
-        docs.into_iter().skip(self.from).take(self.size).collect()
+    }
+}
+
+/// Collects the page of [`SearchOptions`] from a stream of documents (a store read page by
+/// page): filtered on the way in; sorted ones are cut back to the best `from + size` whenever
+/// twice that many are held, unsorted ones stop being taken once `from + size` are held.
+pub struct PageCollector<'a> {
+    opts: &'a SearchOptions,
+    keep: usize,
+    docs: Vec<Value>,
+}
+
+impl PageCollector<'_> {
+    pub fn push(&mut self, doc: Value) {
+        if self.is_full() || !self.opts.matches(&doc) {
+            return;
+        }
+        self.docs.push(doc);
+        if self.opts.is_sorted() && self.docs.len() >= self.keep.saturating_mul(2).max(64) {
+            self.opts.sort_docs(&mut self.docs);
+            self.docs.truncate(self.keep);
+        }
     }
 
-    pub fn matches(&self, doc: &Value) -> bool {
-        self.filter.iter().all(|c| {
-            let hit = lookup(doc, &c.field).is_some_and(|v| glob(&c.pattern, &text(v)));
-            hit != c.negated
-        })
+    /// Unsorted and `from + size` held: nothing pushed later can be on the page.
+    pub fn is_full(&self) -> bool {
+        !self.opts.is_sorted() && self.docs.len() >= self.keep
+    }
+
+    pub fn finish(mut self) -> Vec<Value> {
+        self.opts.sort_docs(&mut self.docs);
+        self.docs
+            .into_iter()
+            .skip(self.opts.from)
+            .take(self.opts.size)
+            .collect()
     }
 }
 
@@ -275,6 +338,29 @@ mod tests {
                 .param,
             "deleted"
         );
+    }
+
+    #[test]
+    fn the_collector_gives_the_page_a_full_sort_gives() {
+        let docs: Vec<Value> = (0..5000)
+            .map(|i| json!({"i": i, "workers": (i * 7919) % 97, "name": if i % 3 == 0 { "a" } else { "b" }}))
+            .collect();
+        for query in [
+            q(&[("sort", "workers:desc"), ("from", "10"), ("size", "20")]),
+            q(&[("sort", "workers"), ("from", "4990"), ("size", "20")]),
+            q(&[("filter", "name:a"), ("from", "3"), ("size", "7")]),
+            q(&[("filter", "name:b"), ("sort", "workers"), ("size", "50")]),
+        ] {
+            let opts = SearchOptions::from_query(&query, "").unwrap();
+            let mut want: Vec<Value> = docs.iter().filter(|d| opts.matches(d)).cloned().collect();
+            opts.sort_docs(&mut want);
+            let want: Vec<Value> = want.into_iter().skip(opts.from).take(opts.size).collect();
+            let mut page = opts.collector();
+            for d in &docs {
+                page.push(d.clone());
+            }
+            assert_eq!(page.finish(), want, "{query:?}");
+        }
     }
 
     #[test]

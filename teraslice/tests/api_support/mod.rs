@@ -80,6 +80,11 @@ impl TestMaster {
         }
     }
 
+    /// The master's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
         let pid = self.child.id().to_string();
