@@ -194,6 +194,7 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
         .default_headers(headers)
         .build()
         .expect("http");
+    wait_http_ok(&http, &format!("{master}/"), "the master's NodePort").await;
     let open = reqwest::Client::new();
     let refused = open
         .get(format!("{master}/jobs"))
@@ -205,7 +206,6 @@ async fn the_guides_makefile_workflow_runs_the_example_on_the_real_node() {
         401,
         "the example's master needs the token"
     );
-    wait_http_ok(&http, &format!("{master}/"), "the master's NodePort").await;
     let show = make.run("show", &[]);
     assert!(
         show.contains("deployment.apps/teraslice-master"),
