@@ -301,3 +301,17 @@ fn state_write_buffer_keys_have_defaults_and_are_checked() {
         "{found:#?}"
     );
 }
+
+/// Found by the fuzzer (`cargo xtask fuzz`): serde_yaml's text for a stray backtick had no line
+/// or column.
+#[test]
+fn text_that_is_not_yaml_says_where() {
+    for text in ["`", "teraslice:\n  name: a\n  `"] {
+        match SystemConfig::from_yaml_str(text) {
+            Err(ConfigError::Yaml { message, .. }) => {
+                assert!(message.contains("line "), "{text:?}: {message}")
+            }
+            other => panic!("{text:?}: expected a YAML error, got {other:?}"),
+        }
+    }
+}
