@@ -175,7 +175,7 @@ impl EcConnection {
 async fn read_frame(ws: &mut Socket, open: &mut bool) -> Option<Envelope> {
     while *open {
         match ws.next().await {
-            Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
+            Some(Ok(WsMessage::Text(text))) => match Envelope::decode(text.as_str()) {
                 Ok(env) => return Some(env),
                 Err(e) => {
                     tracing::warn!(error = %e, "dropping a frame that is not a valid message");
