@@ -254,17 +254,17 @@ async fn slowloris_connections_do_not_keep_others_out() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Finishing the headers still gets an answer (or a close, if the master dropped it).
-    let mut answered = 0;
+    // Finishing the headers gets an answer: 200 on every connection the master kept (it may
+    // have closed slow ones instead).
     for mut tcp in slow {
-        if tcp.write_all(b"\r\n\r\n").await.is_ok() {
-            let mut head = [0u8; 12];
-            if tcp.read_exact(&mut head).await.is_ok() && head.starts_with(b"HTTP/1.1 200") {
-                answered += 1;
-            }
+        if tcp.write_all(b"\r\n\r\n").await.is_err() {
+            continue;
+        }
+        let mut head = [0u8; 12];
+        if tcp.read_exact(&mut head).await.is_ok() {
+            assert_eq!(&head, b"HTTP/1.1 200", "a slow request, once complete");
         }
     }
-    assert!(answered <= 1000);
     assert_alive(&m, "after slowloris").await;
 }
 

@@ -30,24 +30,10 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
     chaos.run(settings.duration).await;
     let settled = chaos.settle().await;
     let findings = chaos.verify().await;
-
-    // The persistent job stops on request, and its processes with it.
-    let job = chaos.persistent_job.clone();
-    let stopped = chaos
-        .call(Method::POST, &format!("/jobs/{job}/_stop"), None)
-        .await;
-    wait_for("the persistent job to stop", || async {
-        chaos
-            .latest(&job)
-            .await
-            .is_some_and(|(_, s)| s == "stopped")
-    })
-    .await;
-    let dir = chaos.m.path().to_path_buf();
     let recoveries: u32 = chaos.recoveries.values().sum();
     eprintln!(
         "chaos: seed {} faults {:?} ({} in all), {} recoveries, {} jobs, {} executions, \
-         {} slices, {} lost lines, {} duplicate lines (bound {}), {:.0}s",
+         {} slices, {} lost lines, {} duplicate lines (bound {}), {} problems, {:.0}s",
         settings.seed,
         chaos.tally.0,
         chaos.tally.total(),
@@ -58,17 +44,8 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
         findings.lost_lines,
         findings.duplicate_lines,
         findings.duplicate_bound,
+        findings.problems.len(),
         started.elapsed().as_secs_f64()
-    );
-    // SIGTERM to the master: it stops what is left, and nothing outlives it.
-    let left = processes_in(&dir);
-    drop(chaos);
-    wait_gone(&left).await;
-
-    assert!(stopped.is_some(), "the persistent job accepted _stop");
-    assert!(
-        settled,
-        "every once job completed and the persistent job ran again after the faults ended"
     );
     assert!(
         findings.problems.is_empty(),
@@ -76,4 +53,27 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
         settings.seed,
         findings.problems
     );
+    assert!(
+        settled,
+        "every once job completed and the persistent job lived again after the faults ended"
+    );
+
+    // The persistent job stops on request, and its processes with it.
+    let job = chaos.persistent_job.clone();
+    let stopped = chaos
+        .call(Method::POST, &format!("/jobs/{job}/_stop"), None)
+        .await;
+    assert!(stopped.is_some(), "the persistent job accepted _stop");
+    wait_for("the persistent job to stop", || async {
+        chaos
+            .latest(&job)
+            .await
+            .is_some_and(|(_, s)| s == "stopped")
+    })
+    .await;
+    // SIGTERM to the master: it stops what is left, and nothing outlives it.
+    let dir = chaos.m.path().to_path_buf();
+    let left = processes_in(&dir);
+    drop(chaos);
+    wait_gone(&left).await;
 }
