@@ -346,7 +346,54 @@ pub fn job(op_names: Vec<String>) -> impl Strategy<Value = Value> {
             }
             Value::Object(job)
         });
-    prop_oneof![20 => spec, 1 => json(JOB_KEYS)]
+    prop_oneof![12 => spec, 8 => nearly_valid_job(), 1 => json(JOB_KEYS)]
+}
+
+/// Jobs the validator accepts, each of the built-in reader kinds.
+fn valid_jobs() -> Vec<Value> {
+    vec![
+        serde_json::json!({"name": "g", "workers": 1, "operations": [
+            {"_op": "data_generator", "size": 10}, {"_op": "noop"}]}),
+        serde_json::json!({"name": "f", "lifecycle": "once", "operations": [
+            {"_op": "file_reader", "path": "/tmp/in", "format": "ldjson", "size": 1000},
+            {"_op": "delay", "ms": 1},
+            {"_op": "file_exporter", "path": "/tmp/out", "format": "json"}]}),
+        serde_json::json!({"name": "e", "slicers": 2, "operations": [
+            {"_op": "elasticsearch_reader", "index": "a", "date_field_name": "d", "size": 100},
+            {"_op": "elasticsearch_bulk", "index": "b", "size": 50}]}),
+        serde_json::json!({"name": "t", "operations": [
+            {"_op": "test-reader"}, {"_op": "noop"}]}),
+    ]
+}
+
+/// A valid job with up to 3 fields (of the job or of one op) set to generated values: reaches
+/// the checks behind the first ones, and the accepted path (re-validation of what was kept).
+fn nearly_valid_job() -> impl Strategy<Value = Value> {
+    let edit = (
+        any::<bool>(),
+        any::<Index>(),
+        prop_oneof![select(JOB_KEYS), select(OP_FIELDS)],
+        field_value(OP_FIELDS),
+    );
+    (select(valid_jobs()), vec(edit, 0..4)).prop_map(|(mut job, edits)| {
+        for (on_op, which, key, value) in edits {
+            let target = if on_op {
+                job.get_mut("operations")
+                    .and_then(Value::as_array_mut)
+                    .filter(|ops| !ops.is_empty())
+                    .and_then(|ops| {
+                        let i = which.index(ops.len());
+                        ops.get_mut(i)
+                    })
+            } else {
+                Some(&mut job)
+            };
+            if let Some(Value::Object(obj)) = target {
+                obj.insert(key.to_string(), value);
+            }
+        }
+        job
+    })
 }
 
 fn section(known: &'static [&'static str]) -> impl Strategy<Value = Value> {
