@@ -28,19 +28,23 @@ pub struct Tally {
 pub const TARGETS: &[&str] = &["job", "config", "config-yaml", "frame"];
 
 /// A validation context with the runtime's built-in ops, on `backend`.
+/// A validation context as the master builds it: the built-in ops, knowing the same connectors
+/// as the context (as `teraslice::process::op_registry` does), on `backend`.
 pub fn job_context(backend: ClusterManagerType) -> JobValidationContext {
+    let connectors = serde_json::json!({
+        "elasticsearch-next": {"default": {"node": ["localhost:9200"]}},
+        "kafka": {"default": {"brokers": ["localhost:9092"]}}
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    let ops = OpRegistry::with_builtins().with_connectors(connectors.clone());
     JobValidationContext {
         cluster_manager_type: backend,
         cpu_count: 2,
         kubernetes_overrides_enabled: true,
-        connectors: serde_json::json!({
-            "elasticsearch-next": {"default": {"node": ["localhost:9200"]}},
-            "kafka": {"default": {"brokers": ["localhost:9092"]}}
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
-        ops: Some(Arc::new(OpRegistry::with_builtins())),
+        connectors,
+        ops: Some(Arc::new(ops)),
     }
 }
 
