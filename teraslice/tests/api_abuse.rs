@@ -184,22 +184,20 @@ async fn ten_thousand_concurrent_connections_are_all_answered() {
     let n = room_for_connections();
     let m = TestMaster::start("").await;
     let addr = addr(&m);
-    // Connect all (a few hundred at a time, so the listen backlog is not the test), then send
-    // one request on each while every other connection is still open.
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
-    let connects = (0..n).map(|_| {
-        let addr = addr.clone();
-        let gate = gate.clone();
-        async move {
-            let _permit = gate.acquire().await.expect("semaphore");
-            TcpStream::connect(&addr).await
+    // Connect all, 100 at a time: after each batch a health check on a new connection is
+    // answered only once the master has accepted everything queued before it (accept order is
+    // FIFO), so a burst never outgrows the listen backlog (1024) — overflowing it makes the
+    // kernel drop connections the client believes open, which is not what this test is about.
+    // Then one request on each while every other connection is still open.
+    let mut sockets: Vec<TcpStream> = Vec::with_capacity(n);
+    while sockets.len() < n {
+        let batch = (n - sockets.len()).min(100);
+        let connects = (0..batch).map(|_| TcpStream::connect(&addr));
+        for s in join_all(connects).await {
+            sockets.push(s.expect("every connection is accepted"));
         }
-    });
-    let sockets: Vec<TcpStream> = join_all(connects)
-        .await
-        .into_iter()
-        .map(|s| s.expect("every connection is accepted"))
-        .collect();
+        assert_alive(&m, &format!("with {} connections open", sockets.len())).await;
+    }
     assert_eq!(sockets.len(), n);
     assert_alive(&m, "with every connection open").await;
 
@@ -212,7 +210,14 @@ async fn ten_thousand_concurrent_connections_are_all_answered() {
         let mut buf = [0u8; 1024];
         while !head.windows(4).any(|w| w == b"\r\n\r\n") {
             match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
+                Ok(0) => {
+                    head.extend_from_slice(b"(closed)");
+                    break;
+                }
+                Err(e) => {
+                    head.extend_from_slice(format!("({:?})", e.kind()).as_bytes());
+                    break;
+                }
                 Ok(k) => head.extend_from_slice(&buf[..k]),
             }
         }
@@ -222,11 +227,21 @@ async fn ten_thousand_concurrent_connections_are_all_answered() {
     let answered = tokio::time::timeout(Duration::from_secs(300), join_all(requests))
         .await
         .expect("every request answered");
-    let ok = answered
-        .iter()
-        .filter(|(head, _)| head.starts_with(b"HTTP/1.1 200"))
-        .count();
-    assert_eq!(ok, n, "every connection got 200");
+    let mut others: std::collections::BTreeMap<String, usize> = Default::default();
+    for (head, _) in &answered {
+        if !head.starts_with(b"HTTP/1.1 200") {
+            let line = String::from_utf8_lossy(head)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            *others.entry(line).or_default() += 1;
+        }
+    }
+    assert!(
+        others.is_empty(),
+        "answers other than 200 (first line: count): {others:?}"
+    );
     drop(answered);
     assert_alive(&m, "after the connections closed").await;
 }
