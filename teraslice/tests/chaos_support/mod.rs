@@ -297,7 +297,10 @@ impl Chaos {
             // A recovered persistent execution first re-runs the slices its predecessor had
             // queued (`recovering`), then runs on.
             let persistent = self.latest(&self.persistent_job).await.map(|(_, s)| s);
-            if persistent.as_deref().is_some_and(|s| s == "terminated" || s == "stopped") {
+            if persistent
+                .as_deref()
+                .is_some_and(|s| s == "terminated" || s == "stopped")
+            {
                 // Nothing here stops it: ended by a fault's side effect, and not recovered.
                 return false;
             }
