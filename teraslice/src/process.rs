@@ -118,13 +118,23 @@ fn inherited_listener() -> anyhow::Result<Option<std::net::TcpListener>> {
     Ok(Some(listener))
 }
 
-/// SIGTERM/SIGINT, or the parent process (the master or `teraslice run` that started this one)
-/// is gone: a native master killed with SIGKILL cannot stop its children, and orphans would go
-/// on processing slices that no master knows about.
-async fn stop_requested(parent: u32) {
+/// Why a controller or worker was asked to stop.
+enum StopCause {
+    /// SIGTERM/SIGINT: the backend (on the master's behalf) or an operator.
+    Signal,
+    /// The parent process (the master or `teraslice run` that started this one) is gone: a
+    /// native master killed with SIGKILL cannot stop its children, and orphans would go on
+    /// processing slices that no master knows about.
+    ParentGone,
+}
+
+async fn stop_requested(parent: u32) -> StopCause {
     tokio::select! {
-        _ = shutdown::signal() => {}
-        _ = parent_exited(parent) => warn!("the parent process exited; stopping"),
+        _ = shutdown::signal() => StopCause::Signal,
+        _ = parent_exited(parent) => {
+            warn!("the parent process exited; stopping");
+            StopCause::ParentGone
+        }
     }
 }
 
@@ -162,9 +172,21 @@ pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow
     let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
     tokio::spawn(async move {
-        stop_requested(parent).await;
-        info!("stop signal received; draining in-flight slices");
-        let _ = handle.stop().await;
+        match stop_requested(parent).await {
+            StopCause::Signal => {
+                info!("stop signal received; draining in-flight slices");
+                let _ = handle.stop().await;
+            }
+            // No final status: the next master decides (fails the execution, or re-queues one
+            // that was still initializing and starts a new controller for it). A `terminated`
+            // written by this dying controller once landed after that new controller started,
+            // leaving a running execution marked terminal (found by the chaos run). Unwritten
+            // slice states are re-run on recovery, as after a SIGKILL.
+            StopCause::ParentGone => {
+                warn!("the master that started this controller is gone: exiting, leaving the execution's status to the next master");
+                std::process::exit(1);
+            }
+        }
     });
     let outcome = ec.run().await?;
     info!(ex_id = %outcome.ex_id, status = %outcome.status, reason = ?outcome.failure_reason, "execution controller done");
@@ -195,7 +217,7 @@ pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let handle = worker.handle();
     tokio::spawn(async move {
         stop_requested(parent).await;
-        info!("stop signal received; finishing the current slice");
+        info!("stop requested; finishing the current slice");
         handle.shutdown();
     });
     let outcome = worker.run().await?;

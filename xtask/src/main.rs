@@ -1,4 +1,6 @@
-//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench | helm`.
+//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench | helm |
+//! fuzz | chaos`.
+mod attack;
 mod bench;
 mod browser;
 mod helm;
@@ -23,6 +25,10 @@ enum Command {
     Test(test::TestArgs),
     /// Measure the runtime, stores and master side by side; writes docs/benchmarks.md.
     Bench(bench::BenchArgs),
+    /// Property-based fuzzing: ≥ 10^6 generated jobs, configs and frames per target.
+    Fuzz(attack::FuzzArgs),
+    /// Random kill -9, store outages and frozen connections on a native master; checks the end.
+    Chaos(attack::ChaosArgs),
     /// A real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
     K8s {
         #[command(subcommand)]
@@ -56,6 +62,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test(args) => test::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Fuzz(args) => attack::fuzz(args),
+        Command::Chaos(args) => attack::chaos(args),
         Command::K8s { action } => k8s::run(action),
         Command::Image { command } => image::cli::run(command),
         Command::Opensearch { action } => opensearch::run(action),

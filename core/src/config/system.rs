@@ -66,6 +66,18 @@ impl Default for SystemConfig {
     }
 }
 
+/// The YAML error with where it is: some of serde_yaml's messages (e.g. "found character that
+/// cannot start any token") leave the line and column out of their text.
+fn located(e: &serde_yaml::Error) -> String {
+    let message = e.to_string();
+    match e.location() {
+        Some(at) if !message.contains(" line ") => {
+            format!("{message} at line {} column {}", at.line(), at.column())
+        }
+        _ => message,
+    }
+}
+
 impl SystemConfig {
     /// Parses a YAML config. Unknown keys are logged as warnings; every bad value is reported.
     pub fn from_yaml_str(yaml: &str) -> Result<Self, ConfigError> {
@@ -92,7 +104,7 @@ impl SystemConfig {
         } else {
             serde_yaml::from_str(yaml).map_err(|e| ConfigError::Yaml {
                 origin: origin.to_string(),
-                message: e.to_string(),
+                message: located(&e),
             })?
         };
         Self::from_value(&doc)

@@ -327,3 +327,17 @@ fn heartbeat_timeout_defaults_to_two_minutes_and_must_be_above_zero() {
         vec!["teraslice.heartbeat_timeout: must be above 0 ms: it is how long a silent worker connection is kept".to_string()]
     );
 }
+
+/// Found by the fuzzer (`cargo xtask fuzz`): serde_yaml's text for a stray backtick had no line
+/// or column.
+#[test]
+fn text_that_is_not_yaml_says_where() {
+    for text in ["`", "teraslice:\n  name: a\n  `"] {
+        match SystemConfig::from_yaml_str(text) {
+            Err(ConfigError::Yaml { message, .. }) => {
+                assert!(message.contains("line "), "{text:?}: {message}")
+            }
+            other => panic!("{text:?}: expected a YAML error, got {other:?}"),
+        }
+    }
+}

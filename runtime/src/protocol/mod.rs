@@ -4,6 +4,7 @@ mod decode;
 mod messages;
 mod peer;
 
+pub use decode::FrameError;
 pub use messages::{Envelope, Message, SliceAnalytics, SliceReport};
 pub use peer::{outbox, Frame, Outbox, Peer, OUTBOX, RESERVE};
 

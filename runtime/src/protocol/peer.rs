@@ -151,7 +151,7 @@ impl Peer {
     /// nothing, so nobody waits for one) or a frame that is not an envelope is logged and
     /// dropped.
     pub fn route_incoming(&self, text: &str) -> Option<Envelope> {
-        match serde_json::from_str::<Envelope>(text) {
+        match Envelope::decode(text) {
             Ok(env) if env.reply_to.is_some() => {
                 tracing::debug!(reply_to = env.reply_to, "unexpected reply dropped");
                 None

@@ -209,7 +209,7 @@ impl Link {
             };
             self.heard = Instant::now();
             match frame {
-                Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(text.as_str()) {
+                Some(Ok(WsMessage::Text(text))) => match Envelope::decode(text.as_str()) {
                     Ok(env) => return Some(env),
                     Err(e) => {
                         tracing::warn!(error = %e, "dropping a frame that is not a valid message");

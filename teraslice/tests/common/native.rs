@@ -211,6 +211,20 @@ impl NativeMaster {
         self.child.wait().expect("reap the master");
     }
 
+    /// SIGKILL to the master, then a new master on the same directory and config: the new one
+    /// reconciles what the killed one left in the store.
+    pub fn restart_after_kill(&mut self) {
+        self.kill_master();
+        let config = self.path().join("teraslice.yaml");
+        let (child, url) = master::spawn(&config, Some(self.dir.path()));
+        self.child = child;
+        self.url = url;
+    }
+
+    pub fn master_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Live processes in the master's directory other than the master: its ECs and workers.
     pub fn children(&self) -> Vec<u32> {
         let master = self.child.id();
