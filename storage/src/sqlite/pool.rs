@@ -73,11 +73,51 @@ impl Pool {
 
     pub(crate) fn give_back(&self, conn: Connection) {
         // A connection left inside a transaction (a panic mid-call) is dropped, which rolls it back.
-        if conn.is_autocommit() {
+        // So is one SQLite opened read-only (the file was write-protected at the time): it would
+        // stay read-only after the file is writable again; the next call opens a fresh one.
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        if conn.is_autocommit() && !read_only {
             self.idle
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn chattr(flag: &str, path: &Path) {
+        let ok = Command::new("chattr").arg(flag).arg(path).status();
+        assert!(
+            ok.is_ok_and(|s| s.success()),
+            "chattr {flag} {} failed: this test needs root and chattr (e2fsprogs)",
+            path.display()
+        );
+    }
+
+    /// A connection opened while the file was write-protected is read-only for good: the pool
+    /// must not keep it, or every write fails after the file is writable again.
+    #[test]
+    fn a_connection_opened_read_only_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let first = connect(&path).unwrap();
+        first.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let pool = Pool::new(path.clone(), first);
+        let rw = pool.take().unwrap();
+        chattr("+i", &path);
+        let ro = connect(&path);
+        chattr("-i", &path);
+        let ro = ro.unwrap();
+        assert!(ro.is_readonly(rusqlite::MAIN_DB).unwrap());
+        pool.give_back(ro);
+        pool.give_back(rw);
+        let idle = pool.idle.lock().unwrap();
+        assert_eq!(idle.len(), 1, "only the read-write connection is kept");
+        assert!(!idle[0].is_readonly(rusqlite::MAIN_DB).unwrap());
     }
 }
