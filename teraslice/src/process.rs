@@ -216,9 +216,19 @@ pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);
     let handle = worker.handle();
     tokio::spawn(async move {
-        stop_requested(parent).await;
-        info!("stop requested; finishing the current slice");
-        handle.shutdown();
+        match stop_requested(parent).await {
+            StopCause::Signal => {
+                info!("stop requested; finishing the current slice");
+                handle.shutdown();
+            }
+            // The controller of a dead master exits at once too (see execution_controller): a
+            // slice finished now could not be reported, and the worker would wait for a
+            // controller that is gone until slicer_timeout. Recovery re-runs the slice.
+            StopCause::ParentGone => {
+                warn!("the master that started this worker is gone: exiting");
+                std::process::exit(1);
+            }
+        }
     });
     let outcome = worker.run().await?;
     info!(worker_id = %outcome.worker_id, processed = outcome.slices_processed, failed = outcome.slices_failed, "worker done");

@@ -51,10 +51,16 @@ fn job(name: &str, slices: u32, ms: u32, workers: u32) -> Value {
 /// Inode of the socket listening on `0.0.0.0:port`, from `/proc/net/tcp`.
 fn listening_inode(port: u16) -> Option<String> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let local = format!("00000000:{port:04X}");
+    // Any address (0.0.0.0) or loopback (127.0.0.1: a controller whose slicer_hostname is
+    // loopback listens only there).
+    let locals = [
+        format!("00000000:{port:04X}"),
+        format!("0100007F:{port:04X}"),
+    ];
     table.lines().skip(1).find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
-        (f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")).then(|| f[9].to_string())
+        let local = f.get(1).is_some_and(|l| locals.iter().any(|x| x == l));
+        (local && f.get(3) == Some(&"0A")).then(|| f[9].to_string())
     })
 }
 
