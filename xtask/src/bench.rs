@@ -13,15 +13,22 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
-    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s, k8s_node),
-    /// printed instead of written to docs/benchmarks.md.
+    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s, k8s_node,
+    /// kafka_clients), printed instead of written to docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     let root = crate::paths::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if let Some(at) = args.only.iter().position(|o| o == KAFKA_CLIENTS) {
+        args.only.remove(at);
+        kafka_clients(&cargo, &root, args.keep, args.quick)?;
+        if args.only.is_empty() {
+            return Ok(());
+        }
+    }
     let built = Command::new(&cargo)
         .current_dir(&root)
         .args([
@@ -77,6 +84,31 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let status = bench.status().context("running teraslice-bench")?;
     if !status.success() {
         bail!("teraslice-bench failed ({status})");
+    }
+    Ok(())
+}
+
+/// The Kafka client comparison (rdkafka vs rskafka against the test broker), printed: it informs the
+/// kafka asset's client choice (docs/testing.md) and is not part of the full report.
+const KAFKA_CLIENTS: &str = "kafka_clients";
+
+fn kafka_clients(
+    cargo: &str,
+    root: &std::path::Path,
+    keep: bool,
+    quick: bool,
+) -> anyhow::Result<()> {
+    let kafka = crate::kafka::ensure_up()?.keep_running(keep);
+    let records = if quick { "50000" } else { "200000" };
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--release", "-q", "-p", "teraslice-services-smoke"])
+        .args(["--bin", "kafka_clients_bench", "--", records])
+        .envs(kafka.env())
+        .status()
+        .context("running kafka_clients_bench")?;
+    if !status.success() {
+        bail!("kafka_clients_bench failed ({status})");
     }
     Ok(())
 }

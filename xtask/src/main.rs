@@ -1,13 +1,16 @@
-//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | bench | helm |
-//! fuzz | chaos`.
+//! Developer tasks: `cargo xtask test | k8s up|down|env | opensearch up|down|env | kafka up|down|env|perf
+//! | s3 up|down|env | bench | helm | fuzz | chaos`.
 mod attack;
 mod bench;
 mod browser;
 mod helm;
 mod image;
 mod k8s;
+mod kafka;
 mod opensearch;
 mod paths;
+mod s3;
+mod service;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +49,16 @@ enum Command {
         #[command(subcommand)]
         action: ServiceAction,
     },
+    /// A real single-node KRaft Kafka broker on loopback, and its perf tools.
+    Kafka {
+        #[command(subcommand)]
+        action: kafka::KafkaAction,
+    },
+    /// An S3-compatible server (moto) on loopback.
+    S3 {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -67,6 +80,8 @@ fn main() -> anyhow::Result<()> {
         Command::K8s { action } => k8s::run(action),
         Command::Image { command } => image::cli::run(command),
         Command::Opensearch { action } => opensearch::run(action),
+        Command::Kafka { action } => kafka::run(action),
+        Command::S3 { action } => s3::run(action),
         Command::Helm => helm::run(),
     }
 }

@@ -8,7 +8,7 @@ pub struct TestArgs {
     /// Extra arguments passed to `cargo test` (e.g. a test name filter).
     #[arg(trailing_var_arg = true)]
     cargo_args: Vec<String>,
-    /// Leave the Kubernetes control plane and OpenSearch running afterwards (also: TERASLICE_K8S_KEEP=1).
+    /// Leave the Kubernetes control plane, OpenSearch, Kafka and S3 running afterwards (also: TERASLICE_K8S_KEEP=1).
     #[arg(long)]
     keep: bool,
 }
@@ -17,6 +17,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let root = crate::paths::workspace_root();
     let k8s = crate::k8s::ensure_up()?.keep_running(args.keep);
     let opensearch = crate::opensearch::ensure_up()?.keep_running(args.keep);
+    let kafka = crate::kafka::ensure_up()?.keep_running(args.keep);
+    let s3 = crate::s3::ensure_up()?.keep_running(args.keep);
     let images = crate::image::cli::ensure_test_images()?;
     let helm = crate::helm::ensure_built()?;
     crate::browser::ensure()?;
@@ -26,6 +28,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
         .args(&args.cargo_args)
         .envs(k8s.env())
         .envs(opensearch.env())
+        .envs(kafka.env())
+        .envs(s3.env())
         .envs(images)
         .env(crate::helm::HELM_ENV, &helm)
         .status()

@@ -9,7 +9,7 @@ pub(crate) use build::{check_go, go_with};
 mod certs;
 pub mod node;
 mod nodes;
-mod process;
+pub mod process;
 mod start;
 mod users;
 

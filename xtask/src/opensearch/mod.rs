@@ -5,7 +5,7 @@
 //! live in its `state/`, which `down` removes.
 pub mod config;
 mod guard;
-mod http;
+pub mod http;
 mod install;
 pub mod java;
 mod node;
@@ -20,6 +20,7 @@ use anyhow::Context;
 use crate::ServiceAction;
 
 pub use guard::ensure_up;
+pub use install::remove_dir_if_exists;
 
 /// The assembled OpenSearch home of [`VERSION`] (downloaded and assembled on first use).
 pub fn home() -> anyhow::Result<PathBuf> {
