@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 use teraslice_core::store::{MemoryStore, SliceState, StateStore};
-use teraslice_core::testing::OutageStore;
+use teraslice_core::testing::{OutageStore, StoreCall};
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
 use teraslice_runtime::controller::ControllerOptions;
 use teraslice_runtime::{ExecutionController, OpRegistry, RuntimeError, Worker, WorkerOptions};
@@ -22,6 +22,14 @@ struct Run {
 
 /// 40 slices through `delay` on 2 workers; the workers read the store directly (never down).
 async fn start(retry_timeout: Duration) -> (Run, tempfile::NamedTempFile) {
+    start_with_faults(retry_timeout, &[]).await
+}
+
+/// As [`start`], with `faults` injected before the EC runs.
+async fn start_with_faults(
+    retry_timeout: Duration,
+    faults: &[(StoreCall, u32)],
+) -> (Run, tempfile::NamedTempFile) {
     let requests: Vec<_> = (0..40).map(|i| json!([{ "n": i }])).collect();
     let file = slicer_file(&requests);
     let job = job(json!({
@@ -32,6 +40,9 @@ async fn start(retry_timeout: Duration) -> (Run, tempfile::NamedTempFile) {
         ]
     }));
     let store = Arc::new(OutageStore::new());
+    for (call, times) in faults {
+        store.fail_next(*call, *times);
+    }
     let ex = ExecutionRecord::new("job-1", job);
     if let Err(e) = store.create_execution(&ex).await {
         panic!("create execution: {e}");
@@ -133,4 +144,32 @@ async fn a_store_that_never_returns_ends_the_ec_with_the_unwritten_status_and_re
         stored.is_ok_and(|s| !s.is_terminal()),
         "nothing could be written, so the master's exit path decides"
     );
+}
+
+#[tokio::test]
+async fn a_running_status_the_store_never_takes_fails_the_execution_instead_of_running_on() {
+    // Every `running` write is refused as unreachable; everything else lands.
+    let faults = [(StoreCall::SetStatus(ExecutionStatus::Running), u32::MAX)];
+    let (run, _file) = start_with_faults(Duration::from_millis(300), &faults).await;
+    let store = run.store.clone();
+    // A guard against a hang, not a timing check: before the fix the EC ran on for good.
+    let ended = tokio::time::timeout(Duration::from_secs(120), run.ec).await;
+    let outcome = match ended {
+        Ok(Ok(Ok(o))) => o,
+        Err(_) => panic!("the EC ran on under a status the store never took"),
+        other => panic!("EC did not end normally: {other:?}"),
+    };
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        reason.contains("`running` could not be written"),
+        "the reason names the unwritten status: {reason}"
+    );
+    assert!(store.injected(StoreCall::SetStatus(ExecutionStatus::Running)) > 0);
+    let stored = match store.inner.get_execution(&run.ex_id).await {
+        Ok(ex) => ex,
+        Err(e) => panic!("read back: {e}"),
+    };
+    assert_eq!(stored.status, ExecutionStatus::Failed);
+    assert_eq!(stored.failure_reason, reason);
 }

@@ -465,6 +465,12 @@ impl Engine {
             Err(e) => {
                 tracing::warn!(ex_id = %self.ex.ex_id, status = %status, error = %e, "status not written");
                 if matches!(e, StoreError::Unavailable(_)) {
+                    if !status.is_terminal() {
+                        // Running on under a status the store never got would strand the
+                        // execution (the master's own retried write can land later and stay).
+                        let reason = format!("the execution's status `{status}` could not be written to the state store: {e}");
+                        self.begin_ending(Ending::Terminal(reason));
+                    }
                     self.unwritten_status = Some(e);
                 }
             }
