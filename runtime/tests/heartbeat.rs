@@ -155,8 +155,8 @@ async fn a_connection_that_never_says_hello_is_closed() {
         short_heartbeat(),
     )
     .await;
-    let url = teraslice_runtime::worker::worker_url(&h.addr.to_string());
-    let (mut ws, _) = match tokio_tungstenite::connect_async(url.as_str()).await {
+    let request = ws_request(&h, h.ex.control_secret.as_deref());
+    let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
         Ok(ws) => ws,
         Err(e) => panic!("connect: {e}"),
     };

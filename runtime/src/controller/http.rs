@@ -18,23 +18,29 @@ use crate::protocol::WORKER_WS_PATH;
 
 /// `GET /health`, `POST /api/v1/{pause,resume,stop,settings}`, `GET /api/v1/analytics`, the worker
 /// WebSocket at [`WORKER_WS_PATH`]; anything else is 501 as in Teraslice. With a
-/// `control_secret` (the execution record's), the control routes need
-/// `Authorization: Bearer <secret>`, which the master sends.
+/// `control_secret` (the execution record's), the control routes and the worker WebSocket need
+/// `Authorization: Bearer <secret>`, which the master and the workers send.
 pub fn router(shared: Arc<Shared>, control_secret: Option<String>) -> Router {
+    let secret = Arc::new(control_secret);
+    // Workers present the secret too (they read it with the execution record): anyone else who
+    // reaches the port could otherwise take slices or report them done.
+    let workers = Router::new()
+        .route(WORKER_WS_PATH, any(worker_socket))
+        .route_layer(middleware::from_fn_with_state(
+            secret.clone(),
+            require_secret,
+        ));
     let control = Router::new()
         .route("/api/v1/pause", post(pause))
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/stop", post(stop))
         .route("/api/v1/analytics", get(analytics))
         .route("/api/v1/settings", post(settings))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(control_secret),
-            require_secret,
-        ));
+        .route_layer(middleware::from_fn_with_state(secret, require_secret));
     Router::new()
         .route("/health", get(health))
         .merge(control)
-        .route(WORKER_WS_PATH, any(worker_socket))
+        .merge(workers)
         .fallback(|| async { (StatusCode::NOT_IMPLEMENTED, "Not Implemented") })
         .with_state(shared)
 }
@@ -59,7 +65,7 @@ async fn require_secret(
     }
     (
         StatusCode::UNAUTHORIZED,
-        Json(json!({ "error": "the control routes of an execution controller need its execution's control secret (Authorization: Bearer), which only the master sends" })),
+        Json(json!({ "error": "the control routes and the worker socket of an execution controller need its execution's control secret (Authorization: Bearer), which only the master and the execution's workers send" })),
     )
         .into_response()
 }

@@ -11,6 +11,10 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -61,18 +65,35 @@ pub fn worker_url(ec_address: &str) -> String {
     }
 }
 
+fn upgrade_request(url: &str, secret: Option<&str>) -> Result<Request, String> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("{url}: {e}"))?;
+    if let Some(secret) = secret {
+        let value = HeaderValue::from_str(&format!("Bearer {secret}")).map_err(|_| {
+            "the execution's control secret is not a valid header value".to_string()
+        })?;
+        request.headers_mut().insert(AUTHORIZATION, value);
+    }
+    Ok(request)
+}
+
 /// One attempt: open the socket and say hello, within `heartbeat_timeout` (the handshake's
 /// timeout).
+/// With `secret` (the execution's control secret) the upgrade carries `Authorization: Bearer`,
+/// which an EC of an execution that has one requires.
 pub async fn connect_once(
     url: &str,
     worker_id: &str,
     ex_id: &str,
+    secret: Option<&str>,
     heartbeat_timeout: Duration,
 ) -> Result<EcConnection, String> {
     let timeout = heartbeat_timeout;
+    let request = upgrade_request(url, secret)?;
     let (ws, _) = tokio::time::timeout(
         timeout,
-        tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true),
+        tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true),
     )
     .await
     .map_err(|_| format!("no answer within {timeout:?}"))?
@@ -291,7 +312,7 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         tokio::spawn(scripted_ec(listener, 2));
-        let mut conn = match connect_once(&url, "w1", "ex1", timeout).await {
+        let mut conn = match connect_once(&url, "w1", "ex1", None, timeout).await {
             Ok(conn) => conn,
             Err(e) => panic!("connect: {e}"),
         };

@@ -354,7 +354,15 @@ impl Worker {
             .build();
         loop {
             let timeout = self.opts.timeouts.heartbeat_timeout;
-            match connect_once(&self.url, &self.worker_id, &self.ex.ex_id, timeout).await {
+            match connect_once(
+                &self.url,
+                &self.worker_id,
+                &self.ex.ex_id,
+                self.ex.control_secret.as_deref(),
+                timeout,
+            )
+            .await
+            {
                 Ok(conn) => {
                     tracing::info!(worker_id = %self.worker_id, url = %self.url, "connected to the execution controller");
                     return Ok(conn);

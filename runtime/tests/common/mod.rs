@@ -285,3 +285,25 @@ pub async fn run_to_completion(job: JobConfig, registry: OpRegistry, workers: us
         join_worker(t).await;
     }
 }
+
+/// The worker WebSocket's upgrade request to `h`'s EC, with `secret` as a bearer token if given.
+pub fn ws_request(
+    h: &Harness,
+    secret: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = teraslice_runtime::worker::worker_url(&h.addr.to_string());
+    let mut request = match url.as_str().into_client_request() {
+        Ok(r) => r,
+        Err(e) => panic!("{url}: {e}"),
+    };
+    if let Some(secret) = secret {
+        match format!("Bearer {secret}").parse() {
+            Ok(v) => {
+                request.headers_mut().insert("authorization", v);
+            }
+            Err(e) => panic!("header: {e}"),
+        }
+    }
+    request
+}
