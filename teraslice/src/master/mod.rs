@@ -9,6 +9,7 @@ mod jobs_error;
 pub mod pages;
 pub mod policy;
 pub mod search;
+mod serve;
 pub(crate) mod shutdown;
 pub(crate) mod wiring;
 
@@ -91,7 +92,7 @@ pub struct Master {
     addr: SocketAddr,
     services: Arc<MasterServices>,
     stop: watch::Sender<bool>,
-    server: JoinHandle<Result<(), std::io::Error>>,
+    server: JoinHandle<()>,
 }
 
 impl Master {
@@ -128,25 +129,19 @@ impl Master {
         let listen = opts
             .listen
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], config.teraslice.port)));
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|source| MasterError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let listener = serve::bind(listen).map_err(|source| MasterError::Bind {
+            addr: listen,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| MasterError::Bind {
             addr: listen,
             source,
         })?;
         let (stop, mut stopped) = watch::channel(false);
         let app = crate::api::router(services.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let server = tokio::spawn(serve::serve(listener, app, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
         if services.auth.is_open() && !addr.ip().is_loopback() {
             tracing::warn!(%addr, "the API is open to anyone who reaches {addr}: no teraslice.api_tokens or teraslice.api_tokens_file is set (see docs/security.md)");
         }
@@ -174,10 +169,8 @@ impl Master {
     /// (native, mock: their processes die with the master), and shuts the backend down.
     pub async fn shutdown(self) -> Result<(), MasterError> {
         let _ = self.stop.send(true);
-        match self.server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server ended with an error"),
-            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+        if let Err(e) = self.server.await {
+            tracing::warn!(error = %e, "HTTP server task failed");
         }
         shutdown::finish(&self.services).await;
         Ok(())
