@@ -7,6 +7,8 @@ use teraslice_es::{Body, ConnectionConfig, Method, ServerInfo, StatusCode};
 
 use super::error::ElasticsearchOpenError as OpenError;
 use super::mappings::{mapped_type, StoreIndex};
+use backon::{BackoffBuilder, ExponentialBuilder};
+
 use super::{ElasticsearchStore, EsClient};
 
 const FIRST_DELAY: Duration = Duration::from_millis(250);
@@ -18,7 +20,13 @@ pub(crate) async fn wait_for_server(
     config: &ConnectionConfig,
 ) -> Result<ServerInfo, OpenError> {
     let started = Instant::now();
-    let mut delay = FIRST_DELAY;
+    // Jittered, so masters and controllers started together do not knock in step.
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(FIRST_DELAY)
+        .with_max_delay(MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build();
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -48,6 +56,7 @@ pub(crate) async fn wait_for_server(
             Err(e) => e.to_string(),
         };
         let waited = started.elapsed();
+        let delay = delays.next().unwrap_or(MAX_DELAY);
         // A non-zero limit always allows one retry, however slow the first try was.
         let one_retry_left = attempts == 1 && !config.startup_timeout.is_zero();
         if waited + delay > config.startup_timeout && !one_retry_left {
@@ -63,7 +72,6 @@ pub(crate) async fn wait_for_server(
         tracing::warn!(nodes = %node_list(client), attempt = attempts, error = %failure,
             retry_in_ms = delay.as_millis() as u64, "state store not reachable yet; retrying");
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
     }
 }
 

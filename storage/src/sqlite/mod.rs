@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BlockingRetryable, ExponentialBuilder};
 use rusqlite::Connection;
 use teraslice_core::store::{StoreError, StoreResult};
 
@@ -50,21 +51,18 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let mut attempt = 0;
-        let conn = loop {
-            match open_once(&path) {
-                // Processes opening a fresh file at once can meet a lock the busy handler does not
-                // wait for (switching to WAL); another try after a pause sees the finished file.
-                Err(SqliteOpenError::Sqlite { source, .. })
-                    if is_busy(&source) && attempt < OPEN_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tracing::debug!(path = %path.display(), attempt, "SQLite state store busy while opening; retrying");
-                    std::thread::sleep(Duration::from_millis(50 * attempt));
-                }
-                other => break other?,
-            }
-        };
+        // Processes opening a fresh file at once can meet a lock the busy handler does not wait
+        // for (switching to WAL); another try after a pause sees the finished file.
+        let retry = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_jitter()
+            .with_max_times(OPEN_ATTEMPTS);
+        let conn = (|| open_once(&path))
+            .retry(retry)
+            .sleep(std::thread::sleep)
+            .when(|e| matches!(e, SqliteOpenError::Sqlite { source, .. } if is_busy(source)))
+            .notify(|_, wait| tracing::debug!(path = %path.display(), ?wait, "SQLite state store busy while opening; retrying"))
+            .call()?;
         tracing::debug!(path = %path.display(), "opened the SQLite state store");
         Ok(SqliteStore {
             pool: Arc::new(Pool::new(path, conn)),
@@ -107,7 +105,7 @@ impl SqliteStore {
 }
 
 /// Retries of a busy open (the busy timeout already waited inside each).
-const OPEN_ATTEMPTS: u64 = 5;
+const OPEN_ATTEMPTS: usize = 5;
 
 fn open_once(path: &Path) -> Result<Connection, SqliteOpenError> {
     let mut conn = pool::connect(path)?;
