@@ -114,7 +114,8 @@ impl ElasticsearchStore {
                 Ok(BulkItem {
                     doc: to_doc(r, &index)?,
                     index: index.clone(),
-                    id: None,
+                    // Made from the record, so a resent request replaces instead of duplicating.
+                    id: Some(analytics_id(r)),
                     label: format!("analytics of slice {} op {}", r.slice_id, r.op),
                 })
             })
@@ -163,4 +164,14 @@ fn slice_filter(ex_id: &str, states: &[SliceState]) -> Value {
         filter.push(json!({"terms": {"state": names}}));
     }
     json!({"bool": {"filter": filter}})
+}
+
+/// One slice run's record of one op: the slice, the op's place and when the run was recorded.
+fn analytics_id(r: &AnalyticsRecord) -> String {
+    format!(
+        "{}:{}:{}",
+        r.slice_id,
+        r.order,
+        r.timestamp.timestamp_millis()
+    )
 }
