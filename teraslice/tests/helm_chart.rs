@@ -258,3 +258,63 @@ fn the_pod_monitor_selects_the_pods_the_backend_labels() {
         }
     }
 }
+
+#[test]
+fn the_execution_pods_get_a_tokenless_service_account_and_the_master_its_api_tokens() {
+    let values = teraslice_values();
+    let base = ["-f", values.as_str()];
+    let master = rendered_config("ts", "ts-prod", "master", &base);
+    assert_eq!(
+        master
+            .teraslice
+            .security
+            .kubernetes_execution_service_account
+            .as_deref(),
+        Some("ts-teraslice-execution")
+    );
+    assert!(
+        master.teraslice.security.api_tokens_file.is_none(),
+        "no Secret named: the API stays open as Teraslice's"
+    );
+    let accounts = template(
+        "ts",
+        "ts-prod",
+        &[
+            "--show-only",
+            "templates/serviceaccount.yaml",
+            "-f",
+            &values,
+        ],
+    );
+    let execution = accounts
+        .split("\n---")
+        .find(|doc| doc.contains("name: ts-teraslice-execution"))
+        .unwrap_or_else(|| panic!("no execution ServiceAccount in:\n{accounts}"));
+    assert!(
+        execution.contains("automountServiceAccountToken: false"),
+        "{execution}"
+    );
+
+    let secret = [
+        "-f",
+        values.as_str(),
+        "--set",
+        "apiTokens.existingSecret=ts-tokens",
+    ];
+    let master = rendered_config("ts", "ts-prod", "master", &secret);
+    let file = master
+        .teraslice
+        .security
+        .api_tokens_file
+        .as_ref()
+        .map(|p| p.display().to_string());
+    assert_eq!(file.as_deref(), Some("/app/secrets/tokens"));
+    let mut args = vec!["--show-only", "templates/deployment.yaml"];
+    args.extend_from_slice(&secret);
+    let deployment = template("ts", "ts-prod", &args);
+    assert!(deployment.contains("secretName: ts-tokens"), "{deployment}");
+    assert!(
+        deployment.contains("mountPath: /app/secrets"),
+        "{deployment}"
+    );
+}

@@ -117,6 +117,12 @@ prom_metrics_display_url from the ingress), the teraslice keys the chart knows, 
 {{- if $.Values.persistence.enabled -}}
 {{- $_ := set $ts "assets_volume" (printf "%s-assets" (include "teraslice.fullname" $)) -}}
 {{- end -}}
+{{- if $.Values.executionServiceAccount.create -}}
+{{- $_ := set $ts "kubernetes_execution_service_account" (include "teraslice.executionServiceAccountName" $) -}}
+{{- end -}}
+{{- if $.Values.apiTokens.existingSecret -}}
+{{- $_ := set $ts "api_tokens_file" (printf "/app/secrets/%s" $.Values.apiTokens.key) -}}
+{{- end -}}
 {{- end -}}
 {{- $user := deepCopy ((index $.Values $role | default dict).teraslice | default dict) -}}
 {{- $config := dict "terafoundation" $tf "teraslice" (mustMergeOverwrite $ts $user) -}}
@@ -124,4 +130,9 @@ prom_metrics_display_url from the ingress), the teraslice keys the chart knows, 
 {{- $_ := set $config "stats" . -}}
 {{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/* The ServiceAccount of execution controller and worker pods. */}}
+{{- define "teraslice.executionServiceAccountName" -}}
+{{- default (printf "%s-execution" (include "teraslice.fullname" .)) .Values.executionServiceAccount.name -}}
 {{- end -}}
