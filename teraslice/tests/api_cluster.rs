@@ -159,4 +159,12 @@ async fn openapi_document_is_served() {
         doc["components"]["schemas"]["Error"]["required"],
         json!(["error", "message"])
     );
+    // Bearer tokens are documented; the health check needs none.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["paths"]["/"]["get"]["security"], json!([{}]));
+    assert!(doc["paths"]["/jobs"]["post"]["responses"]["401"].is_object());
+    assert!(doc["paths"]["/jobs"]["post"]["responses"]["403"].is_object());
 }
