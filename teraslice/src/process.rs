@@ -13,7 +13,8 @@ use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::{ExecutionRecord, StateStore};
 use teraslice_runtime::metrics::{Assignment, Refresh};
 use teraslice_runtime::{
-    ControllerHandle, ControllerOptions, ExecutionController, RuntimeTimeouts, Worker, WorkerOptions,
+    ControllerHandle, ControllerOptions, ExecutionController, RuntimeTimeouts, Worker,
+    WorkerOptions,
 };
 use tracing::{info, warn};
 
@@ -172,13 +173,11 @@ pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow
     let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::KUBERNETES;
     let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
-    let _metrics = crate::metrics::start(
-        &config,
-        Assignment::ExecutionController,
-        Some(&ex),
-        |_| Some(controller_refresh(handle.clone())),
-    )
-    .await;
+    let _metrics =
+        crate::metrics::start(&config, Assignment::ExecutionController, Some(&ex), |_| {
+            Some(controller_refresh(handle.clone()))
+        })
+        .await;
     tokio::spawn(async move {
         match stop_requested(parent).await {
             StopCause::Signal => {
@@ -250,8 +249,10 @@ fn controller_refresh(handle: ControllerHandle) -> Refresh {
     Arc::new(move || {
         let handle = handle.clone();
         Box::pin(async move {
-            let (Ok(reply), Some(m)) = (handle.analytics().await, teraslice_runtime::metrics::runtime())
-            else {
+            let (Ok(reply), Some(m)) = (
+                handle.analytics().await,
+                teraslice_runtime::metrics::runtime(),
+            ) else {
                 return;
             };
             let s = reply.stats;

@@ -36,12 +36,29 @@ impl Metrics {
 }
 
 async fn scrape(http: &reqwest::Client, target: &str) -> Option<Metrics> {
-    let resp = http.get(format!("http://{target}/metrics")).send().await.ok()?;
-    assert!(resp.status().is_success(), "GET {target}/metrics: {}", resp.status());
-    let kind = resp.headers()["content-type"].to_str().unwrap_or_default().to_string();
-    assert!(kind.starts_with("text/plain; version=0.0.4"), "content type {kind}");
+    let resp = http
+        .get(format!("http://{target}/metrics"))
+        .send()
+        .await
+        .ok()?;
+    assert!(
+        resp.status().is_success(),
+        "GET {target}/metrics: {}",
+        resp.status()
+    );
+    let kind = resp.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        kind.starts_with("text/plain; version=0.0.4"),
+        "content type {kind}"
+    );
     let text = resp.text().await.ok()?;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let labels = line.split_once('{').map_or("", |(_, rest)| rest);
         let mut names: Vec<&str> = labels
             .split(',')
@@ -75,7 +92,10 @@ fn targets(dir: &Path, ex_id: &str) -> HashMap<String, String> {
         let group = &body[0];
         if group["labels"]["ex_id"] == ex_id {
             found.insert(
-                group["labels"]["assignment"].as_str().unwrap_or_default().to_string(),
+                group["labels"]["assignment"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 group["targets"][0].as_str().unwrap_or_default().to_string(),
             );
         }
@@ -101,9 +121,10 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     let ex_id = m.submit(&spec).await;
     m.wait_workers(&ex_id, 1).await;
     let sd_dir = m.path().join("data").join("metrics-targets");
-    wait_for("file-SD targets of the controller and the worker", || async {
-        targets(&sd_dir, &ex_id).len() == 2
-    })
+    wait_for(
+        "file-SD targets of the controller and the worker",
+        || async { targets(&sd_dir, &ex_id).len() == 2 },
+    )
     .await;
     let found = targets(&sd_dir, &ex_id);
     let (ec, worker) = (&found["execution_controller"], &found["worker"]);
@@ -149,7 +170,11 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     assert!(w.value("teraslice_worker_records_read_total") >= Some(10.0));
 
     let e = scrape(&http, ec).await.expect("EC scrape");
-    assert_eq!(e.all("teraslice_execution_controller_execution_controller_info").len(), 1);
+    assert_eq!(
+        e.all("teraslice_execution_controller_execution_controller_info")
+            .len(),
+        1
+    );
     assert!(e.value("teraslice_execution_controller_workers_joined") >= Some(1.0));
 
     let mstr = scrape(&http, &master).await.expect("master scrape");
@@ -158,21 +183,30 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     assert_eq!(info[0].labels.get("assignment"), Some("master"));
     let active = mstr.all("teraslice_controller_workers_joined");
     assert!(
-        active.iter().any(|s| s.labels.get("ex_id") == Some(ex_id.as_str())
-            && s.labels.get("job_name") == Some("metered")),
+        active
+            .iter()
+            .any(|s| s.labels.get("ex_id") == Some(ex_id.as_str())
+                && s.labels.get("job_name") == Some("metered")),
         "{}",
         mstr.text
     );
 
     // Paused, nothing is in flight: the controller, the worker and the API agree.
     m.post(&format!("/ex/{ex_id}/_pause")).await;
-    wait_for("the controller's and the worker's counts to agree with the API", || async {
-        let api = m.get(&format!("/ex/{ex_id}/controller")).await;
-        let processed = api[0]["processed"].as_f64();
-        let ec_v = scrape(&http, ec).await.and_then(|s| s.value("teraslice_execution_controller_slices_processed"));
-        let w_v = scrape(&http, worker).await.and_then(|s| s.value("teraslice_worker_slices_processed"));
-        processed.is_some() && ec_v == processed && w_v == processed
-    })
+    wait_for(
+        "the controller's and the worker's counts to agree with the API",
+        || async {
+            let api = m.get(&format!("/ex/{ex_id}/controller")).await;
+            let processed = api[0]["processed"].as_f64();
+            let ec_v = scrape(&http, ec)
+                .await
+                .and_then(|s| s.value("teraslice_execution_controller_slices_processed"));
+            let w_v = scrape(&http, worker)
+                .await
+                .and_then(|s| s.value("teraslice_worker_slices_processed"));
+            processed.is_some() && ec_v == processed && w_v == processed
+        },
+    )
     .await;
 
     // Stopped: the master's cluster-wide gauges equal the execution's slicer stats.

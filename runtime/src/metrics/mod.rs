@@ -222,3 +222,81 @@ impl ProcessMetrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(add_default: bool) -> MetricsSettings {
+        MetricsSettings {
+            enabled: true,
+            port: 0,
+            add_default,
+            display_url: String::new(),
+        }
+    }
+
+    fn labels() -> Labels {
+        vec![
+            ("name".into(), "ts".into()),
+            ("assignment".into(), "worker".into()),
+        ]
+    }
+
+    #[test]
+    fn worker_text_has_teraslice_names_prefix_and_default_labels() {
+        let m = ProcessMetrics::new(Assignment::Worker, &settings(false), labels());
+        m.set_info(vec![("arch".into(), "x64".into())]);
+        let ops = ["0:data_generator".to_string(), "1:noop".to_string()];
+        m.runtime.worker_slice(&ops, &[3, 1], &[10, 10], false);
+        m.runtime.worker_slice(&[], &[], &[], true);
+        let text = m.encode();
+        for line in [
+            "# TYPE teraslice_worker_worker_info gauge",
+            "teraslice_worker_worker_info{name=\"ts\",assignment=\"worker\",arch=\"x64\"} 1",
+            "teraslice_worker_slices_processed{name=\"ts\",assignment=\"worker\"} 2",
+            "teraslice_worker_slices_failed{name=\"ts\",assignment=\"worker\"} 1",
+            "teraslice_worker_records_read_total{name=\"ts\",assignment=\"worker\"} 10",
+            "teraslice_worker_op_duration_seconds_count{name=\"ts\",assignment=\"worker\",op=\"1:noop\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+        assert!(!text.contains("process_resident_memory_bytes"));
+    }
+
+    #[test]
+    fn master_names_start_with_teraslice_and_default_metrics_are_optional() {
+        let m = ProcessMetrics::new(Assignment::Master, &settings(true), labels());
+        m.set_info(vec![]);
+        m.gauge_family(
+            "slices_processed",
+            "Total slices processed across the cluster",
+        )
+        .get_or_create(&Vec::new())
+        .set(7);
+        let text = m.encode();
+        assert!(text.contains("\nteraslice_master_info{"), "{text}");
+        assert!(
+            text.contains("\nteraslice_slices_processed{name=\"ts\",assignment=\"worker\"} 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("teraslice_process_resident_memory_bytes{"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn counters_of_one_name_share_one_family() {
+        let m = ProcessMetrics::new(Assignment::Worker, &settings(false), labels());
+        let a = m.counter_family("elasticsearch_records_read", "Records read");
+        let b = m.counter_family("elasticsearch_records_read", "ignored");
+        a.get_or_create(&vec![("op_name".into(), "x".into())])
+            .inc_by(2);
+        b.get_or_create(&vec![("op_name".into(), "x".into())])
+            .inc_by(3);
+        assert!(m
+            .encode()
+            .contains("teraslice_worker_elasticsearch_records_read_total{name=\"ts\",assignment=\"worker\",op_name=\"x\"} 5"));
+    }
+}

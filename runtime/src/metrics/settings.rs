@@ -42,9 +42,11 @@ mod tests {
 
     #[test]
     fn job_settings_override_terafoundation_and_unset_ones_inherit() {
-        let mut tf = TerafoundationConfig::default();
-        tf.prom_metrics_enabled = true;
-        tf.prom_metrics_port = 4000;
+        let mut tf = TerafoundationConfig {
+            prom_metrics_enabled: true,
+            prom_metrics_port: 4000,
+            ..TerafoundationConfig::default()
+        };
         let mut job = teraslice_core::testing::sample_job("j", 1);
         assert_eq!(MetricsSettings::for_job(&tf, &job).port, 4000);
         job.prom_metrics_enabled = Some(false);

@@ -177,7 +177,9 @@ impl Master {
 
     /// Where the master serves `/metrics` (`None` when `prom_metrics_enabled` is false).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(crate::metrics::Exporter::local_addr)
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::Exporter::local_addr)
     }
 
     /// The store, backend, scheduler and jobs service the API serves (for driving the master

@@ -12,12 +12,36 @@ type GaugeFamily = Family<Labels, Gauge>;
 
 /// Cluster-wide gauges (no labels of their own) and their `/cluster/stats` counter.
 const CLUSTER: [(&str, &str, &str); 6] = [
-    ("slices_processed", "Total slices processed across the cluster", "processed"),
-    ("slices_failed", "Total slices failed across the cluster", "failed"),
-    ("slices_queued", "Total slices queued across the cluster", "queued"),
-    ("workers_joined", "Total workers joined across the cluster", "workers_joined"),
-    ("workers_disconnected", "Total workers disconnected across the cluster", "workers_disconnected"),
-    ("workers_reconnected", "Total workers reconnected across the cluster", "workers_reconnected"),
+    (
+        "slices_processed",
+        "Total slices processed across the cluster",
+        "processed",
+    ),
+    (
+        "slices_failed",
+        "Total slices failed across the cluster",
+        "failed",
+    ),
+    (
+        "slices_queued",
+        "Total slices queued across the cluster",
+        "queued",
+    ),
+    (
+        "workers_joined",
+        "Total workers joined across the cluster",
+        "workers_joined",
+    ),
+    (
+        "workers_disconnected",
+        "Total workers disconnected across the cluster",
+        "workers_disconnected",
+    ),
+    (
+        "workers_reconnected",
+        "Total workers reconnected across the cluster",
+        "workers_reconnected",
+    ),
 ];
 
 /// Per-execution gauges (labels ex_id, job_id, job_name) and their controller stats field.
@@ -65,7 +89,9 @@ async fn set(g: &MasterGauges, s: &AppState) {
     match crate::api::cluster_counters(s).await {
         Ok(counters) => {
             for (family, key) in &g.cluster {
-                family.get_or_create(&Vec::new()).set(as_gauge(counters.get(*key)));
+                family
+                    .get_or_create(&Vec::new())
+                    .set(as_gauge(counters.get(*key)));
             }
         }
         Err(e) => tracing::warn!(error = %e, "cluster metrics not updated"),
@@ -82,7 +108,12 @@ async fn set(g: &MasterGauges, s: &AppState) {
         family.clear();
     }
     for c in &controllers {
-        let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |k: &str| {
+            c.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let labels: Labels = vec![
             ("ex_id".into(), text("ex_id")),
             ("job_id".into(), text("job_id")),

@@ -146,7 +146,11 @@ fn write_target(
         "targets": [format!("{host}:{}", addr.port())],
         "labels": labels,
     }]);
-    let path = dir.join(format!("{}-{}.json", assignment.as_str(), std::process::id()));
+    let path = dir.join(format!(
+        "{}-{}.json",
+        assignment.as_str(),
+        std::process::id()
+    ));
     let tmp = path.with_extension("tmp");
     let written = std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&tmp, body.to_string()))
