@@ -23,7 +23,7 @@ use prometheus_client::registry::Registry;
 
 pub use exporter::{serve, MetricsServer, Refresh};
 pub use names::Assignment;
-pub use ops::op_counter;
+pub use ops::OpMetrics;
 pub use settings::MetricsSettings;
 
 /// A label set: `(name, value)` pairs in the order given.
