@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub use prometheus_client::metrics::counter::Counter;
 pub use prometheus_client::metrics::family::Family;
 pub use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+pub use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use exporter::{serve, MetricsServer, Refresh};
@@ -96,8 +96,20 @@ impl RuntimeMetrics {
         }
     }
 
-    /// Records one finished slice of this worker: per-op times (ms) and record counts.
-    pub fn worker_slice(&self, ops: &[String], time_ms: &[i64], size: &[i64], failed: bool) {
+    /// The `op_duration_seconds` histogram of each op label, to keep and pass to
+    /// [`RuntimeMetrics::worker_slice`] (no lookup per slice).
+    pub fn op_histograms(&self, ops: &[String]) -> Vec<Histogram> {
+        ops.iter()
+            .map(|op| {
+                let labels = vec![("op".to_string(), op.clone())];
+                self.op_duration.get_or_create_owned(&labels)
+            })
+            .collect()
+    }
+
+    /// Records one finished slice of this worker: per-op times (ms) into `ops` (from
+    /// [`RuntimeMetrics::op_histograms`]) and record counts.
+    pub fn worker_slice(&self, ops: &[Histogram], time_ms: &[i64], size: &[i64], failed: bool) {
         self.slices_processed.inc();
         if failed {
             self.slices_failed.inc();
@@ -109,10 +121,7 @@ impl RuntimeMetrics {
                 continue;
             }
             total += ms;
-            let labels = vec![("op".to_string(), op.clone())];
-            self.op_duration
-                .get_or_create(&labels)
-                .observe(*ms as f64 / 1000.0);
+            op.observe(*ms as f64 / 1000.0);
         }
         self.slice_duration.observe(total as f64 / 1000.0);
         if let Some(read) = size.first().filter(|n| **n > 0) {
@@ -247,7 +256,9 @@ mod tests {
     fn worker_text_has_teraslice_names_prefix_and_default_labels() {
         let m = ProcessMetrics::new(Assignment::Worker, &settings(false), labels());
         m.set_info(vec![("arch".into(), "x64".into())]);
-        let ops = ["0:data_generator".to_string(), "1:noop".to_string()];
+        let ops = m
+            .runtime
+            .op_histograms(&["0:data_generator".to_string(), "1:noop".to_string()]);
         m.runtime.worker_slice(&ops, &[3, 1], &[10, 10], false);
         m.runtime.worker_slice(&[], &[], &[], true);
         let text = m.encode();

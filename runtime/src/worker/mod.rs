@@ -83,6 +83,8 @@ pub struct Worker {
     failed: u64,
     /// `<index>:<_op>` of each operation: the `op` label of the per-op metrics.
     op_labels: Vec<String>,
+    /// Their `op_duration_seconds` histograms, looked up at the first slice (metrics on).
+    op_histograms: Option<Vec<crate::metrics::Histogram>>,
 }
 
 enum Step {
@@ -119,6 +121,7 @@ impl Worker {
             .collect();
         Worker {
             op_labels,
+            op_histograms: None,
             ex,
             store,
             url: worker_url(ec_address),
@@ -297,8 +300,11 @@ impl Worker {
     fn make_report(&mut self, slice: Slice, run: SliceRun) -> SliceReport {
         self.processed += 1;
         if let Some(m) = crate::metrics::runtime() {
+            let ops = self
+                .op_histograms
+                .get_or_insert_with(|| m.op_histograms(&self.op_labels));
             match &run.result {
-                Ok(a) => m.worker_slice(&self.op_labels, &a.time, &a.size, false),
+                Ok(a) => m.worker_slice(ops, &a.time, &a.size, false),
                 Err(_) => m.worker_slice(&[], &[], &[], true),
             }
         }
