@@ -243,16 +243,18 @@ pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     Ok(())
 }
 
+const SCRAPE_ANALYTICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Sets the execution controller's gauges from its analytics at each scrape (Teraslice's
 /// `collect`); after the execution ended they keep their last values.
 fn controller_refresh(handle: ControllerHandle) -> Refresh {
     Arc::new(move || {
         let handle = handle.clone();
         Box::pin(async move {
-            let (Ok(reply), Some(m)) = (
-                handle.analytics().await,
-                teraslice_runtime::metrics::runtime(),
-            ) else {
+            // A controller busy starting (or gone) leaves the last values rather than stalling
+            // the scrape.
+            let asked = tokio::time::timeout(SCRAPE_ANALYTICS_TIMEOUT, handle.analytics()).await;
+            let (Ok(Ok(reply)), Some(m)) = (asked, teraslice_runtime::metrics::runtime()) else {
                 return;
             };
             let s = reply.stats;

@@ -39,6 +39,7 @@ pub struct ProcessMetrics {
     assignment: Assignment,
     registry: Mutex<Registry>,
     counters: Mutex<HashMap<String, Family<Labels, Counter>>>,
+    gauges: Mutex<HashMap<String, Family<Labels, Gauge>>>,
     default_metrics: Option<process::DefaultMetrics>,
     /// `<assignment>_info` (`master_info`, `execution_controller_info`, `worker_info`).
     info: Family<Labels, Gauge>,
@@ -179,6 +180,7 @@ impl ProcessMetrics {
             assignment,
             registry: Mutex::new(registry),
             counters: Mutex::new(HashMap::new()),
+            gauges: Mutex::new(HashMap::new()),
             default_metrics,
             info,
             runtime,
@@ -195,10 +197,16 @@ impl ProcessMetrics {
         self.info.get_or_create(&labels).set(1);
     }
 
-    /// Registers a gauge family under this process's prefix.
+    /// The gauge family `name` under this process's prefix, registered on first use (a master
+    /// started twice in one process shares it instead of listing it twice).
     pub fn gauge_family(&self, name: &str, help: &str) -> Family<Labels, Gauge> {
+        let mut gauges = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(family) = gauges.get(name) {
+            return family.clone();
+        }
         let family = Family::<Labels, Gauge>::default();
         self.lock().register(name, help, family.clone());
+        gauges.insert(name.to_string(), family.clone());
         family
     }
 
