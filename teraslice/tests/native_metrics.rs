@@ -232,3 +232,39 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_job_turns_metrics_on_for_its_processes_when_the_cluster_has_them_off() {
+    let m = NativeMaster::start();
+    let spec = json!({
+        "name": "metered-job", "lifecycle": "persistent", "workers": 1,
+        "prom_metrics_enabled": true, "prom_metrics_add_default": false,
+        "operations": [{"_op": "data_generator", "size": 5}, {"_op": "delay", "ms": 20}, {"_op": "noop"}]
+    });
+    let ex_id = m.submit(&spec).await;
+    let sd_dir = m.path().join("data").join("metrics-targets");
+    wait_for(
+        "file-SD targets of the controller and the worker",
+        || async { targets(&sd_dir, &ex_id).len() == 2 },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let worker = &targets(&sd_dir, &ex_id)["worker"];
+    let w = scrape(&http, worker).await.expect("worker scrape");
+    assert_eq!(w.all("teraslice_worker_worker_info").len(), 1, "{}", w.text);
+    assert!(
+        !w.text.contains("process_resident_memory_bytes"),
+        "prom_metrics_add_default: false leaves the process metrics out: {}",
+        w.text
+    );
+    let entries: Vec<_> = std::fs::read_dir(&sd_dir)
+        .expect("targets dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        entries.iter().all(|n| !n.starts_with("master-")),
+        "the master has metrics off: {entries:?}"
+    );
+    m.post(&format!("/ex/{ex_id}/_stop?timeout=20000")).await;
+}
