@@ -114,6 +114,9 @@ pub async fn start(
             return None;
         }
     };
+    if native && assignment == Assignment::Master {
+        remove_dead_targets(&targets_dir(config));
+    }
     let target = native
         .then(|| write_target(config, assignment, server.local_addr(), &labels))
         .flatten();
@@ -123,6 +126,24 @@ pub async fn start(
 /// Where the native backend's processes write their Prometheus file-SD targets.
 pub fn targets_dir(config: &SystemConfig) -> PathBuf {
     config.teraslice.data_dir.join("metrics-targets")
+}
+
+/// Removes the targets of processes that are gone without removing theirs (SIGKILL, or a child
+/// that exited at once because its master died).
+fn remove_dead_targets(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let pid = name
+            .strip_suffix(".json")
+            .and_then(|n| n.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_target(
