@@ -191,6 +191,19 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
         mstr.text
     );
 
+    let running = mstr
+        .all("teraslice_execution_status")
+        .into_iter()
+        .find(|s| {
+            s.labels.get("ex_id") == Some(ex_id.as_str())
+                && s.labels.get("status") == Some("running")
+        });
+    assert!(
+        running.is_some_and(|s| matches!(s.value, PromValue::Gauge(v) if v == 1.0)),
+        "{}",
+        mstr.text
+    );
+
     // Paused, nothing is in flight: the controller, the worker and the API agree.
     m.post(&format!("/ex/{ex_id}/_pause")).await;
     wait_for(
@@ -225,6 +238,11 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     assert!(
         mstr.all("teraslice_controller_slices_processed").is_empty(),
         "an ended execution leaves the per-controller gauges: {}",
+        mstr.text
+    );
+    assert!(
+        mstr.all("teraslice_execution_status").is_empty(),
+        "only living executions have a status gauge: {}",
         mstr.text
     );
     wait_for("the ended processes to remove their targets", || async {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use serde_json::Value;
 use teraslice_runtime::metrics::{Gauge, Labels, ProcessMetrics, Refresh};
 
+use teraslice_core::ExecutionStatus;
+
 use crate::api::AppState;
+use crate::master::pages::ExecutionPages;
 use teraslice_runtime::metrics::Family;
 
 type GaugeFamily = Family<Labels, Gauge>;
@@ -60,6 +63,101 @@ const PER_CONTROLLER: [(&str, &str, &str); 9] = [
 struct MasterGauges {
     cluster: Vec<(GaugeFamily, &'static str)>,
     per_controller: Vec<(GaugeFamily, &'static str)>,
+    per_execution: ExecutionGauges,
+}
+
+/// Teraslice's gauges of each living execution (labels ex_id, job_id, job_name).
+struct ExecutionGauges {
+    status: GaugeFamily,
+    created: GaugeFamily,
+    updated: GaugeFamily,
+    slicers: GaugeFamily,
+    workers: GaugeFamily,
+}
+
+impl ExecutionGauges {
+    fn register(m: &ProcessMetrics) -> Self {
+        ExecutionGauges {
+            status: m.gauge_family(
+                "execution_status",
+                "Current status of the Teraslice execution.",
+            ),
+            created: m.gauge_family(
+                "execution_created_timestamp_seconds",
+                "Execution creation time.",
+            ),
+            updated: m.gauge_family(
+                "execution_updated_timestamp_seconds",
+                "Execution update time.",
+            ),
+            slicers: m.gauge_family(
+                "execution_slicers",
+                "Number of slicers defined on the execution.",
+            ),
+            workers: m.gauge_family(
+                "execution_workers",
+                "Number of workers defined on the execution.",
+            ),
+        }
+    }
+
+    fn families(&self) -> [&GaugeFamily; 5] {
+        [
+            &self.status,
+            &self.created,
+            &self.updated,
+            &self.slicers,
+            &self.workers,
+        ]
+    }
+
+    /// Sets them for every living execution (status: 1 for its status, 0 for the others).
+    async fn set(&self, s: &AppState) {
+        let living: Vec<ExecutionStatus> = ExecutionStatus::ALL
+            .into_iter()
+            .filter(|st| st.is_living())
+            .collect();
+        let mut pages = ExecutionPages::new(&s.store, living);
+        let mut exs = Vec::new();
+        loop {
+            match pages.next().await {
+                Ok(Some(page)) => exs.extend(page),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "execution metrics not updated");
+                    return;
+                }
+            }
+        }
+        for family in self.families() {
+            family.clear();
+        }
+        for ex in exs {
+            let labels: Labels = vec![
+                ("ex_id".into(), ex.ex_id.clone()),
+                ("job_id".into(), ex.job_id.clone()),
+                ("job_name".into(), ex.job.name.clone()),
+            ];
+            self.created
+                .get_or_create(&labels)
+                .set(ex.created.timestamp());
+            self.updated
+                .get_or_create(&labels)
+                .set(ex.updated.timestamp());
+            self.slicers
+                .get_or_create(&labels)
+                .set(i64::from(ex.job.slicers));
+            self.workers
+                .get_or_create(&labels)
+                .set(i64::from(ex.job.workers));
+            for status in ExecutionStatus::ALL {
+                let mut with_status = labels.clone();
+                with_status.push(("status".into(), status.as_str().into()));
+                let on = i64::from(status == ex.status);
+                self.status.get_or_create(&with_status).set(on);
+            }
+        }
+    }
 }
 
 fn as_gauge(v: Option<&Value>) -> i64 {
@@ -78,6 +176,7 @@ pub fn refresh(m: &ProcessMetrics, state: AppState) -> Refresh {
             .iter()
             .map(|(name, help, key)| (m.gauge_family(name, help), *key))
             .collect(),
+        per_execution: ExecutionGauges::register(m),
     });
     Arc::new(move || {
         let (gauges, state) = (gauges.clone(), state.clone());
@@ -86,6 +185,7 @@ pub fn refresh(m: &ProcessMetrics, state: AppState) -> Refresh {
 }
 
 async fn set(g: &MasterGauges, s: &AppState) {
+    g.per_execution.set(s).await;
     match crate::api::cluster_counters(s).await {
         Ok(counters) => {
             for (family, key) in &g.cluster {
