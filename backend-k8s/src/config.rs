@@ -41,6 +41,10 @@ pub struct K8sConfig {
     /// `terminationGracePeriodSeconds` and the default graceful-stop timeout.
     pub shutdown_timeout: Duration,
     pub unschedulable_timeout: Duration,
+    /// `terafoundation.prom_metrics_enabled` / `prom_metrics_port`: the pods' `metrics` port
+    /// (a job's `prom_metrics_enabled` / `prom_metrics_port` override them).
+    pub prom_metrics_enabled: bool,
+    pub prom_metrics_port: u16,
 }
 
 impl K8sConfig {
@@ -92,6 +96,8 @@ impl K8sConfig {
                 .unwrap_or_default(),
             shutdown_timeout: t.shutdown_timeout(),
             unschedulable_timeout,
+            prom_metrics_enabled: config.terafoundation.prom_metrics_enabled,
+            prom_metrics_port: config.terafoundation.prom_metrics_port,
         })
     }
 

@@ -94,6 +94,12 @@ fn config_variants_match_their_golden_files() {
                "env_vars": {"FOO": "baz", "NEW": "1"}}),
         ),
         (
+            "job-prom-metrics",
+            "",
+            "example-job.json",
+            json!({"prom_metrics_enabled": true, "prom_metrics_port": 3334}),
+        ),
+        (
             "overrides-disabled",
             "kubernetes_overrides_enabled: false\n",
             "example-job.json",

@@ -42,6 +42,7 @@
 pub mod controller;
 pub mod error;
 pub mod log_level;
+pub mod metrics;
 #[warn(missing_docs)]
 pub mod ops;
 pub mod protocol;

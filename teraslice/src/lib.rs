@@ -25,6 +25,7 @@ mod api;
 mod app;
 mod client;
 mod master;
+mod metrics;
 mod process;
 mod run;
 mod ui;

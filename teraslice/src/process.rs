@@ -11,8 +11,10 @@ use base64::Engine;
 use teraslice_backend_native::env::ENV_SLICER_LISTEN_FD;
 use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::{ExecutionRecord, StateStore};
+use teraslice_runtime::metrics::{Assignment, Refresh};
 use teraslice_runtime::{
-    ControllerOptions, ExecutionController, RuntimeTimeouts, Worker, WorkerOptions,
+    ControllerHandle, ControllerOptions, ExecutionController, RuntimeTimeouts, Worker,
+    WorkerOptions,
 };
 use tracing::{info, warn};
 
@@ -162,15 +164,20 @@ pub async fn execution_controller(args: ProcessArgs, ext: &Extensions) -> anyhow
     };
     let ec = match inherited_listener()? {
         Some(listener) => {
-            let mut ex = ex;
+            let mut ex = ex.clone();
             ex.slicer_port = Some(listener.local_addr()?.port());
             ExecutionController::with_listener(ex, store, opts, listener)?
         }
-        None => ExecutionController::new(ex, store, opts).await?,
+        None => ExecutionController::new(ex.clone(), store, opts).await?,
     };
     let on_kubernetes = config.teraslice.cluster_manager_type == ClusterManagerType::KUBERNETES;
     let ec = ec.relocatable_restart(on_kubernetes);
     let handle = ec.handle();
+    let _metrics =
+        crate::metrics::start(&config, Assignment::ExecutionController, Some(&ex), |_| {
+            Some(controller_refresh(handle.clone()))
+        })
+        .await;
     tokio::spawn(async move {
         match stop_requested(parent).await {
             StopCause::Signal => {
@@ -213,6 +220,7 @@ pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
         registry: Arc::new(ext.op_registry(&config)),
         timeouts: runtime_timeouts(&config),
     };
+    let _metrics = crate::metrics::start(&config, Assignment::Worker, Some(&ex), |_| None).await;
     let worker = Worker::new(ex, store, &format!("{host}:{port}"), worker_id, opts);
     let handle = worker.handle();
     tokio::spawn(async move {
@@ -233,4 +241,34 @@ pub async fn worker(args: ProcessArgs, ext: &Extensions) -> anyhow::Result<()> {
     let outcome = worker.run().await?;
     info!(worker_id = %outcome.worker_id, processed = outcome.slices_processed, failed = outcome.slices_failed, "worker done");
     Ok(())
+}
+
+const SCRAPE_ANALYTICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Sets the execution controller's gauges from its analytics at each scrape (Teraslice's
+/// `collect`); after the execution ended they keep their last values.
+fn controller_refresh(handle: ControllerHandle) -> Refresh {
+    Arc::new(move || {
+        let handle = handle.clone();
+        Box::pin(async move {
+            // A controller busy starting (or gone) leaves the last values rather than stalling
+            // the scrape.
+            let asked = tokio::time::timeout(SCRAPE_ANALYTICS_TIMEOUT, handle.analytics()).await;
+            let (Ok(Ok(reply)), Some(m)) = (asked, teraslice_runtime::metrics::runtime()) else {
+                return;
+            };
+            let s = reply.stats;
+            let set = |g: &teraslice_runtime::metrics::Gauge, v: u64| {
+                g.set(i64::try_from(v).unwrap_or(i64::MAX));
+            };
+            set(&m.slices_processed, s.processed);
+            set(&m.slices_failed, s.failed);
+            set(&m.slices_queued, s.queued);
+            set(&m.workers_active, s.workers_active);
+            set(&m.workers_available, s.workers_available);
+            set(&m.workers_joined, s.workers_joined);
+            set(&m.workers_reconnected, s.workers_reconnected);
+            set(&m.workers_disconnected, s.workers_disconnected);
+        })
+    })
 }

@@ -128,6 +128,10 @@ fn pod_template(
     }
     volumes::set_ephemeral_storage(&mut spec, job.ephemeral_storage);
     set_external_ports(&mut spec, job.external_ports.as_deref());
+    let metrics_port = metrics_port(cfg, job);
+    if let Some(port) = metrics_port {
+        set_metrics_port(&mut spec, port);
+    }
     if let Some(class) = &cfg.priority_class_name {
         // The EC always gets the class (it must not be preempted); workers only when stateful.
         if role == Assignment::ExecutionController || job.stateful {
@@ -158,10 +162,51 @@ fn pod_template(
     Ok(PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(template_labels),
+            annotations: metrics_port.map(scrape_annotations),
             ..Default::default()
         }),
         spec: Some(spec),
     })
+}
+
+/// The port the pod serves `/metrics` on, when metrics are on for this execution (the job's
+/// `prom_metrics_enabled` / `prom_metrics_port` over `terafoundation`'s, as in Teraslice).
+fn metrics_port(cfg: &K8sConfig, job: &teraslice_core::JobConfig) -> Option<u16> {
+    job.prom_metrics_enabled
+        .unwrap_or(cfg.prom_metrics_enabled)
+        .then(|| job.prom_metrics_port.unwrap_or(cfg.prom_metrics_port))
+}
+
+/// The container port named `metrics`, which the chart's PodMonitor scrapes (pods are selected by
+/// the `app.kubernetes.io/name` / `app.kubernetes.io/instance` labels they already carry). A job
+/// whose `external_ports` already name a `metrics` port keeps it.
+fn set_metrics_port(spec: &mut PodSpec, port: u16) {
+    let Some(c) = spec.containers.first_mut() else {
+        return;
+    };
+    let ports = c.ports.get_or_insert_with(Vec::new);
+    if ports.iter().any(|p| p.name.as_deref() == Some("metrics")) {
+        return;
+    }
+    ports.push(ContainerPort {
+        name: Some("metrics".into()),
+        container_port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    });
+}
+
+/// `prometheus.io/*` annotations, for Prometheus setups that discover pods by annotation
+/// instead of a PodMonitor.
+fn scrape_annotations(port: u16) -> std::collections::BTreeMap<String, String> {
+    [
+        ("prometheus.io/scrape", "true".to_string()),
+        ("prometheus.io/port", port.to_string()),
+        ("prometheus.io/path", "/metrics".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// The execution controller's `batch/v1` Job (§1.3).

@@ -167,7 +167,13 @@ async fn run(
         } else {
             let what = format!("{} slice state record(s)", deduped.len());
             let write = || store.write_slice_states(&deduped);
-            limits.retry.run(&what, write, over_buffer).await
+            let started = std::time::Instant::now();
+            let result = limits.retry.run(&what, write, over_buffer).await;
+            if let Some(m) = crate::metrics::runtime() {
+                m.store_write_duration
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            result
         };
         if let Err(e) = &state_result {
             // Records nobody waits for (worker reports) are lost: that must fail the execution.

@@ -39,6 +39,12 @@ impl OpContext {
         })
     }
 
+    /// Counters of this op on the process's `/metrics` (label `op_name`); they count for
+    /// nobody when metrics are off. See [`crate::metrics::OpMetrics::counter`].
+    pub fn metrics(&self) -> crate::metrics::OpMetrics {
+        crate::metrics::OpMetrics::new(self.config.op_name())
+    }
+
     /// Teraslice `rejectRecord`: applies `_dead_letter_action` (`throw` (default) returns the
     /// error, `none` drops the record, `log` logs it, any other value names a
     /// [`DeadLetterQueue`] api that gets the record).

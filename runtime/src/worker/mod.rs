@@ -81,6 +81,10 @@ pub struct Worker {
     shutdown: Arc<watch::Sender<bool>>,
     processed: u64,
     failed: u64,
+    /// `<index>:<_op>` of each operation: the `op` label of the per-op metrics.
+    op_labels: Vec<String>,
+    /// Their `op_duration_seconds` histograms, looked up at the first slice (metrics on).
+    op_histograms: Option<Vec<crate::metrics::Histogram>>,
 }
 
 enum Step {
@@ -108,7 +112,16 @@ impl Worker {
         worker_id: impl Into<String>,
         opts: WorkerOptions,
     ) -> Self {
+        let op_labels = ex
+            .job
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(i, op)| format!("{i}:{}", op.op_name()))
+            .collect();
         Worker {
+            op_labels,
+            op_histograms: None,
             ex,
             store,
             url: worker_url(ec_address),
@@ -286,6 +299,15 @@ impl Worker {
 
     fn make_report(&mut self, slice: Slice, run: SliceRun) -> SliceReport {
         self.processed += 1;
+        if let Some(m) = crate::metrics::runtime() {
+            let ops = self
+                .op_histograms
+                .get_or_insert_with(|| m.op_histograms(&self.op_labels));
+            match &run.result {
+                Ok(a) => m.worker_slice(ops, &a.time, &a.size, false),
+                Err(_) => m.worker_slice(&[], &[], &[], true),
+            }
+        }
         match run.result {
             Ok(analytics) => SliceReport {
                 slice_id: slice.slice_id,

@@ -101,6 +101,13 @@ async fn live_entries(s: &AppState, exs: &[ExecutionRecord]) -> Vec<Option<Value
 /// Teraslice's cluster analytics counters since this master started: the live stats of running
 /// controllers plus the final `_slicer_stats` of executions that ended since then.
 pub async fn stats(State(s): State<AppState>) -> ApiResult {
+    let counters = cluster_counters(&s).await?;
+    Ok(ok(&json!({ "controllers": counters, "slicer": counters })))
+}
+
+/// The counters of `/cluster/stats` (`processed`, `failed`, `queued`, `job_duration`,
+/// `workers_*`); the master's Prometheus gauges read them too.
+pub async fn cluster_counters(s: &AppState) -> Result<serde_json::Map<String, Value>, ApiError> {
     let mut totals = [0u64; COUNTERS.len()];
     let mut add = |stats: &serde_json::Map<String, Value>| {
         for (total, key) in totals.iter_mut().zip(COUNTERS) {
@@ -113,7 +120,7 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult {
             .into_iter()
             .filter(|ex| ex.updated >= s.started)
             .collect();
-        for (ex, live) in recent.iter().zip(live_entries(&s, &recent).await) {
+        for (ex, live) in recent.iter().zip(live_entries(s, &recent).await) {
             match live {
                 Some(Value::Object(stats)) => add(&stats),
                 _ => add(&ex.slicer_stats),
@@ -125,7 +132,7 @@ pub async fn stats(State(s): State<AppState>) -> ApiResult {
         .zip(totals)
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    Ok(ok(&json!({ "controllers": counters, "slicer": counters })))
+    Ok(counters)
 }
 
 /// Stats of every running execution's controller, newest first by (name, started).

@@ -22,6 +22,7 @@ use axum::http::{Method, Uri};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
+pub use cluster::{arch, cluster_counters, controller_list};
 pub use error::ApiError;
 
 use crate::master::MasterServices;

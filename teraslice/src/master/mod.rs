@@ -93,6 +93,8 @@ pub struct Master {
     services: Arc<MasterServices>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    /// `/metrics` on `prom_metrics_port` when `prom_metrics_enabled`.
+    metrics: Option<crate::metrics::Exporter>,
 }
 
 impl Master {
@@ -146,7 +148,16 @@ impl Master {
             tracing::warn!(%addr, "the API is open to anyone who reaches {addr}: no teraslice.api_tokens or teraslice.api_tokens_file is set (see docs/security.md)");
         }
         info!(%addr, cluster_manager_type = %config.teraslice.cluster_manager_type, "teraslice master listening");
+        let state = services.clone();
+        let metrics = crate::metrics::start(
+            &config,
+            teraslice_runtime::metrics::Assignment::Master,
+            None,
+            |m| Some(crate::metrics::master::refresh(m, state)),
+        )
+        .await;
         Ok(Master {
+            metrics,
             addr,
             services,
             stop,
@@ -157,6 +168,13 @@ impl Master {
     /// The bound address (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the master serves `/metrics` (`None` when `prom_metrics_enabled` is false).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::Exporter::local_addr)
     }
 
     /// The store, backend, scheduler and jobs service the API serves (for driving the master

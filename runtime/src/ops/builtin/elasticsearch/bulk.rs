@@ -203,6 +203,12 @@ impl BatchProcessor for BulkSender {
             result?;
         }
         tracing::debug!(records = batch.len(), index = %self.cfg.index, "elasticsearch_records_written");
+        let written = "Records written to elasticsearch";
+        (self
+            .ctx
+            .metrics()
+            .counter("elasticsearch_records_written", written, &[]))
+        .inc_by(batch.len() as u64);
         Ok(batch)
     }
 }

@@ -159,6 +159,11 @@ impl ReaderFactory for EsReader {
         Ok(Box::new(EsFetcher {
             shared: self.shared(ctx)?,
             window: None,
+            read: ctx.metrics().counter(
+                "elasticsearch_records_read",
+                "Records read from elasticsearch",
+                &[],
+            ),
         }))
     }
 }
@@ -166,6 +171,7 @@ impl ReaderFactory for EsReader {
 struct EsFetcher {
     shared: Arc<Shared>,
     window: Option<u64>,
+    read: crate::metrics::Counter,
 }
 
 impl OperationLifecycle for EsFetcher {}
@@ -251,6 +257,7 @@ impl Fetcher for EsFetcher {
                 continue;
             }
             tracing::debug!(records = hits.len(), "elasticsearch_records_read");
+            self.read.inc_by(hits.len() as u64);
             return Ok(hits.into_iter().map(to_record).collect());
         }
     }

@@ -1,7 +1,6 @@
 //! `count_by_field` (Map): counts the values of a top-level field; records pass unchanged.
-//! Teraslice exports the counts as the Prometheus counter `<op>_count_total{value, field}`; this
-//! runtime has no Prometheus exporter, so with `collect_metrics` the counts are kept per worker
-//! and logged (debug) after every slice.
+//! With `collect_metrics` the counts of each slice are logged (debug) and added to the counter
+//! `count_by_field_count_total{<field>=value, field, op_name}`, as in Teraslice.
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -36,6 +35,7 @@ impl ProcessorFactory for CountByField {
         Ok(Box::new(ops::Map(Run {
             cfg: at_run(ctx, parse)?,
             counts: BTreeMap::new(),
+            metrics: ctx.metrics(),
         })))
     }
 }
@@ -44,6 +44,7 @@ struct Run {
     cfg: Config,
     /// JSON text of the value (so `6` and `"6"` differ, as in Teraslice) → count.
     counts: BTreeMap<String, u64>,
+    metrics: crate::metrics::OpMetrics,
 }
 
 #[async_trait]
@@ -51,6 +52,15 @@ impl OperationLifecycle for Run {
     async fn on_slice_finalizing(&mut self, _slice_id: &str) -> Result<(), OpError> {
         if self.cfg.collect_metrics {
             tracing::debug!(field = %self.cfg.field, counts = ?self.counts, "count_by_field");
+            let field = self.cfg.field.as_str();
+            for (value, n) in std::mem::take(&mut self.counts) {
+                let value = serde_json::from_str::<String>(&value).unwrap_or(value);
+                let labels = [(field, value.as_str()), ("field", field)];
+                let help = "count_by_field value field count";
+                self.metrics
+                    .counter("count_by_field_count", help, &labels)
+                    .inc_by(n);
+            }
         }
         Ok(())
     }
