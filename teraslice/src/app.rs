@@ -11,6 +11,19 @@ use teraslice_runtime::OpRegistry;
 
 use crate::{client, master, process, run};
 
+/// The operations of the `teraslice` binary: Teraslice's core built-ins
+/// ([`OpRegistry::with_builtins`]) and the `file`, `elasticsearch` and `standard` asset crates,
+/// each registered with its `register` as any asset crate is (`standard` last: its
+/// `routed_sender` sends through the other two's sender ops). Start from this and register
+/// your own ops to keep them.
+pub fn default_ops() -> OpRegistry {
+    let mut ops = OpRegistry::with_builtins();
+    teraslice_asset_file::register(&mut ops);
+    teraslice_asset_elasticsearch::register(&mut ops);
+    teraslice_asset_standard::register(&mut ops);
+    ops
+}
+
 /// What a build of `teraslice` adds to the built-in backends and holds as its operations.
 #[derive(Clone)]
 pub struct Extensions {
@@ -23,23 +36,21 @@ pub struct Extensions {
 }
 
 impl Default for Extensions {
-    /// No extra backend; the built-in operations.
+    /// No extra backend; the built-in operations and assets ([`default_ops`]).
     fn default() -> Self {
         Extensions {
             backends: BackendFactory::new(),
-            ops: OpRegistry::with_builtins(),
+            ops: default_ops(),
         }
     }
 }
 
 impl Extensions {
-    /// The operations, with the built-in Elasticsearch ops connecting through the config's
-    /// `terafoundation.connectors`.
+    /// The operations, configured with `config` ([`OpRegistry::configured`]): the
+    /// elasticsearch ops connect through its `terafoundation.connectors`, the file ops keep to
+    /// its `teraslice.file_roots`.
     pub fn op_registry(&self, config: &SystemConfig) -> OpRegistry {
-        self.ops
-            .clone()
-            .with_connectors(config.terafoundation.connectors.clone())
-            .with_file_roots(config.teraslice.security.file_roots.clone())
+        self.ops.clone().configured(config)
     }
 }
 
@@ -57,10 +68,9 @@ impl fmt::Debug for Extensions {
 ///
 /// ```no_run
 /// use teraslice::Teraslice;
-/// use teraslice_runtime::OpRegistry;
 ///
 /// fn main() -> anyhow::Result<()> {
-///     let mut ops = OpRegistry::with_builtins();
+///     let mut ops = teraslice::default_ops();
 ///     // ops.register_processor("my_op", MyOp);
 ///     Teraslice::new()
 ///         .ops(ops)
@@ -98,11 +108,11 @@ impl Teraslice {
         self
     }
 
-    /// The operations jobs may use, in place of the built-in set: start from
-    /// [`OpRegistry::with_builtins`] to keep those. Each process registers the built-in
-    /// Elasticsearch ops and `routed_sender` again with the config's connectors
-    /// ([`OpRegistry::with_connectors`]), so ops of yours under those names would be replaced:
-    /// give them names of their own.
+    /// The operations jobs may use, in place of the built-in set: start from [`default_ops`]
+    /// to keep those. Each process builds its registry from these with the system config
+    /// ([`OpRegistry::configured`]): the `elasticsearch` and `file` assets register their ops
+    /// again with the config's connectors and file roots, and `standard` its `routed_sender`,
+    /// so ops of yours under those names would be replaced: give them names of their own.
     pub fn ops(mut self, registry: OpRegistry) -> Self {
         self.extensions.ops = registry;
         self
@@ -230,11 +240,28 @@ mod tests {
             [slurm, ClusterManagerType::from_static("nomad")]
         );
         assert_eq!(ext.ops.processor_names(), ["noop"]);
-        // Each process adds the connectors to the ops it was given.
+        // Each process runs the config hooks of the ops it was given, and adds no others.
         let config = SystemConfig::default();
-        let with_connectors = ext.op_registry(&config);
-        assert!(with_connectors.processor("noop").is_ok());
-        assert!(with_connectors.processor("elasticsearch_bulk").is_ok());
+        let configured = ext.op_registry(&config);
+        assert!(configured.processor("noop").is_ok());
+        assert!(configured.processor("elasticsearch_bulk").is_err());
+    }
+
+    #[test]
+    fn each_process_configures_the_ops_with_the_system_config() {
+        let mut ops = default_ops();
+        ops.on_system_config(|ops, config| {
+            if config.teraslice.security.file_roots.is_none() {
+                ops.register_processor("configured", teraslice_runtime::ops::builtin::Noop);
+            }
+        });
+        let ext = Teraslice::new().ops(ops).extensions().clone();
+        assert!(ext.ops.processor("configured").is_err());
+        let configured = ext.op_registry(&SystemConfig::default());
+        assert!(configured.processor("configured").is_ok());
+        for op in ["elasticsearch_bulk", "file_exporter", "routed_sender"] {
+            assert!(configured.processor(op).is_ok(), "{op}");
+        }
     }
 
     #[test]
@@ -244,9 +271,8 @@ mod tests {
             ext.backends.registered().is_empty(),
             "the master adds the built-in backends"
         );
-        assert_eq!(
-            ext.ops.reader_names(),
-            OpRegistry::with_builtins().reader_names()
-        );
+        assert_eq!(ext.ops.reader_names(), default_ops().reader_names());
+        let assets: Vec<&str> = ext.ops.assets().iter().map(|a| a.name).collect();
+        assert_eq!(assets, ["file", "elasticsearch", "standard"]);
     }
 }

@@ -5,11 +5,10 @@
 //! ```no_run
 //! use teraslice::Teraslice;
 //! use teraslice_core::config::ClusterManagerType;
-//! use teraslice_runtime::OpRegistry;
 //! # fn my_backend(_: &teraslice_core::config::SystemConfig) -> teraslice_core::backend_factory::BackendFuture { unimplemented!() }
 //!
 //! fn main() -> anyhow::Result<()> {
-//!     let mut ops = OpRegistry::with_builtins();
+//!     let mut ops = teraslice::default_ops(); // core built-ins + standard, elasticsearch, file
 //!     // ops.register_processor("my_op", MyOp);   // the user's ops
 //!     Teraslice::new()
 //!         .ops(ops)
@@ -30,5 +29,5 @@ mod process;
 mod run;
 mod ui;
 
-pub use app::{Extensions, Teraslice};
+pub use app::{default_ops, Extensions, Teraslice};
 pub use master::{Master, MasterError, MasterOptions, MasterServices};

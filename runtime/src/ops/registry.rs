@@ -1,16 +1,18 @@
-//! `OpRegistry`: the operations and APIs the runtime can build, by name. A library user starts
-//! from [`OpRegistry::with_builtins`] and registers their own. It is also core's [`OpCatalog`],
-//! so job validation rejects an unknown `_op` with the list of known ones.
+//! `OpRegistry`: the operations, APIs and assets the runtime can build, by name. A library user
+//! starts from [`OpRegistry::with_builtins`] (Teraslice's core built-ins) and registers asset
+//! crates and their own ops. It is also core's [`OpCatalog`], so job validation rejects an
+//! unknown `_op` with the list of known ones, and an unknown asset with the known assets.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use teraslice_core::config::SystemConfig;
 use teraslice_core::job::validate::{OpCatalog, OpRole};
 use teraslice_core::job::ValidationError;
 
 use super::api::api_module_name;
 use super::fields::ConfigCheck;
-use super::{ApiContext, ApiFactory, BatchProcessor, Fetcher, OpContext, OpError, Slicer};
+use super::{ApiContext, ApiFactory, Asset, BatchProcessor, Fetcher, OpContext, OpError, Slicer};
 
 /// A reader: the slicer streams (EC side) and the fetcher (worker side) of `operations[0]`.
 pub trait ReaderFactory: Send + Sync {
@@ -35,12 +37,21 @@ pub trait ProcessorFactory: Send + Sync {
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError>;
 }
 
-/// Operation and API factories by name. `Default` is [`OpRegistry::with_builtins`].
+/// Run by [`OpRegistry::configured`]: re-registers ops that need the system config (the
+/// elasticsearch ops' `terafoundation.connectors`, the file ops' `teraslice.file_roots`).
+pub type ConfigHook = Arc<dyn Fn(&mut OpRegistry, &SystemConfig) + Send + Sync>;
+
+/// Operation and API factories by name, and the assets they come in. `Default` is
+/// [`OpRegistry::with_builtins`].
 #[derive(Clone)]
 pub struct OpRegistry {
     readers: BTreeMap<String, Arc<dyn ReaderFactory>>,
     processors: BTreeMap<String, Arc<dyn ProcessorFactory>>,
     apis: BTreeMap<String, Arc<dyn ApiFactory>>,
+    /// In registration order.
+    assets: Vec<Asset>,
+    /// In registration order.
+    config_hooks: Vec<ConfigHook>,
 }
 
 impl OpRegistry {
@@ -50,9 +61,13 @@ impl OpRegistry {
             readers: BTreeMap::new(),
             processors: BTreeMap::new(),
             apis: BTreeMap::new(),
+            assets: Vec::new(),
+            config_hooks: Vec::new(),
         }
     }
-    /// The built-in operations (`noop`, `delay`, `collect`, `test-reader`, `stdout`, …).
+    /// Teraslice's core built-in operations: `noop`, `delay`, `collect` and `test-reader`. The
+    /// assets (`standard`, `elasticsearch`, `file`) are crates of their own that register
+    /// into it; `teraslice::default_ops()` is this plus those three.
     pub fn with_builtins() -> Self {
         let mut r = Self::empty();
         super::builtin::register_builtins(&mut r);
@@ -83,6 +98,46 @@ impl OpRegistry {
         factory: impl ApiFactory + 'static,
     ) -> &mut Self {
         self.apis.insert(name.into(), Arc::new(factory));
+        self
+    }
+
+    /// Adds (or replaces, by name) an asset a job's `assets` list may name. Validation accepts
+    /// any version of it; once any asset is registered, an `assets` entry naming none of them
+    /// is refused.
+    pub fn register_asset(&mut self, asset: Asset) -> &mut Self {
+        match self.assets.iter_mut().find(|a| a.name == asset.name) {
+            Some(known) => *known = asset,
+            None => self.assets.push(asset),
+        }
+        self
+    }
+    /// The registered assets, in registration order.
+    pub fn assets(&self) -> &[Asset] {
+        &self.assets
+    }
+    /// The asset a job's `assets` entry names (`standard`, `standard:1.2.0`, `standard@1.2.0`)
+    /// or is the id of.
+    pub fn asset(&self, entry: &str) -> Option<&Asset> {
+        self.assets.iter().find(|a| a.matches(entry))
+    }
+
+    /// Adds a hook [`OpRegistry::configured`] runs with the system config, after the hooks
+    /// registered before it: for ops whose factories hold settings of the config.
+    pub fn on_system_config(
+        &mut self,
+        hook: impl Fn(&mut OpRegistry, &SystemConfig) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.config_hooks.push(Arc::new(hook));
+        self
+    }
+    /// The registry with every [`OpRegistry::on_system_config`] hook run on `config`, in
+    /// registration order. Each process (master, execution controller, worker) builds its
+    /// registry this way.
+    pub fn configured(mut self, config: &SystemConfig) -> Self {
+        let hooks = self.config_hooks.clone();
+        for hook in &hooks {
+            hook(&mut self, config);
+        }
         self
     }
 
@@ -247,12 +302,11 @@ impl OpCatalog for OpRegistry {
     }
 
     fn asset_names(&self) -> Vec<String> {
-        let assets = super::builtin::standard::assets::BUILTIN_ASSETS;
-        assets.iter().map(|a| a.name.to_string()).collect()
+        self.assets.iter().map(|a| a.name.to_string()).collect()
     }
 
     fn asset_id(&self, entry: &str) -> Option<String> {
-        super::builtin::standard::assets::find(entry).map(|a| a.id())
+        self.asset(entry).map(Asset::id)
     }
 
     fn validate_api(&self, api: &mut Map<String, Value>, job: &Value) -> Vec<ValidationError> {
@@ -296,7 +350,7 @@ mod tests {
         );
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].path, "_op");
-        for known in ["collect", "delay", "noop", "stdout"] {
+        for known in ["collect", "delay", "noop"] {
             assert!(errs[0].message.contains(known), "{}", errs[0].message);
         }
         assert!(

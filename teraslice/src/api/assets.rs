@@ -1,17 +1,17 @@
-//! `/assets` and `/txt/assets`: the built-in assets (`standard`, `elasticsearch`, `file`) in
-//! Teraslice's asset record shape plus their `ops` and `apis`. Uploading or deleting assets is
+//! `/assets` and `/txt/assets`: the assets of the build's operations (the `teraslice` binary:
+//! `file`, `elasticsearch`, `standard`) in Teraslice's asset record shape plus their `ops` and
+//! `apis`. Uploading or deleting assets is
 //! refused with 400: uploaded (JavaScript) assets are not run by teraslice-rs.
 use std::sync::OnceLock;
 
-use axum::extract::{Path, Query as QueryParams};
+use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
-use teraslice_runtime::ops::builtin::standard::assets::BUILTIN_ASSETS;
 
 use super::body::{ok, pretty_json, text};
 use super::table::{fields, render};
-use super::{params, ApiError};
+use super::{params, ApiError, AppState};
 use crate::master::search::{Query, SearchOptions};
 
 type ApiResult = Result<Response, ApiError>;
@@ -35,8 +35,14 @@ fn created() -> &'static str {
 }
 
 /// The asset records, optionally only those of `name` (and `version`), paged and filtered.
-fn records(q: &Query, name: Option<&str>, version: Option<&str>) -> Result<Vec<Value>, ApiError> {
-    let all: Vec<Value> = BUILTIN_ASSETS
+fn records(
+    s: &AppState,
+    q: &Query,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let all: Vec<Value> = s
+        .assets
         .iter()
         .filter(|a| name.is_none_or(|n| n == a.name) && version.is_none_or(|v| v == a.version))
         .map(|a| {
@@ -57,19 +63,24 @@ fn records(q: &Query, name: Option<&str>, version: Option<&str>) -> Result<Vec<V
     Ok(SearchOptions::from_query(q, "")?.apply(all))
 }
 
-pub async fn list(QueryParams(q): QueryParams<Query>) -> ApiResult {
-    Ok(ok(&records(&q, None, None)?))
+pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
+    Ok(ok(&records(&s, &q, None, None)?))
 }
 
-pub async fn by_name(Path(name): Path<String>, QueryParams(q): QueryParams<Query>) -> ApiResult {
-    Ok(ok(&records(&q, Some(&name), None)?))
+pub async fn by_name(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    QueryParams(q): QueryParams<Query>,
+) -> ApiResult {
+    Ok(ok(&records(&s, &q, Some(&name), None)?))
 }
 
 pub async fn by_version(
+    State(s): State<AppState>,
     Path((name, version)): Path<(String, String)>,
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
-    Ok(ok(&records(&q, Some(&name), Some(&version))?))
+    Ok(ok(&records(&s, &q, Some(&name), Some(&version))?))
 }
 
 fn table(q: &Query, rows: &[Value]) -> ApiResult {
@@ -88,22 +99,24 @@ fn table(q: &Query, rows: &[Value]) -> ApiResult {
     Ok(text(render(&rows, &fields(q, TXT_FIELDS), headers)))
 }
 
-pub async fn txt_list(QueryParams(q): QueryParams<Query>) -> ApiResult {
-    table(&q, &records(&q, None, None)?)
+pub async fn txt_list(State(s): State<AppState>, QueryParams(q): QueryParams<Query>) -> ApiResult {
+    table(&q, &records(&s, &q, None, None)?)
 }
 
 pub async fn txt_by_name(
+    State(s): State<AppState>,
     Path(name): Path<String>,
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
-    table(&q, &records(&q, Some(&name), None)?)
+    table(&q, &records(&s, &q, Some(&name), None)?)
 }
 
 pub async fn txt_by_version(
+    State(s): State<AppState>,
     Path((name, version)): Path<(String, String)>,
     QueryParams(q): QueryParams<Query>,
 ) -> ApiResult {
-    table(&q, &records(&q, Some(&name), Some(&version))?)
+    table(&q, &records(&s, &q, Some(&name), Some(&version))?)
 }
 
 fn refused(message: String) -> Response {
@@ -114,24 +127,24 @@ fn refused(message: String) -> Response {
     )
 }
 
-fn builtin_names() -> String {
-    let names: Vec<&str> = BUILTIN_ASSETS.iter().map(|a| a.name).collect();
+fn builtin_names(s: &AppState) -> String {
+    let names: Vec<&str> = s.assets.iter().map(|a| a.name).collect();
     names.join(", ")
 }
 
 /// `POST /assets`: Teraslice stores an uploaded zip of JavaScript ops; there is no JavaScript
 /// runtime here, so say what to do instead.
-pub async fn upload() -> Response {
+pub async fn upload(State(s): State<AppState>) -> Response {
     refused(format!(
         "uploaded assets are not supported: teraslice-rs does not run JavaScript assets. Its ops are built in, in the assets {} (GET /assets lists their ops); list those in the job's assets (any version, e.g. \"standard:2.1.2\") and use their ops instead",
-        builtin_names()
+        builtin_names(&s)
     ))
 }
 
 /// `DELETE /assets/:id`: the built-in assets come with the binary.
-pub async fn remove(Path(id): Path<String>) -> Response {
+pub async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     refused(format!(
         "asset {id} cannot be deleted: teraslice-rs has only its built-in assets ({}), which come with the binary",
-        builtin_names()
+        builtin_names(&s)
     ))
 }

@@ -81,6 +81,8 @@ pub struct MasterServices {
     pub scheduler: Arc<Scheduler>,
     /// Submits, validates and controls jobs.
     pub jobs: JobsService,
+    /// The assets of the build's operations (`GET /assets`).
+    pub assets: Vec<teraslice_runtime::ops::Asset>,
     /// The API tokens (none = open API).
     pub auth: Arc<crate::api::auth::ApiAuth>,
     /// When this master started: `/cluster/stats` counts from here, as Teraslice's do.
@@ -118,6 +120,7 @@ impl Master {
         );
         scheduler.start().await.map_err(MasterError::Scheduler)?;
         let ops = opts.extensions.op_registry(&config);
+        let assets = ops.assets().to_vec();
         let jobs = JobsService::new(&config, ops, store.clone(), scheduler.clone());
         let services = Arc::new(MasterServices {
             started: chrono::Utc::now(),
@@ -126,6 +129,7 @@ impl Master {
             backend: built.backend,
             scheduler,
             jobs,
+            assets,
             auth,
         });
         let listen = opts

@@ -1,22 +1,14 @@
-//! The built-in operations, one file each. To add one: a file here and one line in
-//! [`register_builtins`].
+//! Teraslice's core built-in operations (job-components `builtin/`), one file each: `noop`,
+//! `delay`, `collect` and `test-reader`. The assets' ops (`standard`, `elasticsearch`, `file`)
+//! are crates of their own under `assets/`.
 mod collect;
-mod data_generator;
 mod delay;
-mod elasticsearch;
-mod file_exporter;
-mod file_format;
-mod file_reader;
 mod noop;
-mod read_check;
-pub mod standard;
-mod stdout;
 mod test_reader;
 
 pub use collect::Collect;
 pub use delay::Delay;
 pub use noop::Noop;
-pub use stdout::Stdout;
 pub use test_reader::TestReader;
 
 use super::OpRegistry;
@@ -26,13 +18,5 @@ pub fn register_builtins(registry: &mut OpRegistry) {
     registry.register_processor("noop", Noop);
     registry.register_processor("delay", Delay);
     registry.register_processor("collect", Collect);
-    registry.register_processor("stdout", Stdout);
     registry.register_reader("test-reader", TestReader);
-    data_generator::register(registry);
-    file_reader::register(registry);
-    file_exporter::register(registry);
-    // Without connectors until the registry is built `with_connectors`.
-    elasticsearch::register(registry, Default::default());
-    // Last: routed_sender sends through the sender ops registered above.
-    standard::register(registry);
 }

@@ -1,0 +1,45 @@
+//! Teraslice's `file` asset: `file_reader` and `file_exporter` (local files: ldjson, json, csv,
+//! tsv, raw) and the `file_reader_api` / `file_sender_api` entries they may read their settings
+//! from. Registered into an [`OpRegistry`] as any asset crate is: [`register`].
+//!
+//! Paths are limited to `teraslice.file_roots` once the registry is
+//! [`configured`](OpRegistry::configured) with the system config; before that, any path.
+#![warn(missing_docs)]
+mod file_exporter;
+mod file_format;
+mod file_reader;
+
+use std::path::PathBuf;
+
+use teraslice_runtime::ops::Asset;
+use teraslice_runtime::OpRegistry;
+
+use file_format::FileRoots;
+
+/// The asset, as a job's `assets` names it and `GET /assets` shows it.
+pub const ASSET: Asset = Asset {
+    name: "file",
+    version: "3.0.0",
+    description: "Built-in: local file reader and exporter (ldjson, json, csv, tsv, raw)",
+    ops: &["file_exporter", "file_reader"],
+    apis: &["file_reader_api", "file_sender_api"],
+};
+
+/// Registers the asset, its ops and APIs (any path), and a hook that limits them to the system
+/// config's `teraslice.file_roots`. Register it before `standard`: `routed_sender` sends through
+/// `file_exporter`.
+pub fn register(registry: &mut OpRegistry) {
+    registry.register_asset(ASSET);
+    register_with_roots(registry, None);
+    registry.on_system_config(|registry, config| {
+        register_with_roots(registry, config.teraslice.security.file_roots.clone());
+    });
+}
+
+/// Registers `file_reader`, `file_exporter` and their APIs limited to `roots` (`None`: any
+/// path), replacing those registered before.
+pub fn register_with_roots(registry: &mut OpRegistry, roots: Option<Vec<PathBuf>>) {
+    let roots = FileRoots::new(roots);
+    file_reader::register_with(registry, roots.clone());
+    file_exporter::register_with(registry, roots);
+}
