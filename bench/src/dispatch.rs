@@ -185,8 +185,7 @@ fn job(
     processor: Value,
     workers: usize,
 ) -> anyhow::Result<teraslice_core::JobConfig> {
-    let registry: Arc<dyn teraslice_core::job::validate::OpCatalog> =
-        Arc::new(OpRegistry::with_builtins());
+    let registry: Arc<dyn teraslice_core::job::validate::OpCatalog> = Arc::new(builtin_ops());
     let ctx = SystemConfig::default().validation_context(Some(registry));
     let spec = json!({
         "name": "bench", "workers": workers, "analytics": false,
@@ -301,7 +300,7 @@ async fn run_execution(
     timeouts: RuntimeTimeouts,
 ) -> anyhow::Result<(f64, ExecutionStatus)> {
     store.create_execution(&ex).await?;
-    let registry = Arc::new(OpRegistry::with_builtins());
+    let registry = Arc::new(builtin_ops());
     let opts = ControllerOptions {
         registry: registry.clone(),
         timeouts: timeouts.clone(),
@@ -335,4 +334,14 @@ async fn run_execution(
         let _ = t.await;
     }
     ran
+}
+
+/// The operations of the `teraslice` binary: the core built-ins and the `file`,
+/// `elasticsearch` and `standard` assets (`teraslice::default_ops`).
+pub fn builtin_ops() -> OpRegistry {
+    let mut ops = OpRegistry::with_builtins();
+    teraslice_asset_file::register(&mut ops);
+    teraslice_asset_elasticsearch::register(&mut ops);
+    teraslice_asset_standard::register(&mut ops);
+    ops
 }

@@ -145,9 +145,16 @@ fn connectors(url: &str) -> Map<String, Value> {
     m
 }
 
+/// The `teraslice` binary's operations, configured with `connectors`.
+fn connected_ops(connectors: &Map<String, Value>) -> OpRegistry {
+    let mut config = SystemConfig::default();
+    config.terafoundation.connectors = connectors.clone();
+    crate::dispatch::builtin_ops().configured(&config)
+}
+
 fn validated(connectors: &Map<String, Value>, spec: &Value) -> anyhow::Result<JobConfig> {
     let registry: Arc<dyn teraslice_core::job::validate::OpCatalog> =
-        Arc::new(OpRegistry::with_builtins().with_connectors(connectors.clone()));
+        Arc::new(connected_ops(connectors));
     let mut ctx = SystemConfig::default().validation_context(Some(registry));
     ctx.connectors = connectors.clone();
     validate_job(spec, &ctx).map_err(|e| anyhow::anyhow!("bench job: {e}"))
@@ -159,7 +166,7 @@ async fn run_execution(connectors: &Map<String, Value>, spec: Value) -> anyhow::
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let ex = ExecutionRecord::new("bench", job);
     store.create_execution(&ex).await?;
-    let registry = Arc::new(OpRegistry::with_builtins().with_connectors(connectors.clone()));
+    let registry = Arc::new(connected_ops(connectors));
     let timeouts = RuntimeTimeouts {
         slicer_timeout: std::time::Duration::from_secs(60),
         ..RuntimeTimeouts::default()

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
-use teraslice_core::config::ClusterManagerType;
+use teraslice_core::config::{ClusterManagerType, SystemConfig};
 use teraslice_core::job::validate::OpCatalog;
 use teraslice_core::job::JobValidationContext;
 use teraslice_runtime::OpRegistry;
@@ -38,7 +38,9 @@ pub fn job_context(backend: ClusterManagerType) -> JobValidationContext {
     .as_object()
     .cloned()
     .unwrap_or_default();
-    let ops = OpRegistry::with_builtins().with_connectors(connectors.clone());
+    let mut config = SystemConfig::default();
+    config.terafoundation.connectors = connectors.clone();
+    let ops = builtin_ops().configured(&config);
     JobValidationContext {
         cluster_manager_type: backend,
         cpu_count: 2,
@@ -76,7 +78,7 @@ pub fn run(target: &str, cases: u32, seed: u64) -> Result<Tally, String> {
         "job" => {
             let native = job_context(ClusterManagerType::NATIVE);
             let k8s = job_context(ClusterManagerType::KUBERNETES);
-            let ops = OpRegistry::with_builtins().op_names();
+            let ops = builtin_ops().op_names();
             let result = runner.run(&(gen::job(ops), any::<bool>()), |(job, on_k8s)| {
                 count(check_job(&job, if on_k8s { &k8s } else { &native }))
             });
@@ -104,4 +106,14 @@ fn verdict<T: std::fmt::Debug>(result: Result<(), TestError<T>>) -> Result<(), S
         Err(TestError::Fail(why, input)) => Err(format!("{why}\ninput: {input:?}")),
         Err(TestError::Abort(why)) => Err(format!("aborted: {why}")),
     }
+}
+
+/// The operations of the `teraslice` binary: the core built-ins and the `file`,
+/// `elasticsearch` and `standard` assets (`teraslice::default_ops`).
+fn builtin_ops() -> OpRegistry {
+    let mut ops = OpRegistry::with_builtins();
+    teraslice_asset_file::register(&mut ops);
+    teraslice_asset_elasticsearch::register(&mut ops);
+    teraslice_asset_standard::register(&mut ops);
+    ops
 }

@@ -1,5 +1,7 @@
 //! teraslice-runtime: the execution controller (EC), the worker, their WebSocket protocol, and
-//! the operation API with the built-in ops. See `docs/runtime.md` for the protocol.
+//! the operation API with Teraslice's core built-in ops (`noop`, `delay`, `collect`,
+//! `test-reader`). The assets (`standard`, `elasticsearch`, `file`) are crates of their own
+//! under `assets/`, built on this API. See `docs/runtime.md` for the protocol.
 //!
 //! # For the `teraslice execution-controller` subcommand
 //! ```no_run
@@ -7,7 +9,7 @@
 //! use std::sync::Arc;
 //! use teraslice_runtime::{ControllerOptions, ExecutionController, OpRegistry, RuntimeTimeouts};
 //! let opts = ControllerOptions {
-//!     registry: Arc::new(OpRegistry::with_builtins()), // plus the user's own ops
+//!     registry: Arc::new(OpRegistry::with_builtins()), // plus assets, configured(&config)
 //!     timeouts: RuntimeTimeouts::default(),            // fill from SystemConfig teraslice.*
 //!     bind_host: "0.0.0.0".into(),
 //! };
@@ -38,7 +40,9 @@
 //! # For operation authors
 //! Implement [`ops::ReaderFactory`] (slicers + fetcher) or [`ops::ProcessorFactory`] and
 //! register it: `registry.register_processor("my_op", MyOp)`. The registry is core's
-//! `OpCatalog`, so job validation knows your op and its config defaults.
+//! `OpCatalog`, so job validation knows your op and its config defaults. An asset crate also
+//! registers its [`ops::Asset`] and, for settings of the system config, a hook
+//! ([`OpRegistry::on_system_config`], run by [`OpRegistry::configured`]).
 pub mod controller;
 pub mod error;
 pub mod log_level;

@@ -5,7 +5,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    let mut ops = teraslice_runtime::OpRegistry::with_builtins();
+    let mut ops = teraslice::default_ops();
     teraslice_example_op_crate::register(&mut ops);
     teraslice::Teraslice::new().ops(ops).main()
 }

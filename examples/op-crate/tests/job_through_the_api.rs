@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use teraslice::{Extensions, Master, MasterOptions};
 use teraslice_core::config::SystemConfig;
-use teraslice_runtime::OpRegistry;
 
 async fn start_master(dir: &std::path::Path) -> Master {
     let path = dir.join("teraslice.yaml");
@@ -16,7 +15,7 @@ async fn start_master(dir: &std::path::Path) -> Master {
         dir.join("data").display()
     );
     std::fs::write(&path, yaml).expect("write config");
-    let mut ops = OpRegistry::with_builtins();
+    let mut ops = teraslice::default_ops();
     teraslice_example_op_crate::register(&mut ops);
     let mut opts = MasterOptions::new(SystemConfig::from_path(&path).expect("config"));
     opts.extensions = Extensions {

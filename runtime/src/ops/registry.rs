@@ -371,6 +371,46 @@ mod tests {
     }
 
     #[test]
+    fn config_hooks_run_in_registration_order_on_configured() {
+        let mut r = OpRegistry::with_builtins();
+        r.on_system_config(|r, _| {
+            r.register_processor("first", super::super::builtin::Noop);
+        });
+        r.on_system_config(|r, config| {
+            // Sees what the hook before it registered.
+            if r.processor("first").is_ok() && config.teraslice.security.file_roots.is_none() {
+                r.register_processor("second", super::super::builtin::Noop);
+            }
+        });
+        assert!(r.processor("first").is_err(), "hooks wait for configured");
+        let configured = r.configured(&SystemConfig::default());
+        assert!(configured.processor("first").is_ok());
+        assert!(configured.processor("second").is_ok());
+    }
+
+    #[test]
+    fn registered_assets_are_what_jobs_may_name() {
+        let asset = |name, version| Asset {
+            name,
+            version,
+            description: "",
+            ops: &["noop"],
+            apis: &[],
+        };
+        let mut r = OpRegistry::with_builtins();
+        assert!(r.asset_names().is_empty());
+        r.register_asset(asset("mine", "1.0.0"));
+        r.register_asset(asset("other", "2.0.0"));
+        r.register_asset(asset("mine", "1.1.0"));
+        assert_eq!(r.asset_names(), ["mine", "other"], "replaced in place");
+        assert_eq!(r.asset("mine:9.9.9").map(|a| a.version), Some("1.1.0"));
+        assert_eq!(r.asset("other@2.0.0").map(|a| a.name), Some("other"));
+        let id = asset("other", "2.0.0").id();
+        assert_eq!(r.asset_id(&id), Some(id.clone()));
+        assert_eq!(r.asset_id("kafka"), None);
+    }
+
+    #[test]
     fn fills_op_defaults_and_checks_api_name() {
         let r = OpRegistry::with_builtins();
         let mut cfg = op(json!({"_op": "delay", "_api_name": "missing"}));
