@@ -6,7 +6,7 @@ use std::path::Path;
 
 #[test]
 fn example_jobs_validate() -> Result<(), String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/jobs");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/jobs");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut checked = 0;
     for entry in entries.flatten() {
