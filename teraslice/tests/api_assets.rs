@@ -34,11 +34,11 @@ async fn get_assets_lists_the_three_built_in_assets_with_their_ops() {
             }
         }
         let ops = |i: usize| list[i]["ops"].as_array().cloned().unwrap_or_default();
-        assert!(
-            ops(0).contains(&json!("routed_sender")) && ops(0).contains(&json!("data_generator"))
-        );
+        assert!(ops(0).contains(&json!("file_reader")));
         assert!(ops(1).contains(&json!("elasticsearch_bulk")));
-        assert!(ops(2).contains(&json!("file_reader")));
+        assert!(
+            ops(2).contains(&json!("routed_sender")) && ops(2).contains(&json!("data_generator"))
+        );
     }
     let (_, one) = m.get("/assets/standard").await;
     assert_eq!(names(&one), ["standard"]);
