@@ -171,7 +171,7 @@ impl ReaderFactory for EsReader {
 struct EsFetcher {
     shared: Arc<Shared>,
     window: Option<u64>,
-    read: crate::metrics::Counter,
+    read: teraslice_runtime::metrics::Counter,
 }
 
 impl OperationLifecycle for EsFetcher {}

@@ -44,7 +44,7 @@ struct Run {
     cfg: Config,
     /// JSON text of the value (so `6` and `"6"` differ, as in Teraslice) → count.
     counts: BTreeMap<String, u64>,
-    metrics: crate::metrics::OpMetrics,
+    metrics: teraslice_runtime::metrics::OpMetrics,
 }
 
 #[async_trait]
