@@ -305,6 +305,10 @@ async fn run_execution(
                 events: events_tx.clone(),
                 gate: gate_rx,
                 permits: Arc::new(Semaphore::new(slicers::MAX_QUEUE)),
+                room: slicers::QueueRoom::new(
+                    slicers::MAX_QUEUE,
+                    engine.d.lock().connected.clone(),
+                ),
             };
             start(&mut engine, &store, &ex, slicers, ctx, relocating).await;
         }

@@ -59,7 +59,37 @@ pub struct StreamContext {
     pub writer: StateWriter,
     pub events: mpsc::Sender<Event>,
     pub gate: watch::Receiver<Gate>,
+    /// One per place in the queue ([`QueueRoom::capacity`] in all).
     pub permits: Arc<Semaphore>,
+    pub room: QueueRoom,
+}
+
+/// What bounds the queue for the slicers: its capacity (the permits), and the slicer's own
+/// `max_queue_length` for the workers connected now.
+#[derive(Clone)]
+pub struct QueueRoom {
+    pub capacity: usize,
+    /// Workers connected to the EC (kept by the dispatch).
+    pub workers: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl QueueRoom {
+    pub fn new(capacity: usize, workers: Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        QueueRoom { capacity, workers }
+    }
+
+    /// The slicer's limit now, between 1 and the capacity.
+    fn limit(&self, slicer: &dyn Slicer) -> usize {
+        let workers = self.workers.load(std::sync::atomic::Ordering::Relaxed);
+        slicer
+            .max_queue_length(workers)
+            .clamp(1, self.capacity.max(1))
+    }
+
+    /// Slices waiting in the queue (or being made): the permits taken.
+    fn occupied(&self, permits: &Semaphore) -> usize {
+        self.capacity.saturating_sub(permits.available_permits())
+    }
 }
 
 /// Starts every stream; stream `i` has `slicer_id = i`.
@@ -172,10 +202,13 @@ async fn stream_loop(
             return None;
         }
         let mut gate = ctx.gate.clone();
+        let limit = ctx.room.limit(slicer);
         let permit = tokio::select! {
-            p = acquire_with_room(&ctx.permits) => p?,
+            p = acquire_with_room(&ctx.permits, ctx.room.capacity, limit) => p?,
             _ = stopped(&mut gate) => return None,
         };
+        // Workers may have joined while we waited.
+        let limit = ctx.room.limit(slicer);
         let result = tokio::select! {
             r = slicer.slice_many() => r,
             _ = stopped(&mut gate) => return None,
@@ -200,6 +233,7 @@ async fn stream_loop(
         while queued.len() < BATCH_SLICES
             && started.elapsed() < BATCH_TIME
             && *ctx.gate.borrow() == Gate::Run
+            && ctx.room.occupied(&ctx.permits) < limit
         {
             let Ok(permit) = ctx.permits.clone().try_acquire_owned() else {
                 break;
@@ -254,11 +288,22 @@ async fn stream_loop(
     }
 }
 
-/// One place in the queue, once [`BATCH_SLICES`] places are free: a full queue is topped up
-/// in batches (one wake, one `pending` write and one engine event per batch) instead of one
-/// slice each time a slice is dispatched.
-async fn acquire_with_room(permits: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
-    let room = u32::try_from(BATCH_SLICES.min(MAX_QUEUE)).unwrap_or(1);
+/// One place in the queue, once the queue holds at most `limit - batch` slices, where `batch`
+/// is [`BATCH_SLICES`] or half the limit if smaller: a full queue is topped up in batches (one
+/// wake, one `pending` write and one engine event per batch) instead of one slice each time a
+/// slice is dispatched, and never past the slicer's limit.
+async fn acquire_with_room(
+    permits: &Arc<Semaphore>,
+    capacity: usize,
+    limit: usize,
+) -> Option<OwnedSemaphorePermit> {
+    let batch = BATCH_SLICES.min((limit / 2).max(1));
+    // Free places needed: everything above the limit, plus one batch below it.
+    let room = capacity
+        .saturating_sub(limit)
+        .saturating_add(batch)
+        .min(capacity);
+    let room = u32::try_from(room.max(1)).unwrap_or(u32::MAX);
     drop(permits.acquire_many(room).await.ok()?);
     permits.clone().acquire_owned().await.ok()
 }
@@ -324,6 +369,7 @@ mod tests {
             events,
             gate,
             permits: Arc::new(Semaphore::new(places)),
+            room: QueueRoom::new(places, Arc::new(std::sync::atomic::AtomicUsize::new(1))),
         };
         let slices = recovered(10);
         let expected: Vec<String> = slices.iter().map(|q| q.slice.slice_id.clone()).collect();
@@ -353,5 +399,68 @@ mod tests {
         }
         assert_eq!(order, expected);
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Endless slicer that allows 3 queued slices per connected worker (as data_generator).
+    struct ThreePerWorker;
+
+    #[async_trait::async_trait]
+    impl Slicer for ThreePerWorker {
+        async fn slice(&mut self) -> Result<Option<crate::ops::SliceRequest>, crate::ops::OpError> {
+            Ok(Some(json!({ "count": 1 })))
+        }
+        fn max_queue_length(&self, workers_connected: usize) -> usize {
+            workers_connected * 3
+        }
+    }
+
+    /// Slices received from the stream until none comes for a while.
+    async fn drain(rx: &mut mpsc::Receiver<Event>, into: &mut Vec<QueuedSlice>) {
+        while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+            if let Event::Slices(batch) = ev {
+                into.extend(batch);
+            }
+        }
+    }
+
+    /// The slicer's `max_queue_length` bounds the queue, not only the queue's capacity: with 2
+    /// workers, 6 slices wait and no more; places freed below the limit are topped up in a batch.
+    #[tokio::test]
+    async fn the_slicers_queue_limit_bounds_the_slices_made_ahead() {
+        let store = Arc::new(MemoryStore::new());
+        let retry = Arc::new(StoreRetry::new(Duration::from_secs(5)));
+        let (failures, _) = mpsc::unbounded_channel();
+        let (writer, _) = StateWriter::spawn(store, retry, 1000, failures);
+        let (events, mut rx) = mpsc::channel(16);
+        let (_gate_tx, gate) = watch::channel(Gate::Run);
+        let workers = Arc::new(std::sync::atomic::AtomicUsize::new(2));
+        let ctx = StreamContext {
+            ex_id: "ex".into(),
+            once: false,
+            writer,
+            events,
+            gate,
+            permits: Arc::new(Semaphore::new(MAX_QUEUE)),
+            room: QueueRoom::new(MAX_QUEUE, workers.clone()),
+        };
+        let mut tasks = JoinSet::new();
+        spawn_streams(&mut tasks, vec![Box::new(ThreePerWorker)], Vec::new(), ctx);
+        let mut queued = Vec::new();
+        drain(&mut rx, &mut queued).await;
+        assert_eq!(queued.len(), 6, "3 per connected worker");
+        // Two dispatched: 4 wait, more than the batch below the limit (3) — nothing new.
+        queued.truncate(4);
+        drain(&mut rx, &mut queued).await;
+        assert_eq!(queued.len(), 4);
+        // One more dispatched: 3 wait, the queue is topped up to the limit again.
+        queued.truncate(3);
+        drain(&mut rx, &mut queued).await;
+        assert_eq!(queued.len(), 6);
+        // A third worker joins and takes a slice: the queue is topped up to the new limit, 9.
+        workers.store(3, std::sync::atomic::Ordering::Relaxed);
+        queued.truncate(3);
+        drain(&mut rx, &mut queued).await;
+        assert_eq!(queued.len(), 9);
+        tasks.abort_all();
     }
 }

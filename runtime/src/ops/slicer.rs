@@ -35,4 +35,11 @@ pub trait Slicer: Send {
     fn is_relocatable(&self) -> bool {
         false
     }
+    /// Teraslice's `maxQueueLength()`: how many slices may wait in the EC's queue, given the
+    /// workers connected now (at least one is always allowed). Default: Teraslice's 10,000. A
+    /// slicer whose slices are cheap to make keeps this small (data_generator: 3 per worker),
+    /// so a stop or a crash leaves few `pending` slices to recover.
+    fn max_queue_length(&self, _workers_connected: usize) -> usize {
+        crate::controller::MAX_QUEUE
+    }
 }

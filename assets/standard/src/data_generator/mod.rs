@@ -120,6 +120,10 @@ impl Slicer for CounterSlicer {
     fn is_recoverable(&self) -> bool {
         true
     }
+    /// As Teraslice's data_generator slicer: `workersConnected * 3`.
+    fn max_queue_length(&self, workers_connected: usize) -> usize {
+        workers_connected.saturating_mul(3)
+    }
 }
 
 struct GenFetcher {

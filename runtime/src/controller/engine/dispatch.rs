@@ -3,6 +3,7 @@
 //! report and hands out the worker's next slice itself, without a hop through the engine task
 //! (the engine keeps everything that is slow or decides the execution's fate).
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use teraslice_core::store::{AnalyticsRecord, SliceState, SliceStateRecord};
@@ -113,6 +114,8 @@ pub struct Dispatch {
     /// their worker, or refused): a late report of one (a worker that ran it on an earlier
     /// connection) is still recorded.
     pub orphaned: HashMap<String, SliceStateRecord>,
+    /// `workers.len()`, readable without the lock (the slicer streams' queue limit).
+    pub connected: Arc<AtomicUsize>,
     writer: StateWriter,
     retry: Arc<StoreRetry>,
     analytics: AnalyticsContext,
@@ -132,6 +135,7 @@ impl Dispatch {
             paused: false,
             ending: false,
             orphaned: HashMap::new(),
+            connected: Arc::new(AtomicUsize::new(0)),
             writer,
             retry,
             analytics,
@@ -174,6 +178,7 @@ impl Dispatch {
                 busy_with: None,
             },
         );
+        self.connected.store(self.workers.len(), Ordering::Relaxed);
     }
 
     /// The connection `conn` of the worker closed; true when no worker is left.
@@ -182,6 +187,7 @@ impl Dispatch {
             return false;
         }
         let slot = self.workers.remove(worker_id);
+        self.connected.store(self.workers.len(), Ordering::Relaxed);
         self.idle.retain(|w| w != worker_id);
         self.stats.workers_disconnected += 1;
         tracing::info!(worker_id, "worker disconnected");
