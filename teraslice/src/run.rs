@@ -9,9 +9,10 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use teraslice_core::backend::BackendEvent;
 use teraslice_core::backend::StopOptions;
-use teraslice_core::config::SystemConfig;
+use teraslice_core::config::{StateConnectionType, SystemConfig};
 use teraslice_core::store::{SliceState, StoreError};
 use teraslice_core::{ExecutionRecord, ExecutionStatus};
+use teraslice_storage::SqliteStore;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tracing::info;
@@ -48,9 +49,21 @@ pub async fn run(args: RunArgs, extensions: crate::Extensions) -> anyhow::Result
     opts.extensions = extensions;
     opts.config_path = args.config.clone();
     opts.listen = Some(SocketAddr::from(([127, 0, 0, 1], args.port)));
+    if opts.config.teraslice.state.connection_type == StateConnectionType::Sqlite {
+        // A store this command creates is its own scratch space: made without fsyncs.
+        let path = SqliteStore::path_in_data_dir(&opts.config.teraslice.data_dir);
+        tokio::task::spawn_blocking(move || SqliteStore::create_unsynced(path))
+            .await
+            .context("creating the SQLite state store")??;
+    }
     let master = Master::start(opts).await?;
+    // Kept open to the end: closing the last connection checkpoints the WAL with fsyncs, the
+    // slowest part of a short run's exit. The WAL is as safe as the file (SQLite replays it on
+    // the next open); only a machine crash right after could lose its last writes.
+    let store = std::sync::Arc::clone(&master.services().store);
     let result = run_job(&master, spec, &args).await;
     master.shutdown().await?;
+    std::mem::forget(store);
     result
 }
 
