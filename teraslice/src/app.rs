@@ -12,14 +12,15 @@ use teraslice_runtime::OpRegistry;
 use crate::{client, master, process, run};
 
 /// The operations of the `teraslice` binary: Teraslice's core built-ins
-/// ([`OpRegistry::with_builtins`]) and the `file`, `elasticsearch` and `standard` asset crates,
-/// each registered with its `register` as any asset crate is (`standard` last: its
-/// `routed_sender` sends through the other two's sender ops). Start from this and register
+/// ([`OpRegistry::with_builtins`]) and the `file`, `elasticsearch`, `kafka` and `standard` asset
+/// crates, each registered with its `register` as any asset crate is (`standard` last: its
+/// `routed_sender` sends through the others' sender ops). Start from this and register
 /// your own ops to keep them.
 pub fn default_ops() -> OpRegistry {
     let mut ops = OpRegistry::with_builtins();
     teraslice_asset_file::register(&mut ops);
     teraslice_asset_elasticsearch::register(&mut ops);
+    teraslice_asset_kafka::register(&mut ops);
     teraslice_asset_standard::register(&mut ops);
     ops
 }
@@ -273,6 +274,6 @@ mod tests {
         );
         assert_eq!(ext.ops.reader_names(), default_ops().reader_names());
         let assets: Vec<&str> = ext.ops.assets().iter().map(|a| a.name).collect();
-        assert_eq!(assets, ["file", "elasticsearch", "standard"]);
+        assert_eq!(assets, ["file", "elasticsearch", "kafka", "standard"]);
     }
 }

@@ -8,7 +8,7 @@
 //! # fn my_backend(_: &teraslice_core::config::SystemConfig) -> teraslice_core::backend_factory::BackendFuture { unimplemented!() }
 //!
 //! fn main() -> anyhow::Result<()> {
-//!     let mut ops = teraslice::default_ops(); // core built-ins + standard, elasticsearch, file
+//!     let mut ops = teraslice::default_ops(); // core built-ins + standard, elasticsearch, file, kafka
 //!     // ops.register_processor("my_op", MyOp);   // the user's ops
 //!     Teraslice::new()
 //!         .ops(ops)

@@ -13,7 +13,7 @@ fn names(list: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn get_assets_lists_the_three_built_in_assets_with_their_ops() {
+async fn get_assets_lists_the_built_in_assets_with_their_ops() {
     let m = TestMaster::start("").await;
     for path in ["/assets", "/v1/assets"] {
         let (status, list) = m.get(path).await;
@@ -22,7 +22,7 @@ async fn get_assets_lists_the_three_built_in_assets_with_their_ops() {
         // routed_sender sends through).
         assert_eq!(
             names(&list),
-            ["file", "elasticsearch", "standard"],
+            ["file", "elasticsearch", "kafka", "standard"],
             "{path}"
         );
         for asset in list.as_array().into_iter().flatten() {
@@ -36,8 +36,9 @@ async fn get_assets_lists_the_three_built_in_assets_with_their_ops() {
         let ops = |i: usize| list[i]["ops"].as_array().cloned().unwrap_or_default();
         assert!(ops(0).contains(&json!("file_reader")));
         assert!(ops(1).contains(&json!("elasticsearch_bulk")));
+        assert!(ops(2).contains(&json!("kafka_reader")));
         assert!(
-            ops(2).contains(&json!("routed_sender")) && ops(2).contains(&json!("data_generator"))
+            ops(3).contains(&json!("routed_sender")) && ops(3).contains(&json!("data_generator"))
         );
     }
     let (_, one) = m.get("/assets/standard").await;
