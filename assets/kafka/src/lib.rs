@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 mod connector;
 mod error;
+mod reader;
+mod reader_config;
 mod sender;
 mod sender_config;
 mod settings;
@@ -51,11 +53,19 @@ pub fn register_with_connectors(registry: &mut OpRegistry, connectors: Map<Strin
             connectors: connectors.clone(),
         },
     );
+    registry.register_reader(
+        "kafka_reader",
+        reader::KafkaReader {
+            connectors: connectors.clone(),
+        },
+    );
     registry.register_api("kafka_sender_api", SettingsApi { kind: Kind::Sender });
+    registry.register_api("kafka_reader_api", SettingsApi { kind: Kind::Reader });
 }
 
 #[derive(Clone, Copy)]
 enum Kind {
+    Reader,
     Sender,
 }
 
@@ -72,6 +82,7 @@ impl ApiFactory for SettingsApi {
             config.entry("_connection").or_insert(c);
         }
         let errors = match self.kind {
+            Kind::Reader => reader_config::ReaderConfig::parse(config).err(),
             Kind::Sender => sender_config::SenderConfig::parse(config).err(),
         };
         if let Some(name) = name {
