@@ -7,6 +7,7 @@
 //! [`register_with_connectors`]) they have none, and fail with "no connector …" when they start.
 #![warn(missing_docs)]
 mod connector;
+mod dead_letter;
 mod error;
 mod reader;
 mod reader_config;
@@ -29,7 +30,7 @@ pub const ASSET: Asset = Asset {
     version: "6.9.0",
     description: "Built-in: Kafka reader, sender and dead-letter queue (librdkafka)",
     ops: &["kafka_reader", "kafka_sender"],
-    apis: &["kafka_reader_api", "kafka_sender_api"],
+    apis: &["kafka_dead_letter", "kafka_reader_api", "kafka_sender_api"],
 };
 
 /// Registers the asset, its ops and APIs (without connectors), and a hook that registers them
@@ -61,6 +62,10 @@ pub fn register_with_connectors(registry: &mut OpRegistry, connectors: Map<Strin
     );
     registry.register_api("kafka_sender_api", SettingsApi { kind: Kind::Sender });
     registry.register_api("kafka_reader_api", SettingsApi { kind: Kind::Reader });
+    registry.register_api(
+        "kafka_dead_letter",
+        dead_letter::DeadLetterApi { connectors },
+    );
 }
 
 #[derive(Clone, Copy)]

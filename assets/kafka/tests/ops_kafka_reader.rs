@@ -210,3 +210,24 @@ async fn bad_settings_and_unreachable_brokers_give_clear_errors() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_dead_letter_gets_undecodable_messages_with_their_error() {
+    let (topic, dead) = (unique("dlq-src"), unique("dlq"));
+    create_topic(&topic, 1).await;
+    create_topic(&dead, 1).await;
+    produce(&topic, &["{\"n\": 0}".into(), "{broken".into()]).await;
+    let job = valid(json!({"name": "read", "lifecycle": "persistent",
+        "apis": [{"_name": "kafka_reader_api", "topic": topic, "group": unique("g"), "size": 10,
+                  "wait": 3000, "_dead_letter_action": "kafka_dead_letter"},
+                 {"_name": "kafka_dead_letter", "topic": dead}],
+        "operations": [{"_op": "kafka_reader", "_api_name": "kafka_reader_api"}, {"_op": "noop"}]}));
+    let mut f = fetcher(&job).await;
+    let got = drain(&mut f, 1).await;
+    assert_eq!(ns(&got), [0].into());
+    drop(f);
+    let letters = kafka_support::read(&dead, 1).await;
+    assert_eq!(letters[0].value["record"], json!("{broken"));
+    let error = letters[0].value["error"].as_str().unwrap_or_default();
+    assert!(error.contains("invalid JSON"), "{error}");
+}
