@@ -20,6 +20,9 @@ use super::settings::resolve;
 
 /// How long the topic check at init waits for the brokers before the op fails.
 pub const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
+/// Metadata requests while a topic is being auto-created, and the pause between them.
+const CREATE_CHECKS: u32 = 20;
+const CREATE_PAUSE: Duration = Duration::from_millis(250);
 /// The op-level key `routed_sender` sets: `*`/`**` = the base topic (`**` routes each record by
 /// its `standard:route`), anything else = `<topic>-<key>`.
 pub const ROUTE_KEY: &str = "_key";
@@ -125,31 +128,34 @@ impl Sender {
     }
 
     /// The topic exists (or was auto-created by the metadata request) and the brokers answer.
+    /// A topic being auto-created shows no partitions at first: asked again for a while.
     async fn verify(&self, topic: &str) -> Result<(), OpError> {
-        let producer = self.producer.clone();
-        let t = topic.to_string();
-        let meta = tokio::task::spawn_blocking(move || {
-            producer.client().fetch_metadata(Some(&t), METADATA_TIMEOUT)
-        })
-        .await
-        .map_err(|e| OpError::new(e.to_string()))?;
-        let meta = meta.map_err(|e| {
-            OpError::non_retryable(format!(
-                "kafka_sender: brokers of {} ({}) did not answer a metadata request for topic {topic}: {e}",
-                self.source, self.brokers
-            ))
-        })?;
-        let found = meta
-            .topics()
-            .iter()
-            .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
-        if found {
-            Ok(())
-        } else {
-            Err(OpError::non_retryable(format!(
-                "Topic {topic} does not exist and could not be created."
-            )))
+        for _ in 0..CREATE_CHECKS {
+            let producer = self.producer.clone();
+            let t = topic.to_string();
+            let meta = tokio::task::spawn_blocking(move || {
+                producer.client().fetch_metadata(Some(&t), METADATA_TIMEOUT)
+            })
+            .await
+            .map_err(|e| OpError::new(e.to_string()))?;
+            let meta = meta.map_err(|e| {
+                OpError::non_retryable(format!(
+                    "kafka_sender: brokers of {} ({}) did not answer a metadata request for topic {topic}: {e}",
+                    self.source, self.brokers
+                ))
+            })?;
+            let found = meta
+                .topics()
+                .iter()
+                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+            if found {
+                return Ok(());
+            }
+            tokio::time::sleep(CREATE_PAUSE).await;
         }
+        Err(OpError::non_retryable(format!(
+            "Topic {topic} does not exist and could not be created."
+        )))
     }
 
     /// Produces `batch`, waiting for every delivery report; the first failed one fails the send.

@@ -109,15 +109,18 @@ pub fn register(registry: &mut OpRegistry) {
 /// replacing them (e.g. `elasticsearch_bulk` built with connectors).
 pub fn register_routed_sender(registry: &mut OpRegistry) {
     let mut backends = Backends::new();
-    for (module, op, dynamic_index) in [
-        ("file_sender_api", "file_exporter", false),
-        ("elasticsearch_sender_api", "elasticsearch_bulk", true),
+    for (module, op, dynamic_index, routing_key) in [
+        ("file_sender_api", "file_exporter", false, None),
+        ("elasticsearch_sender_api", "elasticsearch_bulk", true, None),
+        // kafka_sender's `_key`: `<topic>-<routing key>`, `**` = `<topic>-<record's route>`.
+        ("kafka_sender_api", "kafka_sender", false, Some("_key")),
     ] {
         if let Ok(factory) = registry.processor(op) {
             let backend = OpBackend {
                 op,
                 factory,
                 dynamic_index,
+                routing_key,
             };
             backends.insert(module, Arc::new(backend));
         }

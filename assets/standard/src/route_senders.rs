@@ -1,6 +1,7 @@
 //! The destinations `routed_sender` sends to: a small [`RouteSender`] trait, and the sender APIs
 //! that provide it by running their sender op (`file_exporter` for `file_sender_api`,
-//! `elasticsearch_bulk` for `elasticsearch_sender_api`) with per-route overrides.
+//! `elasticsearch_bulk` for `elasticsearch_sender_api`, `kafka_sender` for `kafka_sender_api`)
+//! with per-route overrides.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub struct Destination<'a> {
     pub api: &'a ApiConfig,
     /// The route (metadata `standard:route` value).
     pub route: &'a str,
+    /// The routing table's key the route matched (`*` and `**` included).
+    pub key: &'a str,
     /// The routing table's value, when it names a connection (not an api entry).
     pub connection: Option<&'a str>,
 }
@@ -53,6 +56,9 @@ pub struct OpBackend {
     pub factory: Arc<dyn ProcessorFactory>,
     /// Elasticsearch: `_connection` from the routing table and the index `<index>-<route>`.
     pub dynamic_index: bool,
+    /// Kafka: `_connection` from the routing table and the routing key as this op-level key
+    /// (`kafka_sender` then sends to `<topic>-<key>`, or by each record's route for `**`).
+    pub routing_key: Option<&'static str>,
 }
 
 impl SenderBackend for OpBackend {
@@ -80,6 +86,12 @@ impl SenderBackend for OpBackend {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             config.insert("index".into(), Value::from(format!("{index}-{}", to.route)));
+        }
+        if let Some(field) = self.routing_key {
+            config.insert(field.into(), Value::from(to.key));
+            if let Some(connection) = to.connection.filter(|c| !c.is_empty()) {
+                config.insert("_connection".into(), Value::from(connection));
+            }
         }
         let mut op_ctx = ctx.clone();
         op_ctx.config = OpConfig(config);

@@ -164,6 +164,7 @@ impl Run {
             let to = Destination {
                 api: &api,
                 route,
+                key,
                 connection,
             };
             let sender = backend.create(&self.ctx, &to)?;
