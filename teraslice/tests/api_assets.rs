@@ -45,7 +45,7 @@ async fn get_assets_lists_the_built_in_assets_with_their_ops() {
     assert_eq!(names(&one), ["standard"]);
     let (_, versioned) = m.get("/v1/assets/elasticsearch/5.1.6").await;
     assert_eq!(names(&versioned), ["elasticsearch"]);
-    let (status, none) = m.get("/assets/kafka").await;
+    let (status, none) = m.get("/assets/hdfs").await;
     assert_eq!((status, none), (StatusCode::OK, json!([])));
 }
 
@@ -88,7 +88,7 @@ async fn uploading_or_deleting_an_asset_is_refused_saying_what_to_do() {
     );
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("file, elasticsearch, standard"),
+        message.contains("file, elasticsearch, kafka, standard"),
         "{message}"
     );
     let (status, body) = m.raw(Method::POST, "/v1/assets", Vec::new()).await;
@@ -119,7 +119,7 @@ async fn job_submission_accepts_built_in_assets_and_names_any_other() {
         "my-team-asset:0.3.0",
     );
     let mut unknown_op = job("unknown-op");
-    unknown_op["operations"][1] = json!({"_op": "kafka_sender"});
+    unknown_op["operations"][1] = json!({"_op": "hdfs_append"});
     let (status, body) = m.post("/jobs?start=false", Some(&unknown_op)).await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST, "kafka_sender");
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "hdfs_append");
 }
