@@ -110,6 +110,10 @@ impl Slicer for Forever {
     async fn slice(&mut self) -> Result<Option<SliceRequest>, OpError> {
         Ok(Some(json!({})))
     }
+    /// Teraslice's limit: the connected workers + 1.
+    fn max_queue_length(&self, workers_connected: usize) -> usize {
+        workers_connected.saturating_add(1)
+    }
 }
 
 struct KafkaFetcher {
@@ -317,5 +321,19 @@ impl Fetcher for KafkaFetcher {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn slices_are_empty_requests_forever_queued_one_more_than_the_workers() {
+        let mut s = Forever;
+        for _ in 0..3 {
+            assert_eq!(s.slice().await, Ok(Some(json!({}))));
+        }
+        assert_eq!((s.max_queue_length(0), s.max_queue_length(4)), (1, 5));
     }
 }
