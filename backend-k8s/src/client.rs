@@ -6,7 +6,15 @@ use tracing::info;
 
 use crate::error::K8sError;
 
+/// Makes ring the process's rustls provider unless one is installed. rustls picks one by itself
+/// only when exactly one of its `ring` / `aws-lc-rs` features is on; a binary that also links a
+/// crate built on aws-lc (object_store's S3 client) has both, and kube's client would panic.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub async fn default_client() -> Result<Client, K8sError> {
+    install_crypto_provider();
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
         && std::env::var_os("KUBERNETES_SERVICE_PORT").is_some();
     let config = if in_cluster {

@@ -20,6 +20,7 @@ mod scale;
 mod stop;
 
 pub use backend::{register, KubernetesBackend};
+pub use client::install_crypto_provider;
 pub use config::K8sConfig;
 pub use error::K8sError;
 pub mod watch;

@@ -62,6 +62,7 @@ pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     let config = Config::from_kubeconfig(&KubeConfigOptions::default())
         .await
         .context("reading KUBECONFIG (is `cargo xtask k8s up` running?)")?;
+    teraslice_backend_k8s::install_crypto_provider();
     let admin = Client::try_from(config.clone()).context("a client from KUBECONFIG")?;
     let ns = create_namespace(&admin).await?;
     let result = measure(report, &admin, config, &ns, scale).await;

@@ -84,6 +84,7 @@ async fn service_account_client(admin: &Client, namespace: &str) -> Client {
         token: Some(token.into()),
         ..AuthInfo::default()
     };
+    teraslice_backend_k8s::install_crypto_provider();
     Client::try_from(config).expect("service account client")
 }
 

@@ -36,6 +36,7 @@ pub async fn admin_config() -> Config {
 }
 
 pub async fn admin() -> Client {
+    teraslice_backend_k8s::install_crypto_provider();
     Client::try_from(admin_config().await).expect("client from KUBECONFIG")
 }
 

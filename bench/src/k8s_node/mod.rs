@@ -58,6 +58,7 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
             return Ok(());
         }
     };
+    teraslice_backend_k8s::install_crypto_provider();
     let client = Client::try_default()
         .await
         .context("a client from KUBECONFIG (is `cargo xtask k8s up` running?)")?;

@@ -40,6 +40,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub async fn client() -> Client {
+    teraslice_backend_k8s::install_crypto_provider();
     Client::try_default()
         .await
         .unwrap_or_else(|e| panic!("a client from KUBECONFIG ({e}): run `cargo xtask k8s up`"))

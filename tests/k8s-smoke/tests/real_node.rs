@@ -43,6 +43,7 @@ async fn admin() -> Client {
     if std::env::var_os("KUBECONFIG").is_none() {
         panic!("KUBECONFIG is not set: run `cargo xtask k8s up` and export the variables of `cargo xtask k8s env`");
     }
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::try_default()
         .await
         .unwrap_or_else(|e| panic!("reading KUBECONFIG failed ({e}); run `cargo xtask k8s up`"))

@@ -31,6 +31,7 @@ async fn admin_config() -> Config {
 }
 
 async fn admin() -> Client {
+    install_crypto_provider();
     Client::try_from(admin_config().await).expect("client from KUBECONFIG")
 }
 
@@ -323,6 +324,7 @@ async fn service_account_client(admin: &Client, namespace: &str) -> Client {
         token: Some(token.into()),
         ..AuthInfo::default()
     };
+    install_crypto_provider();
     Client::try_from(config).expect("service account client")
 }
 
@@ -409,4 +411,10 @@ async fn namespace_role_lets_the_service_account_create_workloads_only_in_its_na
 
     delete_namespace(&client, &own).await;
     delete_namespace(&client, &other).await;
+}
+
+/// ring as rustls's provider: the workspace also links aws-lc (object_store), and with both
+/// features on rustls cannot pick one by itself.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
