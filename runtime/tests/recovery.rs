@@ -128,6 +128,17 @@ async fn autorecover_reruns_unfinished_slices_then_resumes_each_slicer() {
         .map(|r| r.slice_id.clone())
         .collect();
     assert_eq!(recovered.len(), 4);
+    // New slices are numbered after the old execution's: no two slices share a slicer_order.
+    let mut orders: Vec<_> = records
+        .iter()
+        .map(|r| (r.slicer_id, r.slicer_order))
+        .collect();
+    orders.sort_unstable();
+    assert_eq!(
+        orders,
+        vec![(0, 3), (0, 4), (0, 5), (1, 2), (1, 3), (1, 4), (1, 5)],
+        "recovered keep their orders, new ones follow"
+    );
     let mut starts = counter.starts.lock().map(|s| s.clone()).unwrap_or_default();
     starts.sort_by_key(|s| s.slicer_id);
     let last: Vec<_> = starts

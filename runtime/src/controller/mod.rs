@@ -309,6 +309,7 @@ async fn run_execution(
                     slicers::MAX_QUEUE,
                     engine.d.lock().connected.clone(),
                 ),
+                first_orders: Default::default(),
             };
             start(&mut engine, &store, &ex, slicers, ctx, relocating).await;
         }
@@ -407,6 +408,8 @@ async fn start(
             return;
         }
     };
+    let mut ctx = ctx;
+    ctx.first_orders = Arc::new(plan.last_orders.clone());
     let records = plan.slices.iter().map(|q| q.record.clone()).collect();
     if let Err(e) = engine.writer.write_and_wait(records).await {
         engine.deferred_streams = Some(DeferredStreams {

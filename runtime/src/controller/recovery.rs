@@ -16,6 +16,9 @@ use crate::ops::{Slice, SlicerRecoveryData};
 pub struct RecoveryPlan {
     pub slices: Vec<QueuedSlice>,
     pub starting_points: Vec<SlicerRecoveryData>,
+    /// Each slicer's highest `slicer_order` in the old execution (completed or moved here):
+    /// its new slices are numbered after it, so no two slices of this execution share one.
+    pub last_orders: std::collections::BTreeMap<u32, u64>,
     /// A cleanup run (`recovered_slice_type` set, no `autorecover`): no new slices afterwards.
     pub exit_after: bool,
 }
@@ -100,9 +103,11 @@ pub async fn plan(
             last_slice: last.get(&slicer_id).map(|(_, req)| parse_request(req)),
         })
         .collect();
+    let last_orders = last.iter().map(|(id, (order, _))| (*id, *order)).collect();
     Ok(RecoveryPlan {
         slices,
         starting_points,
+        last_orders,
         exit_after: !ex.job.autorecover && ex.recovered_slice_type.is_some(),
     })
 }

@@ -62,6 +62,8 @@ pub struct StreamContext {
     /// One per place in the queue ([`QueueRoom::capacity`] in all).
     pub permits: Arc<Semaphore>,
     pub room: QueueRoom,
+    /// Per slicer, the `slicer_order` its first new slice follows (a recovery's last one).
+    pub first_orders: Arc<std::collections::BTreeMap<u32, u64>>,
 }
 
 /// What bounds the queue for the slicers: its capacity (the permits), and the slicer's own
@@ -196,7 +198,7 @@ async fn stream_loop(
     if let Err(e) = slicer.initialize(start).await {
         return Some(Event::SlicerFailed(id, format!("initialize: {e}")));
     }
-    let mut order = 0u64;
+    let mut order = ctx.first_orders.get(&id).copied().unwrap_or(0);
     loop {
         if !wait_for_run(&mut ctx.gate).await {
             return None;
@@ -370,6 +372,7 @@ mod tests {
             gate,
             permits: Arc::new(Semaphore::new(places)),
             room: QueueRoom::new(places, Arc::new(std::sync::atomic::AtomicUsize::new(1))),
+            first_orders: Default::default(),
         };
         let slices = recovered(10);
         let expected: Vec<String> = slices.iter().map(|q| q.slice.slice_id.clone()).collect();
@@ -442,6 +445,7 @@ mod tests {
             gate,
             permits: Arc::new(Semaphore::new(MAX_QUEUE)),
             room: QueueRoom::new(MAX_QUEUE, workers.clone()),
+            first_orders: Default::default(),
         };
         let mut tasks = JoinSet::new();
         spawn_streams(&mut tasks, vec![Box::new(ThreePerWorker)], Vec::new(), ctx);
