@@ -5,6 +5,7 @@
 //! Paths are limited to `teraslice.file_roots` once the registry is
 //! [`configured`](OpRegistry::configured) with the system config; before that, any path.
 #![warn(missing_docs)]
+mod compression;
 mod file_exporter;
 mod file_format;
 mod file_reader;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
 pub use codec::{decode_json_file, decode_line, encode_batch, header_line, parse_header};
-pub use parse::{fill_defaults, parse_config};
+pub use parse::{fill_defaults, fill_defaults_for, parse_config, parse_config_for, Store};
 pub use roots::FileRoots;
 use teraslice_runtime::ops::{
     api_module_name, ApiContext, ApiFactory, ApiInstance, OpContext, OpError,
@@ -61,6 +61,7 @@ pub struct FileConfig {
     pub remove_header: bool,
     pub ignore_empty: bool,
     pub extension: String,
+    pub compression: crate::compression::Compression,
 }
 
 impl FileConfig {
@@ -75,6 +76,10 @@ impl FileConfig {
     /// Whether slices are whole files (`json` always is).
     pub fn whole_files(&self) -> bool {
         self.file_per_slice || self.format == Format::Json
+    }
+    /// Whether a reader must read and decompress the whole file before splitting it.
+    pub fn read_whole(&self) -> bool {
+        self.whole_files() || self.compression != crate::compression::Compression::None
     }
 }
 

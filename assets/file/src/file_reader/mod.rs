@@ -3,6 +3,7 @@
 //! names that start with `.`) and cuts each file into byte ranges of `size` on record
 //! boundaries, or one slice per file with `file_per_slice` (the default) or `json`.
 mod chunk;
+pub(crate) mod decode;
 mod fetcher;
 
 use std::collections::VecDeque;
@@ -49,7 +50,7 @@ impl ReaderFactory for FileReader {
             // A chunk must be longer than the delimiter for the boundary rule to hold.
             size: cfg.size.max(cfg.line_delimiter.len() as u64 + 1),
             delim_len: cfg.line_delimiter.len() as u64,
-            whole: cfg.whole_files(),
+            whole: cfg.read_whole(),
             files: files.into(),
             current: None,
         })])
