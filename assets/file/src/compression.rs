@@ -13,9 +13,6 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// The setting's accepted values.
-    pub const NAMES: &'static [&'static str] = &["none", "gzip", "lz4"];
-
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "none" => Some(Compression::None),

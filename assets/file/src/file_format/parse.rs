@@ -89,7 +89,10 @@ pub fn parse_config_for(
             Compression::from_name(s).unwrap_or_default()
         }
         Some(v) => {
-            c.fail("compression", format!("must be one of none, gzip, lz4, got {v}"));
+            c.fail(
+                "compression",
+                format!("must be one of none, gzip, lz4, got {v}"),
+            );
             Compression::None
         }
     };
@@ -133,13 +136,21 @@ pub fn fill_defaults(cfg: &mut Map<String, Value>, parsed: &FileConfig, side: Si
 }
 
 /// [`fill_defaults`] for `store`.
-pub fn fill_defaults_for(cfg: &mut Map<String, Value>, parsed: &FileConfig, side: Side, store: Store) {
+pub fn fill_defaults_for(
+    cfg: &mut Map<String, Value>,
+    parsed: &FileConfig,
+    side: Side,
+    store: Store,
+) {
     let mut defaults = vec![
         ("format", Value::from("ldjson")),
         ("line_delimiter", Value::from("\n")),
         ("field_delimiter", Value::from(",")),
         ("fields", Value::Array(Vec::new())),
-        ("file_per_slice", Value::Bool(store.file_per_slice_default(side))),
+        (
+            "file_per_slice",
+            Value::Bool(store.file_per_slice_default(side)),
+        ),
         ("include_header", Value::Bool(false)),
         ("extension", Value::from("")),
         ("compression", Value::from("none")),

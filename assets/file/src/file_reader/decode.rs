@@ -16,7 +16,11 @@ pub fn needs_first_line(cfg: &FileConfig, at_start: bool) -> bool {
 /// The lines of a whole text: split on the delimiter, one trailing delimiter dropped.
 pub fn split_lines(bytes: &[u8], delim: &[u8]) -> Vec<Vec<u8>> {
     if bytes.is_empty() || delim.is_empty() {
-        return if bytes.is_empty() { Vec::new() } else { vec![bytes.to_vec()] };
+        return if bytes.is_empty() {
+            Vec::new()
+        } else {
+            vec![bytes.to_vec()]
+        };
     }
     let body = bytes.strip_suffix(delim).unwrap_or(bytes);
     let mut out = Vec::new();
@@ -90,9 +94,18 @@ mod tests {
 
     #[test]
     fn split_drops_one_trailing_delimiter_only() {
-        assert_eq!(split_lines(b"a\nb\n", b"\n"), vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(split_lines(b"a\r\nb", b"\r\n"), vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(split_lines(b"a\n\n", b"\n"), vec![b"a".to_vec(), b"".to_vec()]);
+        assert_eq!(
+            split_lines(b"a\nb\n", b"\n"),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(
+            split_lines(b"a\r\nb", b"\r\n"),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(
+            split_lines(b"a\n\n", b"\n"),
+            vec![b"a".to_vec(), b"".to_vec()]
+        );
         assert!(split_lines(b"", b"\n").is_empty());
     }
 }

@@ -33,7 +33,12 @@ fn read_slice(cfg: &FileConfig, slice: &FileSlice) -> std::io::Result<Vec<Decode
             length: 1,
             ..slice.clone()
         };
-        Some(read_lines(&first, delim)?.into_iter().next().unwrap_or_default())
+        Some(
+            read_lines(&first, delim)?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        )
     } else {
         None
     };
