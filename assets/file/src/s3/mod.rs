@@ -13,7 +13,6 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 use teraslice_runtime::ops::{ApiContext, ApiFactory, ApiInstance, OpContext, OpError, OpRegistry};
 
-
 use crate::file_format::{
     config_error, fill_defaults_for, parse_config_for, resolve_for, FileConfig, Side, Store,
 };
