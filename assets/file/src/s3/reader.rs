@@ -125,19 +125,22 @@ struct S3Fetcher {
 
 impl OperationLifecycle for S3Fetcher {}
 
-/// Reads `[start, …)` of `key` in `MARGIN` steps up to the first `delim` (included) or `total`.
+/// Reads on from `start` in `MARGIN` steps to the end of the first `delim` (or `total`);
+/// `carry` is the end of what was read before, so a delimiter split across reads is found.
 async fn read_through_delimiter(
     store: &dyn ObjectStore,
     key: &Path,
     mut start: u64,
     total: u64,
     delim: &[u8],
+    carry: &[u8],
 ) -> object_store::Result<Vec<u8>> {
-    let mut out = Vec::new();
+    let carry = &carry[carry.len().saturating_sub(delim.len().saturating_sub(1))..];
+    let mut out = carry.to_vec();
+    let mut searched_from = 0;
     while start < total {
         let end = (start + MARGIN).min(total);
         let chunk = store.get_range(key, start..end).await?;
-        let searched_from = out.len().saturating_sub(delim.len().saturating_sub(1));
         out.extend_from_slice(&chunk);
         if let Some(at) = out[searched_from..]
             .windows(delim.len().max(1))
@@ -146,55 +149,58 @@ async fn read_through_delimiter(
             out.truncate(searched_from + at + delim.len());
             break;
         }
+        searched_from = out.len().saturating_sub(delim.len().saturating_sub(1));
         start = end;
     }
-    Ok(out)
+    Ok(out.split_off(carry.len()))
 }
 
-impl S3Fetcher {
-    async fn read(&self, slice: &FileSlice) -> object_store::Result<Vec<Decoded>> {
-        let cfg: &FileConfig = &self.r.cfg;
-        let store = self.r.store.as_ref();
-        let key = Path::from(slice.path.as_str());
-        if cfg.read_whole() {
-            let body = store.get(&key).await?.bytes().await?.to_vec();
-            let bytes =
-                cfg.compression
-                    .decompress(body)
-                    .map_err(|e| object_store::Error::Generic {
-                        store: "S3",
-                        source: Box::new(e),
-                    })?;
-            return Ok(decode_whole(cfg, &bytes));
-        }
-        let delim = cfg.line_delimiter.as_bytes();
-        let end = slice.offset + slice.length;
-        let mut text = store.get_range(&key, slice.offset..end).await?.to_vec();
-        if end < slice.total && !text.ends_with(delim) {
-            // The last line runs past the range: read on to its end (never past the object).
-            text.extend(read_through_delimiter(store, &key, end, slice.total, delim).await?);
-        }
-        let at_start = slice.offset == 0;
-        let mut lines = split_lines(&text, delim);
-        if !at_start && !lines.is_empty() {
-            // The tail of a line an earlier slice owns, or "" before a boundary delimiter.
-            lines.remove(0);
-        }
-        let first = if !needs_first_line(cfg, at_start) {
-            None
-        } else if at_start {
-            Some(lines.first().cloned().unwrap_or_default())
-        } else {
-            let head = read_through_delimiter(store, &key, 0, slice.total, delim).await?;
-            Some(
-                split_lines(&head, delim)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default(),
-            )
-        };
-        Ok(decode_lines(cfg, lines, first.as_deref(), at_start))
+/// The decoded lines (or whole object) of one slice.
+async fn read_slice(
+    store: &dyn ObjectStore,
+    cfg: &FileConfig,
+    slice: &FileSlice,
+) -> object_store::Result<Vec<Decoded>> {
+    let key = Path::from(slice.path.as_str());
+    if cfg.read_whole() {
+        let body = store.get(&key).await?.bytes().await?.to_vec();
+        let bytes = cfg
+            .compression
+            .decompress(body)
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })?;
+        return Ok(decode_whole(cfg, &bytes));
     }
+    let delim = cfg.line_delimiter.as_bytes();
+    let end = slice.offset + slice.length;
+    let mut text = store.get_range(&key, slice.offset..end).await?.to_vec();
+    if end < slice.total && !text.ends_with(delim) {
+        // The last line runs past the range: read on to its end (never past the object).
+        let more = read_through_delimiter(store, &key, end, slice.total, delim, &text).await?;
+        text.extend(more);
+    }
+    let at_start = slice.offset == 0;
+    let mut lines = split_lines(&text, delim);
+    if !at_start && !lines.is_empty() {
+        // The tail of a line an earlier slice owns, or "" before a boundary delimiter.
+        lines.remove(0);
+    }
+    let first = if !needs_first_line(cfg, at_start) {
+        None
+    } else if at_start {
+        Some(lines.first().cloned().unwrap_or_default())
+    } else {
+        let head = read_through_delimiter(store, &key, 0, slice.total, delim, &[]).await?;
+        Some(
+            split_lines(&head, delim)
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        )
+    };
+    Ok(decode_lines(cfg, lines, first.as_deref(), at_start))
 }
 
 #[async_trait]
@@ -205,12 +211,14 @@ impl Fetcher for S3Fetcher {
                 "s3_reader: a slice request must be {{path, offset, length, total}}, got {request}: {e}"
             ))
         })?;
-        let decoded = self.read(&slice).await.map_err(|e| {
-            OpError::new(format!(
-                "s3_reader: cannot read s3://{}/{} through {}: {e}",
-                self.r.bucket, slice.path, self.r.source
-            ))
-        })?;
+        let decoded = read_slice(self.r.store.as_ref(), &self.r.cfg, &slice)
+            .await
+            .map_err(|e| {
+                OpError::new(format!(
+                    "s3_reader: cannot read s3://{}/{} through {}: {e}",
+                    self.r.bucket, slice.path, self.r.source
+                ))
+            })?;
         let meta = json!({"path": slice.path, "offset": slice.offset, "length": slice.length, "total": slice.total});
         let mut records = Vec::with_capacity(decoded.len());
         for d in decoded {
@@ -240,7 +248,63 @@ impl Fetcher for S3Fetcher {
 
 #[cfg(test)]
 mod tests {
-    use super::hidden;
+    use super::*;
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    fn config(delim: &str, size: u64) -> FileConfig {
+        let mut m = Map::new();
+        m.insert("path".into(), json!("b/p"));
+        m.insert("line_delimiter".into(), json!(delim));
+        m.insert("size".into(), json!(size));
+        crate::file_format::parse_config_for(&m, Side::Reader, Store::S3)
+            .unwrap_or_else(|e| panic!("config: {e:?}"))
+    }
+
+    /// Every line of an object is read exactly once whatever the slice size, with a one- or
+    /// two-byte delimiter, lines of every length, and with or without a final delimiter.
+    #[tokio::test]
+    async fn every_line_is_read_once_across_byte_range_slices() {
+        let store = InMemory::new();
+        for delim in ["\n", "\r\n"] {
+            for final_delim in [true, false] {
+                let mut body = String::new();
+                let want: Vec<Value> = (0..60)
+                    .map(|i| json!({"i": i, "pad": "x".repeat(i * 7 % 23)}))
+                    .collect();
+                for (i, v) in want.iter().enumerate() {
+                    body.push_str(&v.to_string());
+                    if final_delim || i + 1 < want.len() {
+                        body.push_str(delim);
+                    }
+                }
+                let key = Path::from("p/obj.ldjson");
+                store
+                    .put(&key, PutPayload::from(body.clone().into_bytes()))
+                    .await
+                    .expect("put");
+                let total = body.len() as u64;
+                for size in [3, 7, 20, 33, 64, 100, 1000] {
+                    let cfg = config(delim, size);
+                    let mut slicer =
+                        FileSlicer::new(size, delim, false, vec![("p/obj.ldjson".into(), total)]);
+                    let mut got = Vec::new();
+                    while let Some(req) = slicer.slice().await.expect("slice") {
+                        let slice: FileSlice = serde_json::from_value(req).expect("slice request");
+                        for d in read_slice(&store, &cfg, &slice).await.expect("read") {
+                            got.push(d.unwrap_or_else(|(l, e)| {
+                                panic!("{delim:?} size {size}: {e}: {l}")
+                            }));
+                        }
+                    }
+                    assert_eq!(
+                        got, want,
+                        "delimiter {delim:?}, size {size}, final delimiter {final_delim}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn keys_with_a_dot_segment_are_hidden() {
