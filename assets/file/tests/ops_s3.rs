@@ -279,3 +279,45 @@ async fn unreachable_endpoints_fail_the_reader_and_the_exporter_instead_of_hangi
         "{reason}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_lines_follow_the_reader_apis_dead_letter_action() {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::{ObjectStoreExt, PutPayload};
+    let store = AmazonS3Builder::new()
+        .with_endpoint(env("S3_ENDPOINT"))
+        .with_allow_http(true)
+        .with_access_key_id(env("S3_ACCESS_KEY_ID"))
+        .with_secret_access_key(env("S3_SECRET_ACCESS_KEY"))
+        .with_region(env("S3_REGION"))
+        .with_bucket_name(env("S3_BUCKET"))
+        .build()
+        .unwrap_or_else(|e| panic!("S3 client: {e}"));
+    let path = unique("bad-lines");
+    let key = format!(
+        "{}/part.ldjson",
+        path.split_once('/').map(|(_, p)| p).unwrap_or_default()
+    );
+    store
+        .put(
+            &key.as_str().into(),
+            PutPayload::from("{\"a\":1}\nnot json\n{\"a\":2}\n"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("put: {e}"));
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    // Example C of the spec: the action sits on the api entry; the op's own is not consulted.
+    run(
+        json!({
+            "apis": [{"_name": "s3_reader_api", "path": path, "format": "ldjson", "_dead_letter_action": "log"}],
+            "operations": [
+                {"_op": "s3_reader", "_api_name": "s3_reader_api", "_dead_letter_action": "throw"},
+                {"_op": "file_exporter", "path": out.path()}
+            ]
+        }),
+        1,
+    )
+    .await;
+    let lines = read_dir_lines(out.path());
+    assert_eq!(lines, vec![json!({"a": 1}), json!({"a": 2})]);
+}
