@@ -44,6 +44,8 @@ fn connectors(extra: Value) -> Map<String, Value> {
 fn registry(connectors: Map<String, Value>) -> OpRegistry {
     let mut ops = ops_support::ops();
     teraslice_asset_file::register_s3_with_connectors(&mut ops, connectors);
+    // routed_sender keeps the s3_exporter it was given: give it the connected one.
+    teraslice_asset_standard::register_routed_sender(&mut ops);
     ops
 }
 
@@ -280,11 +282,8 @@ async fn unreachable_endpoints_fail_the_reader_and_the_exporter_instead_of_hangi
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_lines_follow_the_reader_apis_dead_letter_action() {
-    use object_store::aws::AmazonS3Builder;
-    use object_store::{ObjectStoreExt, PutPayload};
-    let store = AmazonS3Builder::new()
+fn client() -> impl object_store::ObjectStore {
+    object_store::aws::AmazonS3Builder::new()
         .with_endpoint(env("S3_ENDPOINT"))
         .with_allow_http(true)
         .with_access_key_id(env("S3_ACCESS_KEY_ID"))
@@ -292,7 +291,13 @@ async fn bad_lines_follow_the_reader_apis_dead_letter_action() {
         .with_region(env("S3_REGION"))
         .with_bucket_name(env("S3_BUCKET"))
         .build()
-        .unwrap_or_else(|e| panic!("S3 client: {e}"));
+        .unwrap_or_else(|e| panic!("S3 client: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_lines_follow_the_reader_apis_dead_letter_action() {
+    use object_store::{ObjectStoreExt, PutPayload};
+    let store = client();
     let path = unique("bad-lines");
     let key = format!(
         "{}/part.ldjson",
@@ -320,4 +325,42 @@ async fn bad_lines_follow_the_reader_apis_dead_letter_action() {
     .await;
     let lines = read_dir_lines(out.path());
     assert_eq!(lines, vec![json!({"a": 1}), json!({"a": 2})]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routed_sender_writes_each_route_under_its_own_prefix() {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let path = unique("routed");
+    run(
+        json!({
+            "workers": 2,
+            "apis": [{"_name": "s3_sender_api", "path": path, "format": "ldjson", "size": 100}],
+            "operations": [
+                {"_op": "data_generator", "size": RECORDS},
+                {"_op": "hash_router", "partitions": 3, "fields": ["uuid"]},
+                {"_op": "routed_sender", "_api_name": "s3_sender_api", "routing": {"**": "default"}}
+            ]
+        }),
+        2,
+    )
+    .await;
+    let prefix = path
+        .split_once('/')
+        .map(|(_, p)| p)
+        .unwrap_or_default()
+        .to_string();
+    let keys: Vec<String> = client()
+        .list(Some(&prefix.as_str().into()))
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    let routes: BTreeSet<&str> = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix(&format!("{prefix}/"))?.split('/').next())
+        .collect();
+    assert_eq!(routes, BTreeSet::from(["0", "1", "2"]), "{keys:?}");
+    let lines = read_back(&path, "ldjson", "none", json!([])).await;
+    assert_every_record_once(&lines, uuid_of, "routed");
 }
