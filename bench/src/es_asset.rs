@@ -161,7 +161,10 @@ fn validated(connectors: &Map<String, Value>, spec: &Value) -> anyhow::Result<Jo
 }
 
 /// Runs one execution in-process on a memory store; returns seconds from the EC's start to its end.
-async fn run_execution(connectors: &Map<String, Value>, spec: Value) -> anyhow::Result<f64> {
+pub(crate) async fn run_execution(
+    connectors: &Map<String, Value>,
+    spec: Value,
+) -> anyhow::Result<f64> {
     let job = validated(connectors, &spec)?;
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let ex = ExecutionRecord::new("bench", job);

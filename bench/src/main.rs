@@ -10,6 +10,7 @@ mod master;
 mod native;
 mod raw_websocket;
 mod report;
+mod s3;
 mod store;
 mod threads;
 
@@ -32,7 +33,7 @@ struct Args {
     /// Smaller workloads, for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Run only these sections (dispatch, records, store, es_asset, native, master, k8s,
+    /// Run only these sections (dispatch, records, store, es_asset, s3, native, master, k8s,
     /// k8s_node) and print the report instead of writing it.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -59,6 +60,10 @@ async fn main() -> anyhow::Result<()> {
     if wanted("es_asset") {
         eprintln!("bench: elasticsearch asset");
         es_asset::run(&mut report, scale).await?;
+    }
+    if wanted("s3") {
+        eprintln!("bench: s3 (file asset)");
+        s3::run(&mut report, scale).await?;
     }
     if wanted("native") {
         eprintln!("bench: native backend");

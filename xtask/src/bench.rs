@@ -13,7 +13,7 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
-    /// Only these sections (dispatch, records, store, es_asset, native, master, k8s, k8s_node,
+    /// Only these sections (dispatch, records, store, es_asset, s3, native, master, k8s, k8s_node,
     /// kafka_clients), printed instead of written to docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -51,6 +51,11 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let s3 = if wanted("s3") {
+        Some(crate::s3::ensure_up()?.keep_running(args.keep))
+    } else {
+        None
+    };
     let k8s = if wanted("k8s") || wanted("k8s_node") {
         Some(crate::k8s::ensure_up()?.keep_running(args.keep))
     } else {
@@ -73,6 +78,7 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         .arg(release.join("teraslice"))
         .args(["--out", "docs/benchmarks.md"])
         .envs(opensearch.iter().flat_map(|o| o.env()))
+        .envs(s3.iter().flat_map(|s| s.env()))
         .envs(k8s.iter().flat_map(|k| k.env()))
         .envs(images);
     if args.quick {

@@ -168,6 +168,12 @@ impl Exporter {
             out.extend_from_slice(h.as_bytes());
         }
         out.extend_from_slice(body);
+        // Appended slices are whole gzip members / LZ4 frames, which readers read in turn.
+        let out = self
+            .cfg
+            .compression
+            .compress(out)
+            .map_err(|e| failed(&path, e))?;
         // One write per slice on an O_APPEND file: a crash never leaves half a slice mid-file.
         file.write_all(&out).map_err(|e| failed(&path, e))?;
         Ok(path)

@@ -65,19 +65,9 @@ fn every_bad_value_is_named() {
             "must be true or false, got 1",
         ),
         (
-            json!({"compression": "gzip"}),
-            "compression",
-            "\"gzip\" is not supported yet (NotSupported)",
-        ),
-        (
-            json!({"compression": "lz4"}),
-            "compression",
-            "\"lz4\" is not supported yet",
-        ),
-        (
             json!({"compression": "zip"}),
             "compression",
-            "must be none (gzip and lz4 are not supported yet), got \"zip\"",
+            "must be one of none, gzip, lz4, got \"zip\"",
         ),
         (
             json!({"concurrency": 0}),
@@ -91,6 +81,11 @@ fn every_bad_value_is_named() {
         ),
     ];
     let reader_only = [
+        (
+            json!({"compression": "gzip", "file_per_slice": false}),
+            "file_per_slice",
+            "must be set to true if compression is set to anything other than \"none\"",
+        ),
         (
             json!({"size": 0}),
             "size",

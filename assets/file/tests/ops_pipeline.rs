@@ -84,3 +84,58 @@ async fn generated_records_are_exported_once_then_read_back_once() {
         "file_reader read every line exactly once across slices and workers"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gzip_and_lz4_files_are_written_and_read_back_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    for compression in ["gzip", "lz4"] {
+        let packed = dir.path().join(format!("packed-{compression}"));
+        run(
+            json!({
+                "workers": 2,
+                "apis": [{"_name": "file_sender_api", "path": packed, "compression": compression, "size": 200}],
+                "operations": [
+                    {"_op": "data_generator", "size": 1000},
+                    {"_op": "file_exporter", "_api_name": "file_sender_api"}
+                ]
+            }),
+            2,
+        )
+        .await;
+        let first = std::fs::read_dir(&packed)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .map(|e| std::fs::read(e.path()).unwrap_or_default())
+            .unwrap_or_default();
+        let magic: &[u8] = if compression == "gzip" {
+            &[0x1f, 0x8b]
+        } else {
+            &[0x04, 0x22, 0x4d, 0x18]
+        };
+        assert!(
+            first.starts_with(magic),
+            "{compression} file starts {:?}",
+            &first[..first.len().min(4)]
+        );
+        let copied = dir.path().join(format!("copied-{compression}"));
+        run(
+            json!({
+                "workers": 2,
+                "operations": [
+                    {"_op": "file_reader", "path": packed, "compression": compression},
+                    {"_op": "file_exporter", "path": copied}
+                ]
+            }),
+            2,
+        )
+        .await;
+        let (lines, _) = read_dir_lines(&copied);
+        let uuids: BTreeSet<&str> = lines.iter().filter_map(|l| l["uuid"].as_str()).collect();
+        assert_eq!(
+            (lines.len(), uuids.len()),
+            (1000, 1000),
+            "{compression}: every record once"
+        );
+    }
+}

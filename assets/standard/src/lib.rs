@@ -77,7 +77,7 @@ pub const ASSET: Asset = Asset {
 };
 
 /// Registers the asset and its ops. Register it after the assets whose sender ops
-/// (`file_exporter`, `elasticsearch_bulk`) `routed_sender` sends through; it registers a hook
+/// (`file_exporter`, `s3_exporter`, `elasticsearch_bulk`) `routed_sender` sends through; it registers a hook
 /// that gives `routed_sender` those ops again once the system config has configured them.
 pub fn register(registry: &mut OpRegistry) {
     registry.register_asset(ASSET);
@@ -111,6 +111,7 @@ pub fn register_routed_sender(registry: &mut OpRegistry) {
     let mut backends = Backends::new();
     for (module, op, dynamic_index, routing_key) in [
         ("file_sender_api", "file_exporter", false, None),
+        ("s3_sender_api", "s3_exporter", false, None),
         ("elasticsearch_sender_api", "elasticsearch_bulk", true, None),
         // kafka_sender's `_key`: `<topic>-<routing key>`, `**` = `<topic>-<record's route>`.
         ("kafka_sender_api", "kafka_sender", false, Some("_key")),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
 pub use codec::{decode_json_file, decode_line, encode_batch, header_line, parse_header};
-pub use parse::{fill_defaults, parse_config};
+pub use parse::{fill_defaults, fill_defaults_for, parse_config, parse_config_for, Store};
 pub use roots::FileRoots;
 use teraslice_runtime::ops::{
     api_module_name, ApiContext, ApiFactory, ApiInstance, OpContext, OpError,
@@ -39,9 +39,15 @@ pub enum Side {
 
 impl Side {
     pub fn api_module(self) -> &'static str {
-        match self {
-            Side::Reader => "file_reader_api",
-            Side::Sender => "file_sender_api",
+        self.api_module_for(Store::Local)
+    }
+    /// The api module an op of `store` reads its settings from.
+    pub fn api_module_for(self, store: Store) -> &'static str {
+        match (self, store) {
+            (Side::Reader, Store::Local) => "file_reader_api",
+            (Side::Sender, Store::Local) => "file_sender_api",
+            (Side::Reader, Store::S3) => "s3_reader_api",
+            (Side::Sender, Store::S3) => "s3_sender_api",
         }
     }
 }
@@ -61,6 +67,7 @@ pub struct FileConfig {
     pub remove_header: bool,
     pub ignore_empty: bool,
     pub extension: String,
+    pub compression: crate::compression::Compression,
 }
 
 impl FileConfig {
@@ -76,10 +83,19 @@ impl FileConfig {
     pub fn whole_files(&self) -> bool {
         self.file_per_slice || self.format == Format::Json
     }
+    /// Whether a reader must read and decompress the whole file before splitting it.
+    pub fn read_whole(&self) -> bool {
+        self.whole_files() || self.compression != crate::compression::Compression::None
+    }
 }
 
 /// Resolves an op's file config at run time: the api entry named by `_api_name`, else the op.
 pub fn resolve(ctx: &OpContext, side: Side) -> Result<FileConfig, OpError> {
+    resolve_for(ctx, side, Store::Local)
+}
+
+/// [`resolve`] for `store`.
+pub fn resolve_for(ctx: &OpContext, side: Side, store: Store) -> Result<FileConfig, OpError> {
     let op = ctx.config.op_name().to_string();
     let (map, source) = match ctx.config.api_name() {
         Some(name) => {
@@ -92,10 +108,10 @@ pub fn resolve(ctx: &OpContext, side: Side) -> Result<FileConfig, OpError> {
         }
         None => (&ctx.config.0, op),
     };
-    parse_config(map, side).map_err(|errors| config_error(&source, &errors))
+    parse_config_for(map, side, store).map_err(|errors| config_error(&source, &errors))
 }
 
-fn config_error(source: &str, errors: &[ValidationError]) -> OpError {
+pub fn config_error(source: &str, errors: &[ValidationError]) -> OpError {
     let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
     OpError::non_retryable(format!("{source}: {}", list.join("; ")))
 }
@@ -103,22 +119,31 @@ fn config_error(source: &str, errors: &[ValidationError]) -> OpError {
 /// Validates a `file_reader` / `file_exporter` op config: with `_api_name` the keys live in the
 /// api entry (checked on its own), so the op must not set `path`; otherwise the op holds them.
 pub fn validate_op(config: &mut Map<String, Value>, side: Side) -> Vec<ValidationError> {
+    validate_op_for(config, side, Store::Local)
+}
+
+/// [`validate_op`] for `store`.
+pub fn validate_op_for(
+    config: &mut Map<String, Value>,
+    side: Side,
+    store: Store,
+) -> Vec<ValidationError> {
     let key = if config.contains_key("_api_name") {
         "_api_name"
     } else {
         "api_name"
     };
     let Some(name) = config.get(key).and_then(Value::as_str).map(str::to_string) else {
-        return match parse_config(config, side) {
+        return match parse_config_for(config, side, store) {
             Ok(parsed) => {
-                fill_defaults(config, &parsed, side);
+                fill_defaults_for(config, &parsed, side, store);
                 Vec::new()
             }
             Err(errors) => errors,
         };
     };
     let mut errors = Vec::new();
-    let module = side.api_module();
+    let module = side.api_module_for(store);
     if api_module_name(&name) != module {
         errors.push(ValidationError {
             path: key.into(),

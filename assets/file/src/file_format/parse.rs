@@ -3,17 +3,43 @@ use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 
 use super::{FileConfig, Format, Side, DEFAULT_READ_SIZE, FORMATS};
+use crate::compression::Compression;
 use teraslice_runtime::ops::read_check::ReadCheck;
 
-/// Parses a `file` config (op or api entry) for `side`.
+/// Where the files live: local (`file_*`) or in S3 (`s3_*`), which differ in defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Local,
+    S3,
+}
+
+impl Store {
+    /// `file_per_slice` when not set: Teraslice's s3_reader cuts objects by default.
+    fn file_per_slice_default(self, side: Side) -> bool {
+        !(self == Store::S3 && side == Side::Reader)
+    }
+}
+
+/// Parses a local `file` config (op or api entry) for `side`.
 pub fn parse_config(
     cfg: &Map<String, Value>,
     side: Side,
 ) -> Result<FileConfig, Vec<ValidationError>> {
+    parse_config_for(cfg, side, Store::Local)
+}
+
+/// Parses a `file` or `s3` config (op or api entry) for `side`.
+pub fn parse_config_for(
+    cfg: &Map<String, Value>,
+    side: Side,
+    store: Store,
+) -> Result<FileConfig, Vec<ValidationError>> {
     let mut c = ReadCheck::new(cfg);
-    let what = match side {
-        Side::Reader => "the file or directory to read",
-        Side::Sender => "the directory to write to",
+    let what = match (side, store) {
+        (Side::Reader, Store::Local) => "the file or directory to read",
+        (Side::Sender, Store::Local) => "the directory to write to",
+        (Side::Reader, Store::S3) => "bucket[/prefix] to read",
+        (Side::Sender, Store::S3) => "bucket[/prefix] to write to",
     };
     let path = match c.get("path") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -52,22 +78,36 @@ pub fn parse_config(
             Vec::new()
         }
     };
-    let file_per_slice = c.bool("file_per_slice", true);
+    let file_per_slice = c.bool("file_per_slice", store.file_per_slice_default(side));
     let include_header = c.bool("include_header", false);
     let remove_header = c.bool("remove_header", true);
     let ignore_empty = c.bool("ignore_empty", true);
     let extension = c.string("extension", "", false);
-    match c.get("compression").cloned() {
-        None => {}
-        Some(Value::String(s)) if s == "none" => {}
-        Some(Value::String(s)) if s == "gzip" || s == "lz4" => c.fail(
-            "compression",
-            format!("\"{s}\" is not supported yet (NotSupported): only none is; decompress the files first"),
-        ),
-        Some(v) => c.fail(
-            "compression",
-            format!("must be none (gzip and lz4 are not supported yet), got {v}"),
-        ),
+    let compression = match c.get("compression") {
+        None | Some(Value::Null) => Compression::None,
+        Some(Value::String(s)) if Compression::from_name(s).is_some() => {
+            Compression::from_name(s).unwrap_or_default()
+        }
+        Some(v) => {
+            c.fail(
+                "compression",
+                format!("must be one of none, gzip, lz4, got {v}"),
+            );
+            Compression::None
+        }
+    };
+    if side == Side::Reader
+        && compression != Compression::None
+        && !file_per_slice
+        && format != Format::Json
+    {
+        c.fail("file_per_slice", "must be set to true if compression is set to anything other than \"none\" as we cannot properly divide up a compressed file".into());
+    }
+    if store == Store::S3 && side == Side::Sender && !file_per_slice {
+        c.fail(
+            "file_per_slice",
+            "must be set to true, cannot append data to S3 objects".into(),
+        );
     }
     c.positive("concurrency", 10, "parallel writes");
     if !c.errors.is_empty() {
@@ -86,17 +126,31 @@ pub fn parse_config(
         remove_header,
         ignore_empty,
         extension,
+        compression,
     })
 }
 
 /// Writes Teraslice's defaults for the keys `cfg` does not set.
 pub fn fill_defaults(cfg: &mut Map<String, Value>, parsed: &FileConfig, side: Side) {
+    fill_defaults_for(cfg, parsed, side, Store::Local);
+}
+
+/// [`fill_defaults`] for `store`.
+pub fn fill_defaults_for(
+    cfg: &mut Map<String, Value>,
+    parsed: &FileConfig,
+    side: Side,
+    store: Store,
+) {
     let mut defaults = vec![
         ("format", Value::from("ldjson")),
         ("line_delimiter", Value::from("\n")),
         ("field_delimiter", Value::from(",")),
         ("fields", Value::Array(Vec::new())),
-        ("file_per_slice", Value::Bool(true)),
+        (
+            "file_per_slice",
+            Value::Bool(store.file_per_slice_default(side)),
+        ),
         ("include_header", Value::Bool(false)),
         ("extension", Value::from("")),
         ("compression", Value::from("none")),

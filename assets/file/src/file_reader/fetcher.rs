@@ -1,9 +1,10 @@
 //! The worker side of `file_reader`: reads one slice's lines and decodes them.
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::chunk::{read_all, read_lines, FileSlice};
-use crate::file_format::{decode_json_file, decode_line, parse_header, FileConfig, Format};
+use super::decode::{decode_lines, decode_whole, needs_first_line, Decoded};
+use crate::file_format::FileConfig;
 use teraslice_runtime::ops::{
     Fetcher, OpContext, OpError, OperationLifecycle, Record, SliceRequest,
 };
@@ -19,59 +20,30 @@ impl FileFetcher {
     }
 }
 
-/// A decoded line, or the line and why it could not be decoded.
-type Decoded = Result<Value, (String, String)>;
-
 fn read_slice(cfg: &FileConfig, slice: &FileSlice) -> std::io::Result<Vec<Decoded>> {
-    if cfg.format == Format::Json {
-        let bytes = read_all(&slice.path)?;
-        let text = String::from_utf8_lossy(&bytes);
-        return Ok(match decode_json_file(&text) {
-            Ok(items) => items.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err((text.chars().take(200).collect(), e))],
-        });
+    if cfg.read_whole() {
+        let bytes = cfg.compression.decompress(read_all(&slice.path)?)?;
+        return Ok(decode_whole(cfg, &bytes));
     }
     let delim = cfg.line_delimiter.as_bytes();
-    let csv = matches!(cfg.format, Format::Csv | Format::Tsv);
-    let mut header = cfg.fields.clone();
-    let mut skip_first = false;
-    if csv && (header.is_empty() || (cfg.remove_header && slice.offset == 0)) {
-        // Without `fields` the file's first line names the columns.
+    let at_start = slice.offset == 0;
+    let first = if needs_first_line(cfg, at_start) {
         let first = FileSlice {
             offset: 0,
             length: 1,
             ..slice.clone()
         };
-        let line = read_lines(&first, delim)?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        let names = parse_header(cfg, &String::from_utf8_lossy(&line));
-        skip_first = slice.offset == 0 && (header.is_empty() || names == header);
-        if header.is_empty() {
-            header = names;
-        }
-    }
+        Some(
+            read_lines(&first, delim)?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        )
+    } else {
+        None
+    };
     let lines = read_lines(slice, delim)?;
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, raw) in lines.into_iter().enumerate() {
-        if i == 0 && skip_first {
-            continue;
-        }
-        let line = match String::from_utf8(raw) {
-            Ok(line) => line,
-            Err(e) => {
-                let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                out.push(Err((shown, "not valid UTF-8".to_string())));
-                continue;
-            }
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(decode_line(cfg, &line, &header).map_err(|e| (line, e)));
-    }
-    Ok(out)
+    Ok(decode_lines(cfg, lines, first.as_deref(), at_start))
 }
 
 impl OperationLifecycle for FileFetcher {}

@@ -3,6 +3,7 @@
 //! names that start with `.`) and cuts each file into byte ranges of `size` on record
 //! boundaries, or one slice per file with `file_per_slice` (the default) or `json`.
 mod chunk;
+pub(crate) mod decode;
 mod fetcher;
 
 use std::collections::VecDeque;
@@ -45,14 +46,12 @@ impl ReaderFactory for FileReader {
         let cfg = resolve_within(ctx, Side::Reader, &self.roots)?;
         let files = list_files(&cfg.path).map_err(OpError::non_retryable)?;
         tracing::info!(path = %cfg.path, files = files.len(), "file_reader: slicing");
-        Ok(vec![Box::new(FileSlicer {
-            // A chunk must be longer than the delimiter for the boundary rule to hold.
-            size: cfg.size.max(cfg.line_delimiter.len() as u64 + 1),
-            delim_len: cfg.line_delimiter.len() as u64,
-            whole: cfg.whole_files(),
-            files: files.into(),
-            current: None,
-        })])
+        Ok(vec![Box::new(FileSlicer::new(
+            cfg.size,
+            &cfg.line_delimiter,
+            cfg.read_whole(),
+            files,
+        ))])
     }
 
     fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError> {
@@ -106,7 +105,7 @@ pub fn list_files(path: &str) -> Result<Vec<(String, u64)>, String> {
 }
 
 /// Walks the files, one slice request per call.
-struct FileSlicer {
+pub(crate) struct FileSlicer {
     size: u64,
     delim_len: u64,
     whole: bool,
@@ -116,6 +115,19 @@ struct FileSlicer {
 }
 
 impl FileSlicer {
+    /// Slices of `size` bytes (whole files with `whole`) of `files` (path, bytes), in order.
+    pub(crate) fn new(size: u64, delimiter: &str, whole: bool, files: Vec<(String, u64)>) -> Self {
+        let delim_len = delimiter.len() as u64;
+        FileSlicer {
+            // A chunk must be longer than the delimiter for the boundary rule to hold.
+            size: size.max(delim_len + 1),
+            delim_len,
+            whole,
+            files: files.into(),
+            current: None,
+        }
+    }
+
     fn chunks(&self, total: u64) -> u64 {
         if self.whole {
             u64::from(total > 0)

@@ -1,0 +1,205 @@
+//! The `file` asset's S3 ops against the S3 server of `S3_ENDPOINT` (issue #17):
+//! data_generator → s3_exporter and s3_reader → noop, each against a plain `object_store` loop
+//! doing the same work (PUT the same ldjson objects; GET and parse every object) in this run.
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde_json::{json, Map, Value};
+
+use crate::es_asset::run_execution;
+use crate::report::{ratio, Report};
+
+const TITLE: &str = "S3 (file asset)";
+const WORKERS: usize = 2;
+const BATCH: usize = 5_000;
+const WRITE: &str = "records/s, data_generator → s3_exporter (ldjson)";
+const READ: &str = "records/s, s3_reader → noop (ldjson, 1 MB ranges)";
+
+struct Server {
+    endpoint: String,
+    key: String,
+    secret: String,
+    region: String,
+    bucket: String,
+}
+
+fn server() -> Option<Server> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    Some(Server {
+        endpoint: var("S3_ENDPOINT")?,
+        key: var("S3_ACCESS_KEY_ID")?,
+        secret: var("S3_SECRET_ACCESS_KEY")?,
+        region: var("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        bucket: var("S3_BUCKET")?,
+    })
+}
+
+pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
+    let records = 50_000 * usize::try_from(scale).unwrap_or(1);
+    let intro = format!(
+        "Against the S3 server of `S3_ENDPOINT` (moto from `cargo xtask s3 up` unless set): {records} generated \
+         records in slices of {BATCH} on {WORKERS} in-process workers, one ldjson object per slice, from the EC's \
+         start to its end; then s3_reader over those objects in 1 MB byte ranges. Baselines in the same run: \
+         {WORKERS} concurrent `object_store` loops serialising the same records to ldjson and PUTting one object per {BATCH} (write; the ops also generate the records), and GETting every object and \
+         parsing each line as JSON (read). Target: ≥ 0.8."
+    );
+    let Some(s) = server() else {
+        let sec = report.section(TITLE, &intro);
+        for metric in [WRITE, READ] {
+            sec.row(
+                metric,
+                "not measured: S3_ENDPOINT not set".into(),
+                "-".into(),
+                "-".into(),
+            );
+        }
+        return Ok(());
+    };
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        AmazonS3Builder::new()
+            .with_endpoint(&s.endpoint)
+            .with_allow_http(true)
+            .with_access_key_id(&s.key)
+            .with_secret_access_key(&s.secret)
+            .with_region(&s.region)
+            .with_bucket_name(&s.bucket)
+            .build()
+            .context("S3 client")?,
+    );
+    let tag = format!(
+        "ts-bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let mut connectors = Map::new();
+    connectors.insert(
+        "s3".into(),
+        json!({"default": {"endpoint": s.endpoint, "accessKeyId": s.key, "secretAccessKey": s.secret,
+                           "region": s.region, "forcePathStyle": true, "sslEnabled": false}}),
+    );
+
+    let written = format!("{}/{tag}/ops", s.bucket);
+    let write_job = json!({"name": "bench-s3-write", "workers": WORKERS, "analytics": false,
+    "apis": [{"_name": "s3_sender_api", "path": written, "format": "ldjson", "size": BATCH}],
+    "operations": [
+        {"_op": "data_generator", "size": records},
+        {"_op": "s3_exporter", "_api_name": "s3_sender_api"}
+    ]});
+    let write = records as f64 / run_execution(&connectors, write_job).await?;
+    let objects = fetch_all(&store, &format!("{tag}/ops")).await?;
+    let count: usize = objects.iter().map(|(_, b)| lines(b)).sum();
+    if count != records {
+        bail!("s3_exporter wrote {count} records, expected {records}");
+    }
+
+    // The same records as values: the plain loop serialises them as s3_exporter does.
+    let batches: Vec<Vec<Value>> = objects
+        .iter()
+        .map(|(_, body)| {
+            body.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(serde_json::from_slice)
+                .collect::<Result<Vec<Value>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let writers = (0..WORKERS).map(|k| {
+        let (store, batches, tag) = (&store, &batches, &tag);
+        async move {
+            for (i, batch) in batches.iter().enumerate().skip(k).step_by(WORKERS) {
+                let mut body = String::new();
+                for record in batch {
+                    body.push_str(&record.to_string());
+                    body.push('\n');
+                }
+                let key = Path::from(format!("{tag}/plain/{i}.ldjson"));
+                store.put(&key, PutPayload::from(body.into_bytes())).await?;
+            }
+            anyhow::Ok(())
+        }
+    });
+    for r in futures::future::join_all(writers).await {
+        r?;
+    }
+    let raw_write = records as f64 / started.elapsed().as_secs_f64();
+
+    let read_job = json!({"name": "bench-s3-read", "workers": WORKERS, "analytics": false,
+        "apis": [{"_name": "s3_reader_api", "path": written, "format": "ldjson", "size": 1_000_000}],
+        "operations": [{"_op": "s3_reader", "_api_name": "s3_reader_api"}, {"_op": "noop"}]});
+    let read = records as f64 / run_execution(&connectors, read_job).await?;
+
+    let started = Instant::now();
+    let keys: Vec<Path> = objects.iter().map(|(k, _)| k.clone()).collect();
+    let readers = (0..WORKERS).map(|k| {
+        let (store, keys) = (&store, &keys);
+        async move {
+            let mut n = 0;
+            for key in keys.iter().skip(k).step_by(WORKERS) {
+                let body = store.get(key).await?.bytes().await?;
+                for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let _: Value = serde_json::from_slice(line)?;
+                    n += 1;
+                }
+            }
+            anyhow::Ok(n)
+        }
+    });
+    let mut parsed = 0;
+    for r in futures::future::join_all(readers).await {
+        parsed += r?;
+    }
+    let raw_read = records as f64 / started.elapsed().as_secs_f64();
+    if parsed != records {
+        bail!("the plain read loop parsed {parsed} records, expected {records}");
+    }
+
+    for prefix in ["ops", "plain"] {
+        let listed: Vec<_> = store
+            .list(Some(&Path::from(format!("{tag}/{prefix}"))))
+            .try_collect()
+            .await
+            .unwrap_or_default();
+        for m in listed {
+            let _ = store.delete(&m.location).await;
+        }
+    }
+    let sec = report.section(TITLE, &intro);
+    sec.row(
+        WRITE,
+        format!("{write:.0}"),
+        format!("{raw_write:.0} plain PUT loop"),
+        ratio(write, raw_write),
+    );
+    sec.row(
+        READ,
+        format!("{read:.0}"),
+        format!("{raw_read:.0} plain GET + parse loop"),
+        ratio(read, raw_read),
+    );
+    Ok(())
+}
+
+fn lines(body: &[u8]) -> usize {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+/// Every object under `prefix` with its body.
+async fn fetch_all(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+) -> anyhow::Result<Vec<(Path, Vec<u8>)>> {
+    let listed: Vec<_> = store.list(Some(&Path::from(prefix))).try_collect().await?;
+    let mut out = Vec::new();
+    for m in listed {
+        let body = store.get(&m.location).await?.bytes().await?.to_vec();
+        out.push((m.location, body));
+    }
+    Ok(out)
+}
