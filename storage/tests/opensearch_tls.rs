@@ -29,6 +29,8 @@ async fn tls_front() -> (String, String) {
     let cert = params
         .signed_by(&key, &ca, &ca_key)
         .expect("server certificate");
+    // ring, explicitly: the workspace build also has rustls's aws-lc feature (object_store).
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let server = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(

@@ -137,6 +137,9 @@ impl Teraslice {
         T: Into<OsString> + Clone,
     {
         let cli = Cli::parse_from(args);
+        // One rustls provider for the process (kube, the store's and ops' HTTPS clients): the
+        // binary links both ring and aws-lc (object_store), so rustls cannot pick by itself.
+        teraslice_backend_k8s::install_crypto_provider();
         // `run` and the client show their own output; their logs stay quiet unless asked for.
         let quiet = matches!(cli.command, Command::Run(_) | Command::Client(_));
         init_tracing(if quiet { "warn" } else { "info" });
