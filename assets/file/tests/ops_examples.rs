@@ -1,5 +1,7 @@
 //! The example jobs in `examples/jobs/` that use data_generator / file_reader / file_exporter
 //! validate with the built-in ops.
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::path::Path;

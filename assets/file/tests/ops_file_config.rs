@@ -1,5 +1,7 @@
 //! `file_reader` / `file_exporter` config: Teraslice's defaults, and every bad value named by its
 //! field (on the op, or in the `file_reader_api` / `file_sender_api` entry).
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use ops_support::{errors, validate};

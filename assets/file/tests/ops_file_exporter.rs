@@ -1,5 +1,7 @@
 //! `file_exporter`: reader → exporter → reader round trip, the file layout per worker and
 //! slice, csv headers, json arrays, raw lines, and concurrent workers in one directory.
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! `file_reader`: byte-range slices read every line exactly once (with or without a trailing
 //! delimiter, LF or CRLF, boundaries on line starts), directories, csv/tsv/json/raw, the api
 //! layout, and unreadable input named at slicer start.
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::collections::BTreeSet;

@@ -3,6 +3,8 @@
 // The execution controller and worker harness of the runtime tests.
 #[path = "../../../runtime/tests/common/mod.rs"]
 mod common;
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::collections::BTreeSet;

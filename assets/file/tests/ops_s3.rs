@@ -5,6 +5,8 @@
 //! and bad or unreachable connectors failing the job with the connector and setting named.
 #[path = "../../../runtime/tests/common/mod.rs"]
 mod common;
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::collections::BTreeSet;

@@ -1,4 +1,6 @@
 //! Job validation of `s3_reader` / `s3_exporter` and their APIs (no S3 server needed).
+// One copy for the three asset crates (they share the registry it builds).
+#[path = "../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use ops_support::{errors, validate};

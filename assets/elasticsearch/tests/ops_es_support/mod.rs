@@ -2,7 +2,7 @@
 //! up`: random test indices (deleted on drop), a registry connected to it, slicer/fetcher drivers.
 #![allow(dead_code)]
 // The generic drivers; this module adds the connectors and the test indices.
-#[path = "../ops_support/mod.rs"]
+#[path = "../../../standard/tests/ops_support/mod.rs"]
 mod ops_support;
 
 use std::sync::Arc;

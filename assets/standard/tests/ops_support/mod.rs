@@ -1,6 +1,6 @@
 //! Helpers for the asset op tests: validate a job through the registry, build op contexts,
-//! drain slicers and fetch slices, without an execution controller. The same file is in each
-//! asset crate's `tests/`.
+//! drain slicers and fetch slices, without an execution controller. The file and elasticsearch
+//! asset crates' tests include this file by `#[path]` (each dev-depends on the other assets).
 #![allow(dead_code)]
 use std::sync::Arc;
 
