@@ -172,6 +172,7 @@ pub const TERASLICE_KEYS: &[&str] = &[
 pub const EVENTS: &[&str] = &[
     "worker:hello",
     "worker:welcome",
+    "worker:failed",
     "client:available",
     "execution:slice:new",
     "worker:slice:refused",

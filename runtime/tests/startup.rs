@@ -130,3 +130,52 @@ async fn a_restarted_ec_leaves_a_running_execution_alone_when_the_slicer_is_not_
     let status = store.get_execution(&ex_id).await.ok().map(|e| e.status);
     assert_eq!(status, Some(ExecutionStatus::Running), "status untouched");
 }
+
+/// An op whose worker-side construction fails, as an op that cannot reach its service does.
+struct Unbuildable;
+
+impl teraslice_runtime::ops::ProcessorFactory for Unbuildable {
+    fn processor(
+        &self,
+        _ctx: &teraslice_runtime::ops::OpContext,
+    ) -> Result<Box<dyn teraslice_runtime::ops::BatchProcessor>, teraslice_runtime::ops::OpError>
+    {
+        Err(teraslice_runtime::ops::OpError::new(
+            "connector `default`: cannot reach 127.0.0.1:9",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_cannot_start_names_its_error_in_the_failure_reason() {
+    let t = teraslice_runtime::RuntimeTimeouts {
+        slicer_timeout: Duration::from_millis(1500),
+        ..timeouts()
+    };
+    let mut registry = OpRegistry::with_builtins();
+    registry.register_processor("unbuildable", Unbuildable);
+    let job = job(json!({"operations": [{"_op": "test-reader"}, {"_op": "unbuildable"}]}));
+    let h = Harness::start(job, registry, t).await;
+    let (_, worker) = h.worker("worker-0");
+    let worker_result = worker.await.ok();
+    let worker_error = match worker_result {
+        Some(Err(e)) => e.to_string(),
+        other => panic!("the worker should fail to start, got {other:?}"),
+    };
+    assert!(
+        worker_error.contains("cannot reach 127.0.0.1:9"),
+        "{worker_error}"
+    );
+    let outcome = h.outcome().await;
+    assert_eq!(outcome.status, ExecutionStatus::Failed);
+    let reason = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("No workers have connected to slicer in the allotted time: 1500 ms"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("the last worker to fail said: worker worker-0:")
+            && reason.contains("cannot reach 127.0.0.1:9"),
+        "{reason}"
+    );
+}

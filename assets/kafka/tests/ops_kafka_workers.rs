@@ -126,4 +126,10 @@ async fn unreachable_brokers_fail_the_job_naming_the_connector() {
     );
     let outcome = h.outcome().await;
     assert_eq!(outcome.status, teraslice_core::ExecutionStatus::Failed);
+    // The execution's reason names the cause too, not only a timeout.
+    let failure = outcome.failure_reason.unwrap_or_default();
+    assert!(
+        failure.contains("terafoundation.connectors.kafka.default (127.0.0.1:1)"),
+        "{failure}"
+    );
 }

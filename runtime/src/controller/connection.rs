@@ -264,7 +264,8 @@ async fn on_message(
     }
 }
 
-/// The first frame must be `worker:hello` for this execution; false ends the session.
+/// The first frame must be `worker:hello` for this execution (or `worker:failed`, which ends
+/// the session once handed to the engine); false ends the session.
 async fn hello(
     env: Envelope,
     peer: &Peer,
@@ -286,7 +287,22 @@ async fn hello(
             shared.events.send(joined).await.is_ok()
                 && peer.reply(env.id, Message::Welcome).await.is_ok()
         }
-        Message::Hello { ex_id, .. } => {
+        Message::Failed {
+            worker_id: w,
+            ex_id,
+            error,
+        } if ex_id == shared.ex_id => {
+            tracing::warn!(worker_id = %w, %error, "a worker could not start its operations");
+            let _ = shared
+                .events
+                .send(Event::WorkerFailed {
+                    worker_id: w,
+                    error,
+                })
+                .await;
+            false
+        }
+        Message::Hello { ex_id, .. } | Message::Failed { ex_id, .. } => {
             let message = format!(
                 "this execution controller runs execution {}, not {ex_id}",
                 shared.ex_id

@@ -29,6 +29,13 @@ struct Hello {
 }
 
 #[derive(Deserialize)]
+struct Failed {
+    worker_id: String,
+    ex_id: String,
+    error: String,
+}
+
+#[derive(Deserialize)]
 struct SliceId {
     slice_id: String,
 }
@@ -118,6 +125,14 @@ impl Message {
                 }
             }
             "worker:welcome" => Message::Welcome,
+            "worker:failed" => {
+                let p: Failed = payload(event, raw)?;
+                Message::Failed {
+                    worker_id: p.worker_id,
+                    ex_id: p.ex_id,
+                    error: p.error,
+                }
+            }
             "client:available" => Message::Available,
             "execution:slice:new" => Message::SliceNew(payload(event, raw)?),
             "worker:slice:refused" => {

@@ -23,6 +23,15 @@ pub enum Message {
     Hello { worker_id: String, ex_id: String },
     #[serde(rename = "worker:welcome")]
     Welcome,
+    /// W→EC notice, the only frame of its connection (instead of `worker:hello`): the worker
+    /// could not build or initialise its operations and is exiting. The EC keeps the error
+    /// for the execution's failure reason.
+    #[serde(rename = "worker:failed")]
+    Failed {
+        worker_id: String,
+        ex_id: String,
+        error: String,
+    },
     /// W→EC: idle and asking for one slice (the only way a worker gets work).
     #[serde(rename = "client:available")]
     Available,
@@ -65,6 +74,7 @@ impl Message {
         match self {
             Message::Hello { .. } => "worker:hello",
             Message::Welcome => "worker:welcome",
+            Message::Failed { .. } => "worker:failed",
             Message::Available => "client:available",
             Message::SliceNew(_) => "execution:slice:new",
             Message::SliceRefused { .. } => "worker:slice:refused",

@@ -90,14 +90,7 @@ pub async fn connect_once(
     heartbeat_timeout: Duration,
 ) -> Result<EcConnection, String> {
     let timeout = heartbeat_timeout;
-    let request = upgrade_request(url, secret)?;
-    let (ws, _) = tokio::time::timeout(
-        timeout,
-        tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true),
-    )
-    .await
-    .map_err(|_| format!("no answer within {timeout:?}"))?
-    .map_err(|e| e.to_string())?;
+    let ws = open_socket(url, secret, timeout).await?;
     let now = Instant::now();
     let mut conn = EcConnection {
         link: Link {
@@ -125,6 +118,48 @@ pub async fn connect_once(
         )),
         Err(e) => Err(e.to_string()),
     }
+}
+
+async fn open_socket(url: &str, secret: Option<&str>, timeout: Duration) -> Result<Socket, String> {
+    let request = upgrade_request(url, secret)?;
+    let (ws, _) = tokio::time::timeout(
+        timeout,
+        tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true),
+    )
+    .await
+    .map_err(|_| format!("no answer within {timeout:?}"))?
+    .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// One attempt to tell the EC this worker cannot start: a connection whose only frame is
+/// `worker:failed`, closed right after.
+pub async fn send_failure_once(
+    url: &str,
+    worker_id: &str,
+    ex_id: &str,
+    secret: Option<&str>,
+    timeout: Duration,
+    error: &str,
+) -> Result<(), String> {
+    let mut ws = open_socket(url, secret, timeout).await?;
+    let env = Envelope {
+        id: 1,
+        reply_to: None,
+        message: Message::Failed {
+            worker_id: worker_id.to_string(),
+            ex_id: ex_id.to_string(),
+            error: error.to_string(),
+        },
+    };
+    let text = serde_json::to_string(&env).map_err(|e| e.to_string())?;
+    let sent = tokio::time::timeout(timeout, async {
+        ws.send(WsMessage::text(text)).await?;
+        ws.close(None).await
+    })
+    .await
+    .map_err(|_| format!("no room to send within {timeout:?}"))?;
+    sent.map_err(|e| e.to_string())
 }
 
 impl EcConnection {

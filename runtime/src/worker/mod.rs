@@ -141,8 +141,13 @@ impl Worker {
     /// stays unreachable for `slicer_timeout` while the execution is still live, or when an
     /// op fails fatally.
     pub async fn run(mut self) -> Result<WorkerOutcome, RuntimeError> {
-        let mut pipeline = Pipeline::build(&self.opts.registry, &self.ex, &self.worker_id)?;
-        pipeline.initialize().await?;
+        let mut pipeline = match self.start_pipeline().await {
+            Ok(pipeline) => pipeline,
+            Err(e) => {
+                self.report_failure(&e).await;
+                return Err(e);
+            }
+        };
         let result = self.serve(&mut pipeline).await;
         if matches!(
             result,
@@ -159,6 +164,43 @@ impl Worker {
             slices_failed: self.failed,
             exit,
         })
+    }
+
+    async fn start_pipeline(&self) -> Result<Pipeline, RuntimeError> {
+        let mut pipeline = Pipeline::build(&self.opts.registry, &self.ex, &self.worker_id)?;
+        pipeline.initialize().await?;
+        Ok(pipeline)
+    }
+
+    /// Tells the EC why this worker cannot start (best effort, a few seconds at most), so the
+    /// execution's failure reason can name the cause instead of only a timeout.
+    async fn report_failure(&self, error: &RuntimeError) {
+        let limit = self
+            .opts
+            .timeouts
+            .heartbeat_timeout
+            .min(Duration::from_secs(5));
+        let started = Instant::now();
+        let message = error.to_string();
+        loop {
+            let attempt = connection::send_failure_once(
+                &self.url,
+                &self.worker_id,
+                &self.ex.ex_id,
+                self.ex.control_secret.as_deref(),
+                limit,
+                &message,
+            )
+            .await;
+            match attempt {
+                Ok(()) => return,
+                Err(e) if started.elapsed() >= limit => {
+                    tracing::warn!(url = %self.url, error = %e, "could not tell the execution controller why this worker failed");
+                    return;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     fn shutdown_requested(&self) -> bool {

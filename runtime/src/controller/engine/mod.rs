@@ -59,6 +59,11 @@ pub enum Event {
         request_id: u64,
         peer: Peer,
     },
+    /// `worker:failed`: a worker could not start its operations and exits.
+    WorkerFailed {
+        worker_id: String,
+        error: String,
+    },
     Slices(Vec<QueuedSlice>),
     SlicerFinished(u32),
     SlicerFailed(u32, String),
@@ -104,6 +109,9 @@ pub struct Engine {
     pub started_at: Instant,
     probation: Option<Probation>,
     ever_joined: bool,
+    /// The last `worker:failed` (`worker <id>: <error>`), added to the failure reason when no
+    /// worker connects or all have left: a worker's own error says more than the timeout.
+    worker_failure: Option<String>,
     all_gone_at: Option<Instant>,
     drain_deadline: Option<Instant>,
     /// Slicer streams that start when recovery finishes.
@@ -168,6 +176,7 @@ impl Engine {
             started_at: Instant::now(),
             probation: None,
             ever_joined: false,
+            worker_failure: None,
             all_gone_at: None,
             drain_deadline: None,
             deferred_streams: None,
@@ -240,11 +249,13 @@ impl Engine {
                 }
                 _ = sleep_until_opt(slicer_deadline) => {
                     let ms = self.timeouts.slicer_timeout.as_millis();
-                    self.terminal_error(format!("No workers have connected to slicer in the allotted time: {ms} ms")).await;
+                    let reason = format!("No workers have connected to slicer in the allotted time: {ms} ms");
+                    self.terminal_error(self.with_worker_failure(reason)).await;
                 }
                 _ = sleep_until_opt(gone_deadline) => {
                     let ex_id = self.ex.ex_id.clone();
-                    self.terminal_error(format!("All workers from {ex_id} have disconnected")).await;
+                    let reason = format!("All workers from {ex_id} have disconnected");
+                    self.terminal_error(self.with_worker_failure(reason)).await;
                 }
                 _ = sleep_until_opt(probation_at) => self.check_probation().await,
                 Ok(()) = self.store_down.changed() => {
@@ -258,6 +269,13 @@ impl Engine {
                 }
             }
             self.d.lock().dispatch();
+        }
+    }
+
+    fn with_worker_failure(&self, reason: String) -> String {
+        match &self.worker_failure {
+            Some(failure) => format!("{reason}; the last worker to fail said: {failure}"),
+            None => reason,
         }
     }
 
@@ -310,6 +328,9 @@ impl Engine {
                 if idle {
                     d.mark_idle(worker_id, conn);
                 }
+            }
+            Event::WorkerFailed { worker_id, error } => {
+                self.worker_failure = Some(format!("worker {worker_id}: {error}"));
             }
             Event::Slices(slices) => {
                 if self.ending.is_none() {
