@@ -20,6 +20,7 @@ use teraslice_runtime::OpRegistry;
 
 use file_format::FileRoots;
 pub use s3::register_with_connectors as register_s3_with_connectors;
+pub use s3::upload::{put_object as s3_put_object, MIN_PART_SIZE as S3_MIN_PART_SIZE};
 
 /// The asset, as a job's `assets` names it and `GET /assets` shows it.
 pub const ASSET: Asset = Asset {

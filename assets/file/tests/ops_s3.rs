@@ -366,3 +366,47 @@ async fn routed_sender_writes_each_route_under_its_own_prefix() {
     let lines = read_back(&path, "ldjson", "none", json!([])).await;
     assert_every_record_once(&lines, uuid_of, "routed");
 }
+
+/// Objects above the part size go up as multipart uploads (Teraslice's chunking) and read
+/// back whole.
+#[tokio::test]
+async fn a_large_object_is_written_in_parts_and_reads_back_whole() {
+    use object_store::ObjectStoreExt;
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(env("S3_ENDPOINT"))
+        .with_allow_http(true)
+        .with_access_key_id(env("S3_ACCESS_KEY_ID"))
+        .with_secret_access_key(env("S3_SECRET_ACCESS_KEY"))
+        .with_region(env("S3_REGION"))
+        .with_bucket_name(env("S3_BUCKET"))
+        .build();
+    let store = match store {
+        Ok(s) => s,
+        Err(e) => panic!("S3 client: {e}"),
+    };
+    let part = teraslice_asset_file::S3_MIN_PART_SIZE;
+    let body: Vec<u8> = (0..2 * part + 1234).map(|i| (i % 253) as u8).collect();
+    let prefix = unique("multipart");
+    let key = object_store::path::Path::from(format!(
+        "{}/big.raw",
+        prefix
+            .split_once('/')
+            .map(|(_, p)| p)
+            .unwrap_or("multipart")
+    ));
+    let written = teraslice_asset_file::s3_put_object(&store, &key, body.clone(), part).await;
+    assert!(written.is_ok(), "{written:?}");
+    let read = match store.get(&key).await {
+        Ok(got) => got.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+        Err(e) => panic!("reading {key}: {e}"),
+    };
+    assert_eq!(read.len(), body.len());
+    assert!(read == body, "the object differs from what was written");
+    let meta = store.head(&key).await.map(|m| m.e_tag).ok().flatten();
+    // S3 marks a multipart object's ETag with its part count.
+    assert!(
+        meta.as_deref()
+            .is_some_and(|t| t.trim_matches('"').ends_with("-3")),
+        "{meta:?}"
+    );
+}

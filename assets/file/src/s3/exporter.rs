@@ -8,7 +8,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::{Map, Value};
 use teraslice_core::job::ValidationError;
 use teraslice_runtime::ops::{
@@ -174,9 +173,8 @@ impl BatchProcessor for Exporter {
                 .compression
                 .compress(body)
                 .map_err(|e| self.failed(&key, e))?;
-            self.r
-                .store
-                .put(&Path::from(key.as_str()), PutPayload::from(body))
+            let path = Path::from(key.as_str());
+            super::upload::put_object(&*self.r.store, &path, body, super::upload::PART_SIZE)
                 .await
                 .map_err(|e| self.failed(&key, e))?;
             tracing::debug!(bucket = %self.r.bucket, key = %key, records = records.len(), "s3_exporter: wrote slice");

@@ -5,6 +5,7 @@
 mod connector;
 mod exporter;
 mod reader;
+pub mod upload;
 
 use std::sync::Arc;
 
