@@ -213,6 +213,26 @@ async fn bad_lines_follow_the_dead_letter_action() -> Result<(), OpError> {
     );
     let (_, recs) = read(json!({"path": file, "_dead_letter_action": "none"})).await?;
     assert_eq!(ids(&recs), [1, 2]);
+    // In the api layout the api entry's action applies, not the op's.
+    let api_layout = |api_action: &str, op_action: &str| {
+        validate(json!({
+            "name": "read",
+            "apis": [{"_name": "file_reader_api", "path": file, "_dead_letter_action": api_action}],
+            "operations": [{"_op": "file_reader", "_api_name": "file_reader_api",
+                "_dead_letter_action": op_action}, {"_op": "noop"}]
+        }))
+        .map_err(|e| OpError::new(format!("{e:?}")))
+    };
+    let job = api_layout("none", "throw")?;
+    let recs = fetch_all(&job, &slices(&job, 10).await?).await?.concat();
+    assert_eq!(ids(&recs), [1, 2]);
+    let job = api_layout("throw", "none")?;
+    let reqs = slices(&job, 10).await?;
+    let err = fetch_all(&job, &reqs).await.err().map(|e| e.message);
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("invalid JSON")),
+        "{err:?}"
+    );
     Ok(())
 }
 

@@ -111,6 +111,21 @@ pub fn resolve_for(ctx: &OpContext, side: Side, store: Store) -> Result<FileConf
     parse_config_for(map, side, store).map_err(|errors| config_error(&source, &errors))
 }
 
+/// `ctx` for a reader's fetcher: in the api layout, bad records follow the api entry's
+/// `_dead_letter_action` (default `throw`), not the op's (Teraslice's file 4.x and kafka 6.x).
+pub fn with_api_dead_letter_action(ctx: &OpContext) -> OpContext {
+    let mut ctx = ctx.clone();
+    if let Some(api) = ctx.config.api_name().and_then(|n| ctx.job.api(n)) {
+        let action = api
+            .0
+            .get("_dead_letter_action")
+            .cloned()
+            .unwrap_or_else(|| Value::from("throw"));
+        ctx.config.0.insert("_dead_letter_action".into(), action);
+    }
+    ctx
+}
+
 pub fn config_error(source: &str, errors: &[ValidationError]) -> OpError {
     let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
     OpError::non_retryable(format!("{source}: {}", list.join("; ")))

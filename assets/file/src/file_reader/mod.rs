@@ -56,7 +56,8 @@ impl ReaderFactory for FileReader {
 
     fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError> {
         let cfg = resolve_within(ctx, Side::Reader, &self.roots)?;
-        Ok(Box::new(fetcher::FileFetcher::new(cfg, ctx.clone())))
+        let ctx = crate::file_format::with_api_dead_letter_action(ctx);
+        Ok(Box::new(fetcher::FileFetcher::new(cfg, ctx)))
     }
 }
 

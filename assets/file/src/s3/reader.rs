@@ -45,16 +45,7 @@ impl ReaderFactory for S3Reader {
 
     fn fetcher(&self, ctx: &OpContext) -> Result<Box<dyn Fetcher>, OpError> {
         let r = resolve(ctx, Side::Reader, &self.connectors)?;
-        let mut ctx = ctx.clone();
-        // Bad lines follow the api entry's `_dead_letter_action` (default throw), not the op's.
-        if let Some(api) = ctx.config.api_name().and_then(|n| ctx.job.api(n)) {
-            let action = api
-                .0
-                .get("_dead_letter_action")
-                .cloned()
-                .unwrap_or_else(|| Value::from("throw"));
-            ctx.config.0.insert("_dead_letter_action".into(), action);
-        }
+        let ctx = crate::file_format::with_api_dead_letter_action(ctx);
         Ok(Box::new(S3Fetcher { r, ctx }))
     }
 }
