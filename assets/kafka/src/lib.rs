@@ -11,6 +11,7 @@ mod dead_letter;
 mod error;
 mod reader;
 mod reader_config;
+mod reader_metrics;
 mod sender;
 mod sender_config;
 mod settings;

@@ -21,6 +21,7 @@ use teraslice_runtime::ops::{
 use super::connector::{self, client_config};
 use super::error::KafkaError;
 use super::reader_config::ReaderConfig;
+use super::reader_metrics::{bytes_consumed, ReaderContext};
 use super::sender::{op_error, METADATA_TIMEOUT};
 use super::settings::resolve;
 
@@ -83,17 +84,21 @@ impl ReaderFactory for KafkaReader {
         let connector = connector::find(&self.connectors, &cfg.connection)?;
         let mut properties = connector.properties.clone();
         properties.extend(cfg.properties.clone());
-        let consumer: StreamConsumer = client_config(&properties).create().map_err(|e| {
-            KafkaError::Config(format!(
-                "kafka_reader: cannot create a consumer on {}: {e}",
-                connector.source
-            ))
-        })?;
+        let context = ReaderContext::new(ctx);
+        let consumer: StreamConsumer<ReaderContext> = client_config(&properties)
+            .create_with_context(context)
+            .map_err(|e| {
+                KafkaError::Config(format!(
+                    "kafka_reader: cannot create a consumer on {}: {e}",
+                    connector.source
+                ))
+            })?;
         Ok(Box::new(KafkaFetcher {
             consumer: Arc::new(consumer),
             brokers: connector.brokers().to_string(),
             source: connector.source,
             cfg,
+            bytes_consumed: bytes_consumed(ctx),
             ctx: ctx.clone(),
             started: BTreeMap::new(),
             ended: BTreeMap::new(),
@@ -117,7 +122,8 @@ impl Slicer for Forever {
 }
 
 struct KafkaFetcher {
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<ReaderContext>>,
+    bytes_consumed: teraslice_runtime::metrics::Counter,
     cfg: ReaderConfig,
     ctx: OpContext,
     source: String,
@@ -302,6 +308,7 @@ impl Fetcher for KafkaFetcher {
     async fn fetch(&mut self, _request: &SliceRequest) -> Result<Vec<Record>, OpError> {
         let deadline = Instant::now() + Duration::from_millis(self.cfg.wait_ms);
         let mut out = Vec::new();
+        let mut bytes = 0u64;
         while out.len() < self.cfg.size {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -316,10 +323,12 @@ impl Fetcher for KafkaFetcher {
             };
             // Tracked before decoding: a rejected message counts as consumed.
             self.track(message.partition(), message.offset());
+            bytes += message.payload_len() as u64;
             if let Some(r) = self.record(&message)? {
                 out.push(r);
             }
         }
+        self.bytes_consumed.inc_by(bytes);
         Ok(out)
     }
 }

@@ -2,6 +2,7 @@
 //! [`crate::ops::OpContext::metrics`]: registered in this process's registry when metrics are
 //! on, detached (counting for nobody) otherwise.
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 
 use super::Labels;
 
@@ -22,15 +23,29 @@ impl OpMetrics {
     /// batch (a map lookup under a lock) and `inc_by` it (an atomic add); `help` is kept from
     /// the first caller of `name`.
     pub fn counter(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Counter {
+        let set = self.label_set(labels);
+        match super::installed() {
+            Some(m) => m.counter_family(name, help).get_or_create_owned(&set),
+            None => Counter::default(),
+        }
+    }
+
+    /// The gauge `<prefix>_<name>{labels…, op_name}`, as [`OpMetrics::counter`].
+    pub fn gauge(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Gauge {
+        let set = self.label_set(labels);
+        match super::installed() {
+            Some(m) => m.gauge_family(name, help).get_or_create_owned(&set),
+            None => Gauge::default(),
+        }
+    }
+
+    fn label_set(&self, labels: &[(&str, &str)]) -> Labels {
         let mut set: Labels = labels
             .iter()
             .map(|(k, v)| (label_name(k), (*v).to_string()))
             .collect();
         set.push(("op_name".into(), self.op_name.clone()));
-        match super::installed() {
-            Some(m) => m.counter_family(name, help).get_or_create_owned(&set),
-            None => Counter::default(),
-        }
+        set
     }
 }
 
