@@ -146,35 +146,57 @@ impl teraslice_runtime::ops::ProcessorFactory for Unbuildable {
     }
 }
 
-#[tokio::test]
-async fn a_worker_that_cannot_start_names_its_error_in_the_failure_reason() {
+/// Runs a job of `workers` workers with one op that cannot start; starts only `started` of them.
+async fn unbuildable_job(workers: u32, started: usize) -> String {
     let t = teraslice_runtime::RuntimeTimeouts {
         slicer_timeout: Duration::from_millis(1500),
         ..timeouts()
     };
     let mut registry = OpRegistry::with_builtins();
     registry.register_processor("unbuildable", Unbuildable);
-    let job = job(json!({"operations": [{"_op": "test-reader"}, {"_op": "unbuildable"}]}));
+    let job = job(json!({"workers": workers,
+        "operations": [{"_op": "test-reader"}, {"_op": "unbuildable"}]}));
     let h = Harness::start(job, registry, t).await;
-    let (_, worker) = h.worker("worker-0");
-    let worker_result = worker.await.ok();
-    let worker_error = match worker_result {
-        Some(Err(e)) => e.to_string(),
-        other => panic!("the worker should fail to start, got {other:?}"),
-    };
-    assert!(
-        worker_error.contains("cannot reach 127.0.0.1:9"),
-        "{worker_error}"
-    );
+    for i in 0..started {
+        let (_, worker) = h.worker(&format!("worker-{i}"));
+        let worker_error = match worker.await.ok() {
+            Some(Err(e)) => e.to_string(),
+            other => panic!("the worker should fail to start, got {other:?}"),
+        };
+        assert!(
+            worker_error.contains("cannot reach 127.0.0.1:9"),
+            "{worker_error}"
+        );
+    }
     let outcome = h.outcome().await;
     assert_eq!(outcome.status, ExecutionStatus::Failed);
-    let reason = outcome.failure_reason.unwrap_or_default();
+    outcome.failure_reason.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn when_every_worker_fails_to_start_the_execution_fails_with_their_error() {
+    let reason = unbuildable_job(2, 2).await;
+    assert!(
+        reason.starts_with("Every worker failed to start (2 of 2)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("the last worker to fail said: worker worker-1:")
+            && reason.contains("cannot reach 127.0.0.1:9"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_worker_that_cannot_start_is_named_in_the_timeout_reason() {
+    // One of two workers failed; the other never came: the slicer_timeout decides.
+    let reason = unbuildable_job(2, 1).await;
     assert!(
         reason.starts_with("No workers have connected to slicer in the allotted time: 1500 ms"),
         "{reason}"
     );
     assert!(
-        reason.contains("the last worker to fail said: worker worker-0:")
+        reason.contains("; the last worker to fail said: worker worker-0:")
             && reason.contains("cannot reach 127.0.0.1:9"),
         "{reason}"
     );

@@ -96,3 +96,40 @@ fn generated_records_go_to_s3_as_gzip_csv_and_come_back_once() {
         "the csv columns and nothing else (the header row dropped)"
     );
 }
+
+/// A worker whose exporter cannot reach its S3 endpoint fails at start; `teraslice run` ends
+/// at once (nobody restarts a native worker) with the worker's own error in the reason.
+#[test]
+fn an_unreachable_endpoint_fails_the_run_with_the_workers_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let connector = "terafoundation:\n  connectors:\n    s3:\n      default:\n        endpoint: \"http://127.0.0.1:1\"\n        accessKeyId: \"k\"\n        secretAccessKey: \"s\"\n        region: \"us-east-1\"\n        forcePathStyle: true\n        sslEnabled: false\n        maxRetries: 0\n";
+    let config = write_config(dir.path(), connector);
+    let job_path = dir.path().join("job.json");
+    let job = json!({
+        "name": "to-nowhere", "lifecycle": "once", "workers": 1,
+        "assets": ["standard", "file"],
+        "apis": [{"_name": "s3_sender_api", "path": "nowhere/out", "format": "ldjson"}],
+        "operations": [
+            {"_op": "data_generator", "size": 10},
+            {"_op": "s3_exporter", "_api_name": "s3_sender_api"}
+        ]
+    });
+    std::fs::write(&job_path, job.to_string()).expect("write the job file");
+    let out = run_in(
+        dir.path(),
+        &[
+            "run".as_ref(),
+            job_path.as_os_str(),
+            "-c".as_ref(),
+            config.as_os_str(),
+            "--quiet".as_ref(),
+        ],
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("Every worker failed to start (1 of 1)"),
+        "{all}"
+    );
+    assert!(all.contains("127.0.0.1:1"), "{all}");
+}

@@ -289,6 +289,8 @@ async fn run_execution(
         status,
     );
     engine.signal_keeps_status = relocatable_restart;
+    // Kubernetes again: the workers' Deployment replaces a worker pod that exits.
+    engine.workers_replaced = relocatable_restart;
     // Sessions answer plain slice reports themselves from here on.
     let _ = shared.dispatch.set(engine.d.clone());
     if status != ExecutionStatus::Initializing && !relocating {

@@ -112,6 +112,12 @@ pub struct Engine {
     /// The last `worker:failed` (`worker <id>: <error>`), added to the failure reason when no
     /// worker connects or all have left: a worker's own error says more than the timeout.
     worker_failure: Option<String>,
+    /// Workers that said `worker:failed`.
+    failed_workers: HashSet<String>,
+    /// Whether a worker that exits is replaced (Kubernetes). When not, the execution fails as
+    /// soon as every worker of the job failed to start and none joined, instead of waiting
+    /// for `slicer_timeout`.
+    pub workers_replaced: bool,
     all_gone_at: Option<Instant>,
     drain_deadline: Option<Instant>,
     /// Slicer streams that start when recovery finishes.
@@ -177,6 +183,8 @@ impl Engine {
             probation: None,
             ever_joined: false,
             worker_failure: None,
+            failed_workers: HashSet::new(),
+            workers_replaced: false,
             all_gone_at: None,
             drain_deadline: None,
             deferred_streams: None,
@@ -331,6 +339,12 @@ impl Engine {
             }
             Event::WorkerFailed { worker_id, error } => {
                 self.worker_failure = Some(format!("worker {worker_id}: {error}"));
+                self.failed_workers.insert(worker_id);
+                let (n, workers) = (self.failed_workers.len(), self.ex.job.workers.max(1));
+                if n >= workers as usize && !self.ever_joined && !self.workers_replaced {
+                    let reason = format!("Every worker failed to start ({n} of {workers})");
+                    self.terminal_error(self.with_worker_failure(reason)).await;
+                }
             }
             Event::Slices(slices) => {
                 if self.ending.is_none() {
