@@ -50,7 +50,7 @@ pub async fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     let intro = format!(
         "Against the S3 server of `S3_ENDPOINT` (moto from `cargo xtask s3 up` unless set): {records} generated \
          records in slices of {BATCH} on {WORKERS} in-process workers, one ldjson object per slice, from the EC's \
-         start to its end; then s3_reader over those objects (about 1.5 MB each) with the default `size` (10 MB: one \
+         start to its end; then s3_reader over those objects (about 1.9 MB each) with the default `size` (10 MB: one \
          whole-object GET per object) and in 1 MB byte ranges (two ranged GETs per object). Baselines in the same run: \
          {WORKERS} concurrent `object_store` loops serialising the same records to ldjson and PUTting one object per {BATCH} (write; the ops also generate the records, so a data_generator → noop run \
          is timed too and the exporter's own share is the difference), and GETting every object and \
