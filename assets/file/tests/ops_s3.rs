@@ -277,11 +277,36 @@ async fn unreachable_endpoints_fail_the_reader_and_the_exporter_instead_of_hangi
     // The worker cannot start its exporter: it stops, and the execution fails without workers.
     let reason = failure(exporter, dead).await;
     assert!(
-        reason.contains("s3_exporter: cannot use bucket \"teraslice-test\"")
+        reason.contains("s3_exporter: failure to setup bucket \"teraslice-test\"")
+            && reason.contains("creating it failed")
             && reason
                 .contains("terafoundation.connectors.s3.default (endpoint http://127.0.0.1:1)"),
         "{reason}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_exporter_creates_a_missing_bucket() {
+    // A bucket name no other test uses (lowercase, digits and '-' only).
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let path = format!("ts-created-{nanos}/out");
+    run(
+        json!({
+            "workers": 1,
+            "apis": [{"_name": "s3_sender_api", "path": path, "format": "ldjson", "size": 100}],
+            "operations": [
+                {"_op": "data_generator", "size": RECORDS},
+                {"_op": "s3_exporter", "_api_name": "s3_sender_api"}
+            ]
+        }),
+        1,
+    )
+    .await;
+    let lines = read_back(&path, "ldjson", "none", json!([])).await;
+    assert_every_record_once(&lines, uuid_of, "ldjson into a created bucket");
 }
 
 fn client() -> impl object_store::ObjectStore {

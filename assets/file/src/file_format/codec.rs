@@ -74,14 +74,29 @@ pub fn encode_batch(
     let mut out = String::new();
     match cfg.format {
         Format::Json => {
-            let all: Vec<Value> = batch.iter().map(|r| select(&r.data, fields)).collect();
-            out = Value::Array(all).to_string() + delim;
+            let mut bytes = Vec::new();
+            if fields.is_empty() {
+                let all: Vec<&Value> = batch.iter().map(|r| &r.data).collect();
+                write_json(&mut bytes, &all)?;
+            } else {
+                let all: Vec<Value> = batch.iter().map(|r| select(&r.data, fields)).collect();
+                write_json(&mut bytes, &all)?;
+            }
+            bytes.extend_from_slice(delim.as_bytes());
+            return Ok(bytes);
         }
         Format::Ldjson => {
+            // Serialised straight into the body: no copy of the record, no string per line.
+            let mut bytes = Vec::with_capacity(batch.len() * 256);
             for r in batch {
-                out.push_str(&select(&r.data, fields).to_string());
-                out.push_str(delim);
+                if fields.is_empty() {
+                    write_json(&mut bytes, &r.data)?;
+                } else {
+                    write_json(&mut bytes, &select(&r.data, fields))?;
+                }
+                bytes.extend_from_slice(delim.as_bytes());
             }
+            return Ok(bytes);
         }
         Format::Csv | Format::Tsv => {
             for r in batch {
@@ -106,6 +121,10 @@ pub fn encode_batch(
         }
     }
     Ok(out.into_bytes())
+}
+
+fn write_json(out: &mut Vec<u8>, value: &impl serde::Serialize) -> Result<(), String> {
+    serde_json::to_writer(out, value).map_err(|e| format!("cannot serialise a record as JSON: {e}"))
 }
 
 fn raw_error(data: &Value) -> String {

@@ -13,31 +13,39 @@ pub fn needs_first_line(cfg: &FileConfig, at_start: bool) -> bool {
         && (cfg.fields.is_empty() || (cfg.remove_header && at_start))
 }
 
-/// The lines of a whole text: split on the delimiter, one trailing delimiter dropped.
-pub fn split_lines(bytes: &[u8], delim: &[u8]) -> Vec<Vec<u8>> {
-    if bytes.is_empty() || delim.is_empty() {
-        return if bytes.is_empty() {
-            Vec::new()
-        } else {
-            vec![bytes.to_vec()]
-        };
+/// The lines of a whole text, borrowed from it: split on the delimiter, one trailing delimiter
+/// dropped.
+pub fn split_lines<'a>(bytes: &'a [u8], delim: &[u8]) -> Vec<&'a [u8]> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    if delim.is_empty() {
+        return vec![bytes];
     }
     let body = bytes.strip_suffix(delim).unwrap_or(bytes);
     let mut out = Vec::new();
     let mut rest = body;
-    while let Some(at) = rest.windows(delim.len()).position(|w| w == delim) {
-        out.push(rest[..at].to_vec());
+    while let Some(at) = find(rest, delim) {
+        out.push(&rest[..at]);
         rest = &rest[at + delim.len()..];
     }
-    out.push(rest.to_vec());
+    out.push(rest);
     out
+}
+
+/// Where `delim` (not empty) first starts in `bytes`.
+pub fn find(bytes: &[u8], delim: &[u8]) -> Option<usize> {
+    match delim {
+        [b] => bytes.iter().position(|c| c == b),
+        _ => bytes.windows(delim.len()).position(|w| w == delim),
+    }
 }
 
 /// Decodes a slice's `lines`; `first_line` is the file's first line when
 /// [`needs_first_line`], `at_start` whether the slice begins the file.
-pub fn decode_lines(
+pub fn decode_lines<L: AsRef<[u8]>>(
     cfg: &FileConfig,
-    lines: Vec<Vec<u8>>,
+    lines: Vec<L>,
     first_line: Option<&[u8]>,
     at_start: bool,
 ) -> Vec<Decoded> {
@@ -56,10 +64,11 @@ pub fn decode_lines(
         if i == 0 && skip_first {
             continue;
         }
-        let line = match String::from_utf8(raw) {
+        // Parsed in place: a line is copied only when it cannot be decoded.
+        let line = match std::str::from_utf8(raw.as_ref()) {
             Ok(line) => line,
-            Err(e) => {
-                let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            Err(_) => {
+                let shown = String::from_utf8_lossy(raw.as_ref()).into_owned();
                 out.push(Err((shown, "not valid UTF-8".to_string())));
                 continue;
             }
@@ -67,7 +76,7 @@ pub fn decode_lines(
         if line.trim().is_empty() {
             continue;
         }
-        out.push(decode_line(cfg, &line, &header).map_err(|e| (line, e)));
+        out.push(decode_line(cfg, line, &header).map_err(|e| (line.to_string(), e)));
     }
     out
 }
@@ -83,9 +92,9 @@ pub fn decode_whole(cfg: &FileConfig, bytes: &[u8]) -> Vec<Decoded> {
     }
     let lines = split_lines(bytes, cfg.line_delimiter.as_bytes());
     let first = needs_first_line(cfg, true)
-        .then(|| lines.first().cloned())
+        .then(|| lines.first().copied())
         .flatten();
-    decode_lines(cfg, lines, first.as_deref(), true)
+    decode_lines(cfg, lines, first, true)
 }
 
 #[cfg(test)]
@@ -94,18 +103,9 @@ mod tests {
 
     #[test]
     fn split_drops_one_trailing_delimiter_only() {
-        assert_eq!(
-            split_lines(b"a\nb\n", b"\n"),
-            vec![b"a".to_vec(), b"b".to_vec()]
-        );
-        assert_eq!(
-            split_lines(b"a\r\nb", b"\r\n"),
-            vec![b"a".to_vec(), b"b".to_vec()]
-        );
-        assert_eq!(
-            split_lines(b"a\n\n", b"\n"),
-            vec![b"a".to_vec(), b"".to_vec()]
-        );
+        assert_eq!(split_lines(b"a\nb\n", b"\n"), vec![&b"a"[..], b"b"]);
+        assert_eq!(split_lines(b"a\r\nb", b"\r\n"), vec![&b"a"[..], b"b"]);
+        assert_eq!(split_lines(b"a\n\n", b"\n"), vec![&b"a"[..], b""]);
         assert!(split_lines(b"", b"\n").is_empty());
     }
 }

@@ -4,7 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
+use http::Method;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::path::Path;
+use object_store::signer::Signer;
 use object_store::{Certificate, ClientOptions, ObjectStore, RetryConfig};
 use serde_json::{Map, Value};
 
@@ -193,9 +197,8 @@ impl S3Connector {
         }
     }
 
-    /// A client for `bucket`. Requests time out (connect 5 s, whole request 60 s) and are
-    /// retried `maxRetries` times, so an unreachable endpoint fails the op instead of hanging.
-    pub fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, ConnectorError> {
+    /// The client options: requests time out (connect 5 s, whole request 60 s), extra CAs.
+    fn options(&self) -> Result<ClientOptions, ConnectorError> {
         let mut options = ClientOptions::new()
             .with_allow_http(!self.ssl_enabled)
             .with_connect_timeout(Duration::from_secs(5))
@@ -212,6 +215,12 @@ impl S3Connector {
                 options = options.with_root_certificate(c);
             }
         }
+        Ok(options)
+    }
+
+    /// The S3 client of `bucket`, retried `maxRetries` times, so an unreachable endpoint fails
+    /// the op instead of hanging.
+    fn client(&self, bucket: &str, options: ClientOptions) -> Result<AmazonS3, ConnectorError> {
         let retry = RetryConfig {
             max_retries: self.max_retries,
             retry_timeout: Duration::from_secs(30),
@@ -236,7 +245,6 @@ impl S3Connector {
             .with_retry(retry)
             .with_client_options(options)
             .build()
-            .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
             .map_err(|e| {
                 err(
                     &self.name,
@@ -244,6 +252,58 @@ impl S3Connector {
                     format!("cannot build an S3 client for {}: {e}", self.endpoint),
                 )
             })
+    }
+
+    /// A client for `bucket`.
+    pub fn store(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, ConnectorError> {
+        let client = self.client(bucket, self.options()?)?;
+        Ok(Arc::new(client))
+    }
+
+    /// Creates `bucket` (S3 CreateBucket), which object_store has no call for: a PUT on the
+    /// bucket's URL, SigV4-signed by object_store's presigner, sent with the same TLS options.
+    /// Outside `us-east-1` the body names the region, as S3 requires.
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), String> {
+        let options = self.options().map_err(|e| e.to_string())?;
+        let client = self
+            .client(bucket, options.clone())
+            .map_err(|e| e.to_string())?;
+        let url = client
+            .signed_url(Method::PUT, &Path::from(""), Duration::from_secs(300))
+            .await
+            .map_err(|e| format!("cannot sign the CreateBucket request: {e}"))?;
+        let body = if self.region == "us-east-1" {
+            String::new()
+        } else {
+            format!(
+                "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+                self.region
+            )
+        };
+        let request = http::Request::builder()
+            .method(Method::PUT)
+            .uri(url.as_str())
+            // S3 (and moto) answer 411 to a PUT without Content-Length, even an empty one.
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(HttpRequestBody::from(body))
+            .map_err(|e| format!("cannot build the CreateBucket request for {url}: {e}"))?;
+        let http = ReqwestConnector::default()
+            .connect(&options)
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let response = http
+            .execute(request)
+            .await
+            .map_err(|e| format!("CreateBucket request failed: {e}"))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = match response.into_body().bytes().await {
+            Ok(b) => String::from_utf8_lossy(&b).chars().take(500).collect(),
+            Err(e) => format!("(no body: {e})"),
+        };
+        Err(format!("CreateBucket answered HTTP {status}: {text}"))
     }
 }
 

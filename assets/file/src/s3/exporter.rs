@@ -1,7 +1,7 @@
 //! `s3_exporter`: writes each slice's records as one object per slice (and route):
 //! `<prefix>[<route>/]<worker>.<n><ext>`, n counting this worker's slices from 0, `ext` the
 //! `extension` setting or `.<format>` (none for raw) plus `.gz` / `.lz4`. Empty slices write
-//! nothing. The bucket must exist (checked at start).
+//! nothing. A missing bucket is created at start (Teraslice's "ensure bucket").
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -109,43 +109,48 @@ impl Exporter {
         self.columns.clone()
     }
 
-    /// `<prefix>` or `<prefix><route>/`; a route may not climb out of the prefix.
-    fn dir_for(&self, record: &Record) -> Result<String, OpError> {
+    /// The record's route (`""` for none); a route may not climb out of the prefix.
+    fn route_of(record: &Record) -> Result<&str, OpError> {
         let route = record
             .get_metadata(ROUTE)
             .and_then(Value::as_str)
             .unwrap_or("");
-        if route.is_empty() {
-            return Ok(self.r.prefix.clone());
-        }
-        if route
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..")
+        if !route.is_empty()
+            && route
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
         {
             return Err(OpError::non_retryable(format!(
                 "s3_exporter: metadata {ROUTE} must be a relative key prefix without \".\", \"..\" or empty segments, got \"{route}\""
             )));
         }
-        Ok(format!("{}{route}/", self.r.prefix))
+        Ok(route)
     }
 }
 
 #[async_trait]
 impl OperationLifecycle for Exporter {
     async fn initialize(&mut self) -> Result<(), OpError> {
-        // One listing page: fails clearly when the bucket is missing or the endpoint is wrong.
+        // Teraslice's "ensure bucket": one listing page, and on any error CreateBucket.
         let prefix = Path::from(self.r.prefix.as_str());
         let mut listing = self
             .r
             .store
             .list((!self.r.prefix.is_empty()).then_some(&prefix));
-        if let Some(Err(e)) = listing.next().await {
-            return Err(OpError::non_retryable(format!(
-                "s3_exporter: cannot use bucket \"{}\" through {} (the bucket must exist): {e}",
+        let Some(Err(listed)) = listing.next().await else {
+            return Ok(());
+        };
+        drop(listing);
+        match self.r.connector.create_bucket(&self.r.bucket).await {
+            Ok(()) => {
+                tracing::info!(bucket = %self.r.bucket, source = %self.r.source, "s3_exporter: created the bucket");
+                Ok(())
+            }
+            Err(created) => Err(OpError::non_retryable(format!(
+                "s3_exporter: failure to setup bucket \"{}\" through {}: listing it failed ({listed}), and creating it failed ({created})",
                 self.r.bucket, self.r.source
-            )));
+            ))),
         }
-        Ok(())
     }
 }
 
@@ -155,20 +160,26 @@ impl BatchProcessor for Exporter {
         let n = self.slices;
         self.slices += 1;
         let columns = self.columns(&batch);
-        let mut by_dir: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
+        let mut by_route: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
         for r in &batch {
-            by_dir.entry(self.dir_for(r)?).or_default().push(r);
+            by_route.entry(Self::route_of(r)?).or_default().push(r);
         }
         let cfg = &self.r.cfg;
         let csv = matches!(cfg.format, Format::Csv | Format::Tsv);
         let header = (csv && cfg.include_header).then(|| header_line(cfg, &columns));
-        for (dir, records) in by_dir {
-            let key = format!("{dir}{}.{n}{}", self.worker, self.ext);
-            let mut body = header.clone().map(String::into_bytes).unwrap_or_default();
-            body.extend(
-                encode_batch(cfg, &records, &columns)
-                    .map_err(|e| OpError::non_retryable(format!("s3_exporter: {e}")))?,
-            );
+        for (route, records) in by_route {
+            let dir = if route.is_empty() {
+                String::new()
+            } else {
+                format!("{route}/")
+            };
+            let key = format!("{}{dir}{}.{n}{}", self.r.prefix, self.worker, self.ext);
+            let encoded = encode_batch(cfg, &records, &columns)
+                .map_err(|e| OpError::non_retryable(format!("s3_exporter: {e}")))?;
+            let body = match &header {
+                Some(h) => [h.as_bytes(), &encoded].concat(),
+                None => encoded,
+            };
             let body = cfg
                 .compression
                 .compress(body)

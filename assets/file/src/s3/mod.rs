@@ -108,6 +108,8 @@ pub struct Resolved {
     pub bucket: String,
     pub prefix: String,
     pub store: Arc<dyn ObjectStore>,
+    /// The connector the client came from (s3_exporter creates a missing bucket through it).
+    pub connector: connector::S3Connector,
     /// `terafoundation.connectors.s3.<name> (<endpoint>)`, for error messages.
     pub source: String,
 }
@@ -141,6 +143,7 @@ pub fn resolve(
         bucket,
         prefix,
         store,
+        connector,
         source,
     })
 }
