@@ -154,9 +154,11 @@ mod tests {
         let mut config = SystemConfig::default();
         config.teraslice.cluster_manager_type = ClusterManagerType::KUBERNETES;
         config.teraslice.kubernetes_image = Some("teraslice:cluster".into());
-        let job: teraslice_core::JobConfig =
-            serde_json::from_value(serde_json::json!({"name": "j", "operations": []}))
-                .expect("job");
+        let spec = serde_json::json!({
+            "name": "j", "operations": [{"_op": "data_generator"}, {"_op": "noop"}]
+        });
+        let ctx = config.validation_context(None);
+        let job = teraslice_core::job::validate_job(&spec, &ctx).expect("a valid job");
         let mut ex = ExecutionRecord::new("job1", job);
         assert_eq!(record_image(&config, &ex).as_deref(), Some("teraslice:cluster"));
         ex.job.kubernetes_image = Some("teraslice:mine".into());
