@@ -171,7 +171,10 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
 
 /// The master's `execution_info` and resources gauges of a running native execution.
 fn assert_execution_gauges(mstr: &Metrics, ex_id: &str, job_id: &Value, version: &Value) {
-    let (job_id, version) = (job_id.as_str().expect("job_id"), version.as_str().expect("version"));
+    let (job_id, version) = (
+        job_id.as_str().expect("job_id"),
+        version.as_str().expect("version"),
+    );
     let of_ex = |name: &str| -> Vec<&Sample> {
         mstr.all(name)
             .into_iter()
@@ -182,7 +185,12 @@ fn assert_execution_gauges(mstr: &Metrics, ex_id: &str, job_id: &Value, version:
     assert_eq!(info.len(), 1, "{}", mstr.text);
     // Native: no image; the processes run the master's binary.
     for (label, want) in [("job_id", job_id), ("image", ""), ("version", version)] {
-        assert_eq!(info[0].labels.get(label).unwrap_or(""), want, "{label}: {}", mstr.text);
+        assert_eq!(
+            info[0].labels.get(label).unwrap_or(""),
+            want,
+            "{label}: {}",
+            mstr.text
+        );
     }
     assert!(matches!(info[0].value, PromValue::Gauge(v) if v == 1.0));
     for (name, want) in [

@@ -172,9 +172,7 @@ async fn records_per_second(page: &Client, row: &str) -> Result<f64, String> {
         let parse = |t: Option<String>| t.and_then(|t| t.parse::<f64>().ok());
         (parse(slices), parse(records), seen)
     };
-    let ten_a_slice = |s: Option<f64>, r: Option<f64>| {
-        matches!((s, r), (Some(s), Some(r)) if r > 0.0 && (r - 10.0 * s).abs() <= 0.6)
-    };
+    let ten_a_slice = |s: Option<f64>, r: Option<f64>| matches!((s, r), (Some(s), Some(r)) if r > 0.0 && (r - 10.0 * s).abs() <= 0.6);
     wait_page("records/s at ten records a slice", || async {
         let (s, r, seen) = read().await;
         (ten_a_slice(s, r), seen)
@@ -186,7 +184,10 @@ async fn records_per_second(page: &Client, row: &str) -> Result<f64, String> {
         (ten_a_slice(s, r) && r != first, seen)
     })
     .await?;
-    read().await.1.ok_or_else(|| "records/s went blank".to_string())
+    read()
+        .await
+        .1
+        .ok_or_else(|| "records/s went blank".to_string())
 }
 
 async fn wait_number(page: &Client, css: &str) -> Result<u64, String> {

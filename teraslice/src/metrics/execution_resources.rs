@@ -160,9 +160,15 @@ mod tests {
         let ctx = config.validation_context(None);
         let job = teraslice_core::job::validate_job(&spec, &ctx).expect("a valid job");
         let mut ex = ExecutionRecord::new("job1", job);
-        assert_eq!(record_image(&config, &ex).as_deref(), Some("teraslice:cluster"));
+        assert_eq!(
+            record_image(&config, &ex).as_deref(),
+            Some("teraslice:cluster")
+        );
         ex.job.kubernetes_image = Some("teraslice:mine".into());
-        assert_eq!(record_image(&config, &ex).as_deref(), Some("teraslice:mine"));
+        assert_eq!(
+            record_image(&config, &ex).as_deref(),
+            Some("teraslice:mine")
+        );
         config.teraslice.cluster_manager_type = ClusterManagerType::NATIVE;
         assert_eq!(record_image(&config, &ex), None);
     }
