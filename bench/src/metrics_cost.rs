@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::dispatch::Rates;
+use crate::dispatch::RateOf;
 use crate::dispatch_native::process_rate_with;
 use crate::report::{ratio, Report};
 
@@ -44,8 +44,7 @@ pub async fn run(report: &mut Report, teraslice: &Path, scale: u64) -> anyhow::R
              op); nothing is done per record."
         ),
     );
-    let spans: [(&str, fn(&Rates) -> f64); 2] =
-        [("", |r| r.dispatch), (", whole execution", |r| r.whole)];
+    let spans: [(&str, RateOf); 2] = [("", |r| r.dispatch), (", whole execution", |r| r.whole)];
     for (span, rate) in spans {
         let with = median(on.iter().map(rate).collect());
         let without = median(off.iter().map(rate).collect());
