@@ -202,7 +202,7 @@ fn timeouts() -> RuntimeTimeouts {
 }
 
 /// Which of an execution's [`Rates`] a row shows.
-type RateOf = fn(&Rates) -> f64;
+pub type RateOf = fn(&Rates) -> f64;
 
 /// Slices per second of one execution.
 pub struct Rates {

@@ -18,6 +18,17 @@ pub async fn process_rate(
     workers: usize,
     reader: Value,
 ) -> anyhow::Result<Rates> {
+    process_rate_with(teraslice, slices, workers, reader, false).await
+}
+
+/// [`process_rate`] with the job's `prom_metrics_enabled` set to `metrics`.
+pub async fn process_rate_with(
+    teraslice: &Path,
+    slices: u64,
+    workers: usize,
+    reader: Value,
+    metrics: bool,
+) -> anyhow::Result<Rates> {
     // It runs in another directory: a relative path must not change meaning.
     let teraslice = std::fs::canonicalize(teraslice)
         .with_context(|| format!("the teraslice binary {}", teraslice.display()))?;
@@ -25,6 +36,7 @@ pub async fn process_rate(
     let job_path = dir.path().join("noop.json");
     let job = json!({
         "name": "noop", "lifecycle": "once", "workers": workers, "analytics": false,
+        "prom_metrics_enabled": metrics,
         "operations": [reader, {"_op": "noop"}]
     });
     std::fs::write(&job_path, job.to_string())?;

@@ -7,6 +7,7 @@ mod es_asset;
 mod k8s;
 mod k8s_node;
 mod master;
+mod metrics_cost;
 mod native;
 mod raw_websocket;
 mod report;
@@ -33,8 +34,8 @@ struct Args {
     /// Smaller workloads, for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Run only these sections (dispatch, records, store, es_asset, s3, native, master, k8s,
-    /// k8s_node) and print the report instead of writing it.
+    /// Run only these sections (dispatch, records, metrics, store, es_asset, s3, native, master,
+    /// k8s, k8s_node) and print the report instead of writing it.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -52,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
     if wanted("records") {
         eprintln!("bench: records per second");
         dispatch::run_records(&mut report, scale).await?;
+    }
+    if wanted("metrics") {
+        eprintln!("bench: prometheus metrics on/off");
+        metrics_cost::run(&mut report, &args.teraslice, scale).await?;
     }
     if wanted("store") {
         eprintln!("bench: state stores");

@@ -31,6 +31,8 @@ async fn three_workers_complete_every_slice_exactly_once() {
     let outcome = h.completed().await;
     assert_eq!(outcome.stats.processed, 30);
     assert_eq!(outcome.stats.failed, 0);
+    // The fetcher's records of every completed slice: 2 each.
+    assert_eq!(outcome.stats.records, 60);
     let records = slices(&store, &ex_id).await;
     assert_eq!(records.len(), 30);
     assert!(
@@ -49,6 +51,7 @@ async fn three_workers_complete_every_slice_exactly_once() {
     );
     let stats = ex.map(|e| e.slicer_stats).unwrap_or_default();
     assert_eq!(stats.get("processed"), Some(&json!(30)));
+    assert_eq!(stats.get("records"), Some(&json!(60)));
 
     // analytics: one record per op per slice; the fetcher returned the 2 passthrough records
     let analytics = store.list_analytics(&ex_id).await.unwrap_or_default();

@@ -4,104 +4,10 @@
 //! equal to its slicer stats; the text parses as the Prometheus text format.
 mod common;
 
-use std::collections::HashMap;
-use std::path::Path;
-
 use common::native::{wait_for, NativeMaster};
-use prometheus_parse::{Sample, Scrape, Value as PromValue};
+use common::prom::{free_port, scrape, targets, Metrics};
+use prometheus_parse::{Sample, Value as PromValue};
 use serde_json::{json, Value};
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// A parsed scrape: every sample, by name.
-struct Metrics {
-    samples: Vec<Sample>,
-    text: String,
-}
-
-impl Metrics {
-    fn all(&self, name: &str) -> Vec<&Sample> {
-        self.samples.iter().filter(|s| s.metric == name).collect()
-    }
-
-    fn value(&self, name: &str) -> Option<f64> {
-        self.all(name).first().map(|s| match &s.value {
-            PromValue::Counter(v) | PromValue::Gauge(v) | PromValue::Untyped(v) => *v,
-            other => panic!("{name} is not a single value: {other:?}"),
-        })
-    }
-}
-
-async fn scrape(http: &reqwest::Client, target: &str) -> Option<Metrics> {
-    let resp = http
-        .get(format!("http://{target}/metrics"))
-        .send()
-        .await
-        .ok()?;
-    assert!(
-        resp.status().is_success(),
-        "GET {target}/metrics: {}",
-        resp.status()
-    );
-    let kind = resp.headers()["content-type"]
-        .to_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        kind.starts_with("text/plain; version=0.0.4"),
-        "content type {kind}"
-    );
-    let text = resp.text().await.ok()?;
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let labels = line.split_once('{').map_or("", |(_, rest)| rest);
-        let mut names: Vec<&str> = labels
-            .split(',')
-            .filter_map(|kv| kv.split_once("=\"").map(|(k, _)| k))
-            .collect();
-        let n = names.len();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), n, "a label given twice: {line}");
-    }
-    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("parses");
-    Some(Metrics {
-        samples: scrape.samples,
-        text,
-    })
-}
-
-/// `assignment` → target address, from the file-SD files of execution `ex_id`.
-fn targets(dir: &Path, ex_id: &str) -> HashMap<String, String> {
-    let mut found = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        let Ok(body) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        let group = &body[0];
-        if group["labels"]["ex_id"] == ex_id {
-            found.insert(
-                group["labels"]["assignment"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                group["targets"][0].as_str().unwrap_or_default().to_string(),
-            );
-        }
-    }
-    found
-}
 
 #[tokio::test]
 async fn master_controller_and_worker_metrics_follow_a_native_execution() {
@@ -112,6 +18,8 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
     let master = format!("127.0.0.1:{port}");
     let spec = json!({
         "name": "metered", "lifecycle": "persistent", "workers": 1,
+        "resources_requests_cpu": 0.25, "resources_limits_cpu": 1.5,
+        "resources_limits_memory": 268435456,
         "operations": [
             {"_op": "data_generator", "size": 10},
             {"_op": "delay", "ms": 20},
@@ -204,6 +112,10 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
         mstr.text
     );
 
+    let job_id = m.execution(&ex_id).await["job_id"].clone();
+    let version = m.get("/").await["teraslice_version"].clone();
+    assert_execution_gauges(&mstr, &ex_id, &job_id, &version);
+
     // Paused, nothing is in flight: the controller, the worker and the API agree.
     m.post(&format!("/ex/{ex_id}/_pause")).await;
     wait_for(
@@ -241,6 +153,12 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
         mstr.text
     );
     assert!(
+        mstr.all("teraslice_execution_cpu_limit").is_empty()
+            && mstr.all("teraslice_execution_info").is_empty(),
+        "an ended execution leaves the resources and info gauges: {}",
+        mstr.text
+    );
+    assert!(
         mstr.all("teraslice_execution_status").is_empty(),
         "only living executions have a status gauge: {}",
         mstr.text
@@ -249,6 +167,50 @@ async fn master_controller_and_worker_metrics_follow_a_native_execution() {
         targets(&sd_dir, &ex_id).is_empty()
     })
     .await;
+}
+
+/// The master's `execution_info` and resources gauges of a running native execution.
+fn assert_execution_gauges(mstr: &Metrics, ex_id: &str, job_id: &Value, version: &Value) {
+    let (job_id, version) = (
+        job_id.as_str().expect("job_id"),
+        version.as_str().expect("version"),
+    );
+    let of_ex = |name: &str| -> Vec<&Sample> {
+        mstr.all(name)
+            .into_iter()
+            .filter(|s| s.labels.get("ex_id") == Some(ex_id))
+            .collect()
+    };
+    let info = of_ex("teraslice_execution_info");
+    assert_eq!(info.len(), 1, "{}", mstr.text);
+    // Native: no image; the processes run the master's binary.
+    for (label, want) in [("job_id", job_id), ("image", ""), ("version", version)] {
+        assert_eq!(
+            info[0].labels.get(label).unwrap_or(""),
+            want,
+            "{label}: {}",
+            mstr.text
+        );
+    }
+    assert!(matches!(info[0].value, PromValue::Gauge(v) if v == 1.0));
+    for (name, want) in [
+        ("teraslice_execution_cpu_request", Some(0.25)),
+        ("teraslice_execution_cpu_limit", Some(1.5)),
+        ("teraslice_execution_memory_limit", Some(268_435_456.0)),
+        // Not set on the job: no gauge, as in Teraslice.
+        ("teraslice_execution_memory_request", None),
+    ] {
+        let got = of_ex(name);
+        let value = got.first().map(|s| match s.value {
+            PromValue::Gauge(v) => v,
+            ref other => panic!("{name}: {other:?}"),
+        });
+        assert_eq!(value, want, "{name}: {}", mstr.text);
+        if let Some(s) = got.first() {
+            assert_eq!(s.labels.get("job_id"), Some(job_id));
+            assert_eq!(s.labels.get("job_name"), Some("metered"));
+        }
+    }
 }
 
 #[tokio::test]

@@ -133,6 +133,8 @@ async fn stop_from_the_page(page: &Client, m: &NativeMaster, ex_id: &str) -> Res
     })
     .await?;
 
+    records_per_second(page, &row).await?;
+
     // Its detail: the one worker the job asked for.
     click(page, &row).await?;
     wait_page("the execution's worker in its detail", || async {
@@ -158,6 +160,34 @@ async fn stop_from_the_page(page: &Client, m: &NativeMaster, ex_id: &str) -> Res
         (s == "stopped", s)
     })
     .await
+}
+
+/// records/s of a job whose generator makes 10 records a slice: ten times slices/s (both from
+/// the same two polls; each rounded to 0.1), and a value that changes from poll to poll.
+async fn records_per_second(page: &Client, row: &str) -> Result<f64, String> {
+    let read = || async {
+        let slices = text_of(page, &format!("{row} td.rate")).await;
+        let records = text_of(page, &format!("{row} td.records-rate")).await;
+        let seen = format!("slices/s {slices:?}, records/s {records:?}");
+        let parse = |t: Option<String>| t.and_then(|t| t.parse::<f64>().ok());
+        (parse(slices), parse(records), seen)
+    };
+    let ten_a_slice = |s: Option<f64>, r: Option<f64>| matches!((s, r), (Some(s), Some(r)) if r > 0.0 && (r - 10.0 * s).abs() <= 0.6);
+    wait_page("records/s at ten records a slice", || async {
+        let (s, r, seen) = read().await;
+        (ten_a_slice(s, r), seen)
+    })
+    .await?;
+    let first = read().await.1;
+    wait_page("records/s to change", || async {
+        let (s, r, seen) = read().await;
+        (ten_a_slice(s, r) && r != first, seen)
+    })
+    .await?;
+    read()
+        .await
+        .1
+        .ok_or_else(|| "records/s went blank".to_string())
 }
 
 async fn wait_number(page: &Client, css: &str) -> Result<u64, String> {

@@ -87,13 +87,15 @@ async function operate(exId, action, workers) {
   await poll();
 }
 
-// slices/s: the change of `processed` between two polls of a running controller.
-function rate(exId, processed) {
+// slices/s and records/s: the change of the controller's `processed` and `records` (records
+// the fetchers returned) between two polls of a running controller.
+function rates(exId, processed, records) {
   const now = performance.now();
   const prev = view.last.get(exId);
-  view.last.set(exId, { processed, now });
-  if (!prev || now <= prev.now) return "";
-  return ((processed - prev.processed) * 1000 / (now - prev.now)).toFixed(1);
+  view.last.set(exId, { processed, records, now });
+  if (!prev || now <= prev.now) return ["", ""];
+  const per = (a, b) => ((a - b) * 1000 / (now - prev.now)).toFixed(1);
+  return [per(processed, prev.processed), per(records, prev.records)];
 }
 
 function renderExecutions(executions, controllers) {
@@ -126,7 +128,9 @@ function renderExecutions(executions, controllers) {
     cell(row, "processed num", processed);
     cell(row, "failed num", c.failed ?? s.failed ?? 0);
     cell(row, "queued num", c.queued ?? 0);
-    cell(row, "rate num", stats.has(id) ? rate(id, processed) : "");
+    const [slices, records] = stats.has(id) ? rates(id, processed, c.records ?? 0) : ["", ""];
+    cell(row, "rate num", slices);
+    cell(row, "records-rate num", records);
     if (!row.querySelector("td.actions")) row.appendChild(actionsCell(id));
     const active = ACTIVE.includes(ex._status);
     row.querySelector('[data-action="stop"]').disabled = !active;

@@ -13,7 +13,7 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
-    /// Only these sections (dispatch, records, store, es_asset, s3, native, master, k8s, k8s_node,
+    /// Only these sections (dispatch, records, metrics, store, es_asset, s3, native, master, k8s, k8s_node,
     /// kafka_clients), printed instead of written to docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,

@@ -24,6 +24,9 @@ pub struct ExecutionAnalytics {
     pub processed: u64,
     pub slicers: u64,
     pub subslice_by_key: u64,
+    /// Ours: records the fetchers returned in slices that completed (the UI's records/s).
+    #[serde(default)]
+    pub records: u64,
     /// ISO time `run()` started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,

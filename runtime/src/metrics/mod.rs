@@ -13,6 +13,7 @@ mod settings;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use prometheus_client::metrics::counter::Counter;
@@ -25,6 +26,9 @@ pub use exporter::{serve, MetricsServer, Refresh};
 pub use names::Assignment;
 pub use ops::OpMetrics;
 pub use settings::MetricsSettings;
+
+/// A gauge holding a float (CPU cores, bytes given as numbers with decimals).
+pub type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// A label set: `(name, value)` pairs in the order given.
 pub type Labels = Vec<(String, String)>;
@@ -40,6 +44,7 @@ pub struct ProcessMetrics {
     registry: Mutex<Registry>,
     counters: Mutex<HashMap<String, Family<Labels, Counter>>>,
     gauges: Mutex<HashMap<String, Family<Labels, Gauge>>>,
+    float_gauges: Mutex<HashMap<String, Family<Labels, FloatGauge>>>,
     default_metrics: Option<process::DefaultMetrics>,
     /// `<assignment>_info` (`master_info`, `execution_controller_info`, `worker_info`).
     info: Family<Labels, Gauge>,
@@ -181,6 +186,7 @@ impl ProcessMetrics {
             registry: Mutex::new(registry),
             counters: Mutex::new(HashMap::new()),
             gauges: Mutex::new(HashMap::new()),
+            float_gauges: Mutex::new(HashMap::new()),
             default_metrics,
             info,
             runtime,
@@ -205,6 +211,18 @@ impl ProcessMetrics {
             return family.clone();
         }
         let family = Family::<Labels, Gauge>::default();
+        self.lock().register(name, help, family.clone());
+        gauges.insert(name.to_string(), family.clone());
+        family
+    }
+
+    /// The float gauge family `name` under this process's prefix, registered on first use.
+    pub fn float_gauge_family(&self, name: &str, help: &str) -> Family<Labels, FloatGauge> {
+        let mut gauges = self.float_gauges.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(family) = gauges.get(name) {
+            return family.clone();
+        }
+        let family = Family::<Labels, FloatGauge>::default();
         self.lock().register(name, help, family.clone());
         gauges.insert(name.to_string(), family.clone());
         family

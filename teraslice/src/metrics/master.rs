@@ -7,6 +7,7 @@ use teraslice_runtime::metrics::{Gauge, Labels, ProcessMetrics, Refresh};
 
 use teraslice_core::ExecutionStatus;
 
+use super::execution_resources::ResourceGauges;
 use crate::api::AppState;
 use crate::master::pages::ExecutionPages;
 use teraslice_runtime::metrics::Family;
@@ -73,6 +74,7 @@ struct ExecutionGauges {
     updated: GaugeFamily,
     slicers: GaugeFamily,
     workers: GaugeFamily,
+    resources: ResourceGauges,
 }
 
 impl ExecutionGauges {
@@ -98,6 +100,7 @@ impl ExecutionGauges {
                 "execution_workers",
                 "Number of workers defined on the execution.",
             ),
+            resources: ResourceGauges::register(m),
         }
     }
 
@@ -132,6 +135,11 @@ impl ExecutionGauges {
         for family in self.families() {
             family.clear();
         }
+        self.resources.clear();
+        match s.backend.cluster_state().await {
+            Ok(state) => self.resources.set_info(&s.config, &state, &exs),
+            Err(e) => tracing::warn!(error = %e, "execution_info not updated"),
+        }
         for ex in exs {
             let labels: Labels = vec![
                 ("ex_id".into(), ex.ex_id.clone()),
@@ -150,6 +158,7 @@ impl ExecutionGauges {
             self.workers
                 .get_or_create(&labels)
                 .set(i64::from(ex.job.workers));
+            self.resources.set_resources(&ex, &labels);
             for status in ExecutionStatus::ALL {
                 let mut with_status = labels.clone();
                 with_status.push(("status".into(), status.as_str().into()));

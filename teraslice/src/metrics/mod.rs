@@ -3,6 +3,7 @@
 //! backend a Prometheus file-SD target per process (many processes share one machine there, so
 //! each EC and worker listens on a free port and says which in
 //! `<teraslice.data_dir>/metrics-targets/<assignment>-<pid>.json`).
+mod execution_resources;
 pub mod master;
 
 use std::net::SocketAddr;

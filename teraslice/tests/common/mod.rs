@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod master;
 pub mod native;
+pub mod prom;

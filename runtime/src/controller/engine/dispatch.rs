@@ -374,6 +374,8 @@ impl Dispatch {
             None => {
                 if let Some(a) = &report.analytics {
                     self.op_stats.add(a);
+                    let read = a.size.first().copied().unwrap_or(0);
+                    self.stats.records += u64::try_from(read).unwrap_or(0);
                     if self.analytics.enabled {
                         let records = self.analytics_records(worker_id, slicer_id, report);
                         self.writer.write_analytics(records);
