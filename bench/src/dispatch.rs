@@ -337,11 +337,13 @@ async fn run_execution(
 }
 
 /// The operations of the `teraslice` binary: the core built-ins and the `file`,
-/// `elasticsearch` and `standard` assets (`teraslice::default_ops`).
+/// `elasticsearch`, `kafka` and `standard` assets (`teraslice::default_ops`).
 pub fn builtin_ops() -> OpRegistry {
     let mut ops = OpRegistry::with_builtins();
     teraslice_asset_file::register(&mut ops);
     teraslice_asset_elasticsearch::register(&mut ops);
+    // Before standard, as the binary does: routed_sender sends through kafka_sender.
+    teraslice_asset_kafka::register(&mut ops);
     teraslice_asset_standard::register(&mut ops);
     ops
 }

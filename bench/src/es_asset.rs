@@ -165,7 +165,18 @@ pub(crate) async fn run_execution(
     connectors: &Map<String, Value>,
     spec: Value,
 ) -> anyhow::Result<f64> {
+    run_execution_until(connectors, spec, std::future::pending()).await
+}
+
+/// As [`run_execution`], but an execution that does not end by itself (a reader that never runs
+/// out, like kafka_reader) is stopped once `done` resolves: seconds from the EC's start to then.
+pub(crate) async fn run_execution_until(
+    connectors: &Map<String, Value>,
+    spec: Value,
+    done: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<f64> {
     let job = validated(connectors, &spec)?;
+    let workers_wanted = job.workers;
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let ex = ExecutionRecord::new("bench", job);
     store.create_execution(&ex).await?;
@@ -181,10 +192,11 @@ pub(crate) async fn run_execution(
     };
     let ec = ExecutionController::new(ex.clone(), store.clone(), opts).await?;
     let addr = ec.local_addr().to_string();
+    let handle = ec.handle();
     let started = Instant::now();
-    let ec_task = tokio::spawn(ec.run());
+    let mut ec_task = tokio::spawn(ec.run());
     let mut workers = Vec::new();
-    for i in 0..WORKERS {
+    for i in 0..workers_wanted {
         let opts = WorkerOptions {
             registry: registry.clone(),
             timeouts: timeouts.clone(),
@@ -192,12 +204,27 @@ pub(crate) async fn run_execution(
         let worker = Worker::new(ex.clone(), store.clone(), &addr, format!("bench-{i}"), opts);
         workers.push(tokio::spawn(worker.run()));
     }
-    let outcome = ec_task.await.context("EC task")??;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (outcome, elapsed, stopped) = tokio::select! {
+        ended = &mut ec_task => (ended.context("EC task")??, started.elapsed().as_secs_f64(), false),
+        finished = done => {
+            let elapsed = started.elapsed().as_secs_f64();
+            let stop = handle.stop().await;
+            let outcome = ec_task.await.context("EC task")??;
+            finished?;
+            stop.map_err(|e| anyhow::anyhow!("stopping the bench execution: {e}"))?;
+            (outcome, elapsed, true)
+        }
+    };
     for w in workers {
         let _ = w.await;
     }
-    if outcome.status != ExecutionStatus::Completed {
+    // A stopped execution whose slicer never finishes ends `terminated`.
+    let expected: &[ExecutionStatus] = if stopped {
+        &[ExecutionStatus::Stopped, ExecutionStatus::Terminated]
+    } else {
+        &[ExecutionStatus::Completed]
+    };
+    if !expected.contains(&outcome.status) {
         bail!(
             "bench execution ended {}: {:?}",
             outcome.status,

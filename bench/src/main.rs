@@ -6,6 +6,7 @@ mod dispatch_native;
 mod es_asset;
 mod k8s;
 mod k8s_node;
+mod kafka;
 mod master;
 mod metrics_cost;
 mod native;
@@ -34,8 +35,8 @@ struct Args {
     /// Smaller workloads, for a quick look.
     #[arg(long)]
     quick: bool,
-    /// Run only these sections (dispatch, records, metrics, store, es_asset, s3, native, master,
-    /// k8s, k8s_node) and print the report instead of writing it.
+    /// Run only these sections (dispatch, records, metrics, store, es_asset, s3, kafka, native,
+    /// master, k8s, k8s_node) and print the report instead of writing it.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -69,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
     if wanted("s3") {
         eprintln!("bench: s3 (file asset)");
         s3::run(&mut report, scale).await?;
+    }
+    if wanted("kafka") {
+        eprintln!("bench: kafka asset");
+        kafka::run(&mut report, scale).await?;
     }
     if wanted("native") {
         eprintln!("bench: native backend");

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: builds the release binaries, starts OpenSearch (for the store figures) and
-//! the Kubernetes control plane (for the backend figures), runs `teraslice-bench`, and writes
+//! `cargo xtask bench`: builds the release binaries, starts OpenSearch (for the store figures), the
+//! S3 server and the Kafka broker (for the asset figures) and the Kubernetes control plane (for the
+//! backend figures), runs `teraslice-bench`, and writes
 //! docs/benchmarks.md. Ratios, never timed assertions.
 use std::process::Command;
 
@@ -13,8 +14,8 @@ pub struct BenchArgs {
     /// Leave OpenSearch and the Kubernetes control plane running afterwards.
     #[arg(long)]
     keep: bool,
-    /// Only these sections (dispatch, records, metrics, store, es_asset, s3, native, master, k8s, k8s_node,
-    /// kafka_clients), printed instead of written to docs/benchmarks.md.
+    /// Only these sections (dispatch, records, metrics, store, es_asset, s3, kafka, native, master,
+    /// k8s, k8s_node, kafka_clients), printed instead of written to docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -56,6 +57,16 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let kafka = if wanted("kafka") {
+        Some(crate::kafka::ensure_up()?.keep_running(args.keep))
+    } else {
+        None
+    };
+    let kafka_tools = if wanted("kafka") {
+        crate::kafka::tools_env()?
+    } else {
+        Vec::new()
+    };
     let k8s = if wanted("k8s") || wanted("k8s_node") {
         Some(crate::k8s::ensure_up()?.keep_running(args.keep))
     } else {
@@ -79,6 +90,8 @@ pub fn run(mut args: BenchArgs) -> anyhow::Result<()> {
         .args(["--out", "docs/benchmarks.md"])
         .envs(opensearch.iter().flat_map(|o| o.env()))
         .envs(s3.iter().flat_map(|s| s.env()))
+        .envs(kafka.iter().flat_map(|k| k.env()))
+        .envs(kafka_tools)
         .envs(k8s.iter().flat_map(|k| k.env()))
         .envs(images);
     if args.quick {

@@ -219,8 +219,14 @@ impl KafkaFetcher {
         let parsed = match (self.cfg.raw, m.payload()) {
             (true, _) => Ok(Value::String(text.to_string())),
             (false, None) => Err("message has no payload (tombstone)".to_string()),
-            (false, Some(_)) => serde_json::from_str::<Value>(&text.replace('\0', ""))
-                .map_err(|e| format!("invalid JSON: {e}")),
+            // NULs are stripped as Teraslice does; a copy only when there are any.
+            (false, Some(_)) if text.contains('\0') => {
+                serde_json::from_str::<Value>(&text.replace('\0', ""))
+                    .map_err(|e| format!("invalid JSON: {e}"))
+            }
+            (false, Some(_)) => {
+                serde_json::from_str::<Value>(&text).map_err(|e| format!("invalid JSON: {e}"))
+            }
         };
         let data = match parsed {
             Ok(v) => v,

@@ -20,6 +20,8 @@ use super::settings::resolve;
 
 /// How long the topic check at init waits for the brokers before the op fails.
 pub const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a flush at a slice's end (or threshold) may take; Teraslice's is 60 s too.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Metadata requests while a topic is being auto-created, and the pause between them.
 const CREATE_CHECKS: u32 = 20;
 const CREATE_PAUSE: Duration = Duration::from_millis(250);
@@ -174,7 +176,7 @@ impl Sender {
             let limit = self.cfg.max_buffer_kbytes_size * 1024;
             bytes += value.len() as u64;
             if limit > 0 && bytes >= limit {
-                settle(&mut pending).await?;
+                settle(&self.producer, &mut pending).await?;
                 bytes = value.len() as u64;
             }
             let mut message = FutureRecord::to(&topic).payload(&value);
@@ -199,7 +201,7 @@ impl Sender {
                             tokio::time::sleep(delay).await;
                             delay = (delay * 2).min(Duration::from_secs(1));
                         } else {
-                            settle(&mut pending).await?;
+                            settle(&self.producer, &mut pending).await?;
                         }
                     }
                     Err((e, _)) => return Err(KafkaError::client("produce", e).into()),
@@ -208,15 +210,29 @@ impl Sender {
             if self.cfg.max_buffer_size > 0
                 && (i as u64 + 1).is_multiple_of(self.cfg.max_buffer_size)
             {
-                settle(&mut pending).await?;
+                settle(&self.producer, &mut pending).await?;
             }
         }
-        settle(&mut pending).await
+        settle(&self.producer, &mut pending).await
     }
 }
 
-/// Waits for the delivery reports of `pending`.
-async fn settle(pending: &mut Vec<DeliveryFuture>) -> Result<(), OpError> {
+/// Flushes `producer` as Teraslice does after a slice (and at each threshold), then waits for the
+/// delivery reports of `pending`. Without the flush the slice's last, partly filled batch would
+/// wait out `wait` (`queue.buffering.max.ms`, 500 ms by default) before it is sent.
+async fn settle(
+    producer: &FutureProducer,
+    pending: &mut Vec<DeliveryFuture>,
+) -> Result<(), OpError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let producer = producer.clone();
+    let flushed = tokio::task::spawn_blocking(move || flush(&producer)).await;
+    if let Ok(Err(code)) = flushed {
+        // Teraslice treats a timed-out flush as success; the delivery reports below decide.
+        tracing::warn!(error = %code, "kafka_sender: flush did not finish");
+    }
     for result in futures::future::join_all(pending.drain(..)).await {
         match result {
             Ok(Ok(_)) => {}
@@ -231,6 +247,20 @@ async fn settle(pending: &mut Vec<DeliveryFuture>) -> Result<(), OpError> {
         }
     }
     Ok(())
+}
+
+/// `rd_kafka_flush` with one deadline. rdkafka's `Producer::flush` calls it with a zero timeout
+/// in a loop, and librdkafka sends batches before their linger time only while a flush call is
+/// inside it, so those partial batches still waited for `queue.buffering.max.ms`.
+fn flush(producer: &FutureProducer) -> Result<(), RDKafkaErrorCode> {
+    let ms = i32::try_from(FLUSH_TIMEOUT.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: the pointer is the live client `producer` owns for the whole call, and
+    // rd_kafka_flush is thread-safe (the producer's polling thread serves its events meanwhile).
+    let code = unsafe { rdkafka::bindings::rd_kafka_flush(producer.client().native_ptr(), ms) };
+    match RDKafkaErrorCode::from(code) {
+        RDKafkaErrorCode::NoError => Ok(()),
+        other => Err(other),
+    }
 }
 
 /// §5.2: `id_field`'s value when it is a non-empty string; without `id_field`, `_key` metadata

@@ -113,6 +113,20 @@ pub fn perf_command(tool: PerfTool) -> anyhow::Result<Command> {
     Ok(cmd)
 }
 
+/// Where `teraslice-bench` finds the broker's perf tools: the `java` to run and the classpath of
+/// this version's jars (fetched once), as `KAFKA_TOOLS_JAVA` / `KAFKA_TOOLS_CLASSPATH`.
+pub fn tools_env() -> anyhow::Result<Vec<(String, String)>> {
+    let lib = install::ensure_lib(&Layout::new())?;
+    let java = crate::service::resolve_program(crate::opensearch::java::tool("java"));
+    Ok(vec![
+        ("KAFKA_TOOLS_JAVA".into(), java.display().to_string()),
+        (
+            "KAFKA_TOOLS_CLASSPATH".into(),
+            format!("{}/*", lib.display()),
+        ),
+    ])
+}
+
 /// Idempotent: reuses a running broker, else fetches (once) and starts one. Returns the
 /// bootstrap address and whether this call started it.
 pub fn up() -> anyhow::Result<(String, bool)> {
