@@ -85,9 +85,11 @@ async fn reaches_running_despite(call: StoreCall) {
         f.outage.injected(call) == TRIES
     })
     .await;
-    wait_until(Duration::from_secs(20), "the controller's address recorded", || async {
-        f.record(&ex.ex_id).await.slicer_port.is_some()
-    })
+    wait_until(
+        Duration::from_secs(20),
+        "the controller's address recorded",
+        || async { f.record(&ex.ex_id).await.slicer_port.is_some() },
+    )
     .await;
 }
 

@@ -126,18 +126,18 @@ impl Scheduler {
         update: &StatusUpdate,
     ) -> Result<ExecutionRecord, StoreError> {
         self.until_reachable(ex_id, "recording `initializing`", || async {
-                match self
-                    .store
-                    .set_execution_status(ex_id, ExecutionStatus::Initializing, update)
-                    .await
-                {
-                    Err(StoreError::Transition { .. }) => {
-                        self.record_address_if_running(ex_id, update).await
-                    }
-                    other => other,
+            match self
+                .store
+                .set_execution_status(ex_id, ExecutionStatus::Initializing, update)
+                .await
+            {
+                Err(StoreError::Transition { .. }) => {
+                    self.record_address_if_running(ex_id, update).await
                 }
-            })
-            .await
+                other => other,
+            }
+        })
+        .await
     }
 
     /// A stop that reached the backend while the workers were being allocated may have come
