@@ -125,7 +125,9 @@ async fn stop_during_worker_allocation(late: LateWorkers, stop_kills_controller:
     let ex = c.submit(2).await;
     let entered = backend.hooks().entered.acquire().await.map(|p| p.forget());
     assert!(entered.is_ok(), "the allocator reached allocate_workers");
-    assert_eq!(c.status(&ex.ex_id).await, Initializing);
+    // The workers are allocated together with the `initializing` write, which the held
+    // allocation does not hold back.
+    c.wait_status(&ex.ex_id, Initializing).await;
 
     let stopping = c
         .scheduler

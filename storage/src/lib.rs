@@ -7,4 +7,4 @@ pub mod sqlite;
 
 pub use elasticsearch::{ElasticsearchConfig, ElasticsearchOpenError, ElasticsearchStore};
 pub use open::{open_store, StoreKind};
-pub use sqlite::{SqliteOpenError, SqliteStore, SQLITE_FILE_NAME};
+pub use sqlite::{FreshFile, SqliteOpenError, SqliteStore, SQLITE_FILE_NAME};

@@ -49,13 +49,15 @@ pub async fn run(args: RunArgs, extensions: crate::Extensions) -> anyhow::Result
     opts.extensions = extensions;
     opts.config_path = args.config.clone();
     opts.listen = Some(SocketAddr::from(([127, 0, 0, 1], args.port)));
-    if opts.config.teraslice.state.connection_type == StateConnectionType::Sqlite {
+    let fresh = if opts.config.teraslice.state.connection_type == StateConnectionType::Sqlite {
         // A store this command creates is its own scratch space: made without fsyncs.
         let path = SqliteStore::path_in_data_dir(&opts.config.teraslice.data_dir);
         tokio::task::spawn_blocking(move || SqliteStore::create_unsynced(path))
             .await
-            .context("creating the SQLite state store")??;
-    }
+            .context("creating the SQLite state store")??
+    } else {
+        None
+    };
     let master = Master::start(opts).await?;
     // Kept open to the end: closing the last connection checkpoints the WAL with fsyncs, the
     // slowest part of a short run's exit. The WAL is as safe as the file (SQLite replays it on
@@ -64,6 +66,9 @@ pub async fn run(args: RunArgs, extensions: crate::Extensions) -> anyhow::Result
     let result = run_job(&master, spec, &args).await;
     master.shutdown().await?;
     std::mem::forget(store);
+    // Likewise the connection that created a fresh file (it also keeps the WAL from being
+    // deleted and created again, with fsyncs, when the master's first connection opens).
+    std::mem::forget(fresh);
     result
 }
 

@@ -1,7 +1,8 @@
 //! The chaos run (`cargo xtask chaos [--duration 120s] [--seed N]` runs it longer): random
 //! SIGKILLs of workers, execution controllers and the master (restarted on the same store), a
-//! SQLite file that refuses writes, and frozen processes whose connections stay open and silent,
-//! during a mix of `once` and `persistent` jobs. At the end every execution is terminal or
+//! SQLite file that refuses writes, frozen processes whose connections stay open and silent, and
+//! worker connections blackholed in a relay (nothing forwarded, nothing closed), during a mix of
+//! `once` and `persistent` jobs. At the end every execution is terminal or
 //! running as `/proc` says, no slice was cut twice, every input line was written, and no process
 //! outlives its execution or the master. See docs/reliability.md for the numbers.
 mod chaos_support;
@@ -33,7 +34,8 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
     let recoveries: u32 = chaos.recoveries.values().sum();
     eprintln!(
         "chaos: seed {} faults {:?} ({} in all), {} recoveries, {} jobs, {} executions, \
-         {} slices, {} lost lines, {} duplicate lines (bound {}), {} problems, {:.0}s",
+         {} slices, {} lost lines, {} duplicate lines (bound {}), {} problems, {} relayed \
+         workers, {:.0}s",
         settings.seed,
         chaos.tally.0,
         chaos.tally.total(),
@@ -45,6 +47,7 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
         findings.duplicate_lines,
         findings.duplicate_bound,
         findings.problems.len(),
+        chaos.relayed_workers(),
         started.elapsed().as_secs_f64()
     );
     assert!(
@@ -52,6 +55,10 @@ async fn a_chaos_run_loses_no_slice_and_leaves_no_process_behind() {
         "seed {}: {:#?}",
         settings.seed,
         findings.problems
+    );
+    assert!(
+        chaos.relayed_workers() > 0,
+        "no worker reached its controller through a relay (TERASLICE_NATIVE_WRAPPER unused?)"
     );
     assert!(
         settled,

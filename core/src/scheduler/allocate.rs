@@ -42,7 +42,7 @@ impl Scheduler {
         let _ = tokio::time::timeout(self.config.retry_interval, self.wake.notified()).await;
     }
 
-    /// pending → scheduling → (controller) → initializing → (workers). Idempotent, so a master
+    /// pending → scheduling → (controller) → initializing + (workers). Idempotent, so a master
     /// restart can run it again on an execution it left half-allocated. An unreachable store is
     /// waited for at every step: the execution is never dropped half-way.
     pub(super) async fn allocate(&self, ex_id: &str) {
@@ -85,42 +85,59 @@ impl Scheduler {
             }
         };
         let update = StatusUpdate {
-            slicer_hostname: Some(addr.hostname),
+            slicer_hostname: Some(addr.hostname.clone()),
             slicer_port: Some(addr.port),
             ..Default::default()
         };
-        let recorded = self
-            .until_reachable(ex_id, "recording `initializing`", || async {
-                match self
-                    .store
-                    .set_execution_status(ex_id, ExecutionStatus::Initializing, &update)
-                    .await
-                {
-                    Err(StoreError::Transition { .. }) => {
-                        self.record_address_if_running(ex_id, &update).await
-                    }
-                    other => other,
-                }
-            })
-            .await;
-        let ex = match recorded {
-            Ok(ex) => ex,
+        let mut located = ex.clone();
+        located.slicer_hostname = Some(addr.hostname);
+        located.slicer_port = Some(addr.port);
+        // The workers start with the `initializing` write, not after it: they retry connecting
+        // until their controller listens, and a short run need not wait for a store round trip.
+        let (recorded, workers) = tokio::join!(
+            self.record_initializing(ex_id, &update),
+            self.backend.allocate_workers(&located, ex.job.workers)
+        );
+        match recorded {
+            Ok(_) => {}
             Err(e @ StoreError::Unavailable(_)) => {
                 // Only when shutting down: the next master re-allocates (idempotently).
                 return warn!(ex_id, error = %e, "scheduler shut down while allocating");
             }
             Err(e) => {
-                // Stopped while its controller was being started: take the controller down again.
-                info!(ex_id, error = %e, "execution moved on during allocation; stopping its controller");
+                // Stopped while its processes were being started: take them down again.
+                info!(ex_id, error = %e, "execution moved on during allocation; stopping its processes");
                 return self.force_remove(ex_id).await;
             }
-        };
-        if let Err(e) = self.backend.allocate_workers(&ex, ex.job.workers).await {
+        }
+        if let Err(e) = workers {
             self.fail(ex_id, format!("Failure to allocateWorkers {ex_id}: {e}"))
                 .await;
             return;
         }
         self.stop_workers_started_after_a_stop(ex_id).await;
+    }
+
+    /// `initializing` with the controller's address, waiting for the store; a fast controller's
+    /// `running` is kept (see [`Self::record_address_if_running`]).
+    async fn record_initializing(
+        &self,
+        ex_id: &str,
+        update: &StatusUpdate,
+    ) -> Result<ExecutionRecord, StoreError> {
+        self.until_reachable(ex_id, "recording `initializing`", || async {
+            match self
+                .store
+                .set_execution_status(ex_id, ExecutionStatus::Initializing, update)
+                .await
+            {
+                Err(StoreError::Transition { .. }) => {
+                    self.record_address_if_running(ex_id, update).await
+                }
+                other => other,
+            }
+        })
+        .await
     }
 
     /// A stop that reached the backend while the workers were being allocated may have come

@@ -26,6 +26,10 @@ use pool::Pool;
 /// The file name inside `teraslice.data_dir`.
 pub const SQLITE_FILE_NAME: &str = "teraslice.sqlite";
 
+/// The connection [`SqliteStore::create_unsynced`] made a new file with; hold it as long as the
+/// file is used (dropping it closes the connection, which may checkpoint the WAL).
+pub struct FreshFile(#[allow(dead_code)] rusqlite::Connection);
+
 /// The `StateStore` on one SQLite file. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -73,11 +77,13 @@ impl SqliteStore {
     /// fsync at all (`synchronous=OFF`), where a normal first open makes about five. For a
     /// throwaway store (`teraslice run`'s own data dir): a machine crash in the next moments can
     /// leave the new file unreadable, which a normal open would not. Does nothing when `path`
-    /// exists.
-    pub fn create_unsynced(path: impl AsRef<Path>) -> Result<(), SqliteOpenError> {
+    /// exists. The returned connection, while open, keeps the new file's WAL (and its header)
+    /// as it is: closed, it would checkpoint and delete the WAL, and the next writer would
+    /// create it again with two fsyncs (the WAL header and the directory).
+    pub fn create_unsynced(path: impl AsRef<Path>) -> Result<Option<FreshFile>, SqliteOpenError> {
         let path = path.as_ref();
         if path.exists() {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| SqliteOpenError::CreateDir {
@@ -93,7 +99,8 @@ impl SqliteStore {
             })?;
         schema::refuse_newer_file(&conn, path)?;
         enable_wal(&conn, path)?;
-        schema::migrate(&mut conn, path)
+        schema::migrate(&mut conn, path)?;
+        Ok(Some(FreshFile(conn)))
     }
 
     /// Opens `<data_dir>/teraslice.sqlite`.

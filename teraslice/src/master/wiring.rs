@@ -86,6 +86,30 @@ pub async fn build_backend(
     })
 }
 
+/// Env: a program the native backend starts children through, as `<wrapper> <teraslice>
+/// execution-controller|worker` (to trace them, or, in the chaos test, to put a relay between a
+/// worker and its controller). It should end by `exec`ing its arguments.
+pub const NATIVE_WRAPPER: &str = "TERASLICE_NATIVE_WRAPPER";
+
+/// Runs `cfg.program` through `wrapper`, which gets the program as its first argument.
+fn wrap_children(cfg: &mut NativeConfig, wrapper: std::path::PathBuf) -> Result<(), BackendError> {
+    let program = cfg.program.to_str().ok_or_else(|| {
+        BackendError::Other(format!(
+            "env {NATIVE_WRAPPER}: the teraslice program's path {} is not UTF-8, so it cannot be passed to the wrapper",
+            cfg.program.display()
+        ))
+    })?;
+    if !wrapper.is_file() {
+        return Err(BackendError::Other(format!(
+            "env {NATIVE_WRAPPER}: {} is not a file; it must name an executable that runs its arguments",
+            wrapper.display()
+        )));
+    }
+    cfg.args_prefix.insert(0, program.to_string());
+    cfg.program = wrapper;
+    Ok(())
+}
+
 /// `teraslice.*` → the native backend's settings.
 fn native_config(
     opts: &MasterOptions,
@@ -96,6 +120,9 @@ fn native_config(
         Some(program) => NativeConfig::for_program(program),
         None => NativeConfig::from_current_exe().map_err(|e| BackendError::Other(e.to_string()))?,
     };
+    if let Some(wrapper) = std::env::var_os(NATIVE_WRAPPER).filter(|w| !w.is_empty()) {
+        wrap_children(&mut cfg, wrapper.into())?;
+    }
     cfg.config_path = opts.config_path.clone();
     cfg.slots = ts.workers as usize;
     cfg.hostname = ts

@@ -55,6 +55,11 @@ pub enum Fault {
     FreezeWorker,
     /// The same for an execution controller: its workers' connections go silent.
     FreezeController,
+    /// A worker's relay to its controller stops forwarding, without closing, for a few seconds:
+    /// both processes run on, the connection is dead (it stays dead after; new ones work).
+    BlackholeWorker,
+    /// The same for every worker of one controller.
+    BlackholeController,
     /// A new `once` job starts (so executions also start in the middle of faults).
     SubmitJob,
 }
@@ -67,6 +72,8 @@ pub const WEIGHTS: &[(Fault, u64)] = &[
     (Fault::StoreReadOnly, 10),
     (Fault::FreezeWorker, 14),
     (Fault::FreezeController, 6),
+    (Fault::BlackholeWorker, 10),
+    (Fault::BlackholeController, 5),
     (Fault::SubmitJob, 14),
 ];
 

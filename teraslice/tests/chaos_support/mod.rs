@@ -5,6 +5,9 @@
 //! against the store, the output files and `/proc`.
 #![allow(dead_code)]
 pub mod faults;
+#[path = "../../../runtime/tests/common/relay.rs"]
+pub mod relay;
+pub mod relays;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -17,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::common::native::{alive, NativeMaster};
 use faults::{pick_fault, signal, Fault, Rng, StoreLock, Tally};
+use relays::RelayBroker;
 
 /// Numbered input lines each `once` job reads.
 pub const LINES: u64 = 2000;
@@ -29,7 +33,8 @@ pub const WORKERS: u64 = 2;
 const MAX_RECOVERIES: u32 = 40;
 /// How long the jobs may take to finish once the faults stop.
 const SETTLE: Duration = Duration::from_secs(300);
-/// The seed of the short run in `cargo test` (passed at 40 s, 2026-12-06).
+/// The seed of the short run in `cargo test` (passed at 40 s, 2026-12-06, and with blackholed
+/// relays in the mix, 44 s, 2026-12-07).
 const CI_SEED: u64 = 6057;
 
 /// `CHAOS_DURATION` (seconds, `120` or `120s`) and `CHAOS_SEED`; `cargo xtask chaos` sets both.
@@ -68,12 +73,32 @@ pub struct Chaos {
     pub tally: Tally,
     pub recoveries: HashMap<String, u32>,
     frozen: Vec<(u32, Instant)>,
+    /// Every worker reaches its controller through a relay of this broker.
+    broker: RelayBroker,
+    /// Relays (indices into the broker's list) blackholed, until when.
+    blackholed: Vec<(Vec<usize>, Instant)>,
+    /// Holds the wrapper script the master starts its children through.
+    _wrapper_dir: tempfile::TempDir,
 }
 
 impl Chaos {
     pub async fn start(seed: u64) -> Chaos {
-        // A short disconnect timeout: a worker killed or frozen is given up on in seconds.
-        let m = NativeMaster::start_with("  worker_disconnect_timeout: 3000\n");
+        let broker = RelayBroker::start().await;
+        let wrapper_dir = tempfile::tempdir().expect("temp dir for the wrapper");
+        let wrapper = RelayBroker::write_wrapper(wrapper_dir.path());
+        let env = vec![
+            (
+                "TERASLICE_NATIVE_WRAPPER".to_string(),
+                wrapper.display().to_string(),
+            ),
+            ("CHAOS_RELAY_BROKER".to_string(), broker.port.to_string()),
+        ];
+        // Short disconnect and heartbeat timeouts: a worker killed, frozen or blackholed is given
+        // up on in seconds, and a worker finds a silent controller as fast.
+        let m = NativeMaster::start_with_env(
+            "  worker_disconnect_timeout: 3000\n  heartbeat_timeout: 3000\n",
+            env,
+        );
         let input = m.path().join("input.ldjson");
         let mut f = std::io::BufWriter::new(std::fs::File::create(&input).expect("create input"));
         for i in 0..LINES {
@@ -90,6 +115,9 @@ impl Chaos {
             tally: Tally::default(),
             recoveries: HashMap::new(),
             frozen: Vec::new(),
+            broker,
+            blackholed: Vec::new(),
+            _wrapper_dir: wrapper_dir,
         };
         let persistent = json!({
             "name": "chaos-persistent", "lifecycle": "persistent", "workers": 1,
@@ -198,6 +226,30 @@ impl Chaos {
                     _ => false,
                 }
             }
+            Fault::BlackholeWorker | Fault::BlackholeController => {
+                let live = self.targets("worker").await;
+                let relays = self.broker.lock();
+                let candidates: Vec<usize> = (0..relays.len())
+                    .filter(|&i| live.contains(&relays[i].pid))
+                    .collect();
+                let Some(&first) = self.rng.pick(&candidates) else {
+                    return false;
+                };
+                let cut: Vec<usize> = if fault == Fault::BlackholeWorker {
+                    vec![first]
+                } else {
+                    let port = relays[first].controller_port;
+                    (0..relays.len())
+                        .filter(|&i| relays[i].controller_port == port)
+                        .collect()
+                };
+                for &i in &cut {
+                    relays[i].relay.blackhole();
+                }
+                drop(relays);
+                self.blackholed.push((cut, Instant::now() + pause));
+                true
+            }
             Fault::KillMaster => {
                 self.m.restart_after_kill();
                 true
@@ -225,6 +277,19 @@ impl Chaos {
                 true
             }
         });
+        let relays = self.broker.lock();
+        self.blackholed.retain(|(cut, until)| {
+            if all || *until <= now {
+                // New connections through these relays are forwarded again.
+                for &i in cut {
+                    relays[i].relay.heal();
+                }
+                false
+            } else {
+                true
+            }
+        });
+        drop(relays);
         if self
             .store_lock
             .as_ref()
@@ -234,6 +299,11 @@ impl Chaos {
                 lock.release();
             }
         }
+    }
+
+    /// Worker starts that went through a relay.
+    pub fn relayed_workers(&self) -> usize {
+        self.broker.lock().len()
     }
 
     /// Every job id the run started.

@@ -10,10 +10,20 @@ use serde_json::Value;
 /// `teraslice master --port 0 --bind 127.0.0.1 -c <config>`, in `cwd` when given, with quiet
 /// logs; returns the process and the URL it printed once listening.
 pub fn spawn(config: &Path, cwd: Option<&Path>) -> (Child, String) {
+    spawn_with_env(config, cwd, &[])
+}
+
+/// [`spawn`], with `env` added to the master's environment (its children inherit it).
+pub fn spawn_with_env(
+    config: &Path,
+    cwd: Option<&Path>,
+    env: &[(String, String)],
+) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_teraslice"));
     command
         .args(["master", "--port", "0", "--bind", "127.0.0.1", "-c"])
         .arg(config)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("TERASLICE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -185,6 +185,8 @@ pub struct NativeMaster {
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     child: Child,
+    /// Added to the master's environment, at the start and at every restart.
+    env: Vec<(String, String)>,
 }
 
 impl NativeMaster {
@@ -194,14 +196,20 @@ impl NativeMaster {
 
     /// `extra` is appended under `teraslice:` of the config (indent keys by two spaces).
     pub fn start_with(extra: &str) -> NativeMaster {
+        Self::start_with_env(extra, Vec::new())
+    }
+
+    /// [`Self::start_with`], the master (and so its children) getting `env` too.
+    pub fn start_with_env(extra: &str, env: Vec<(String, String)>) -> NativeMaster {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = write_config(dir.path(), extra);
-        let (child, url) = master::spawn(&config, Some(dir.path()));
+        let (child, url) = master::spawn_with_env(&config, Some(dir.path()), &env);
         NativeMaster {
             url,
             http: reqwest::Client::new(),
             dir,
             child,
+            env,
         }
     }
 
@@ -216,7 +224,7 @@ impl NativeMaster {
     pub fn restart_after_kill(&mut self) {
         self.kill_master();
         let config = self.path().join("teraslice.yaml");
-        let (child, url) = master::spawn(&config, Some(self.dir.path()));
+        let (child, url) = master::spawn_with_env(&config, Some(self.dir.path()), &self.env);
         self.child = child;
         self.url = url;
     }
