@@ -251,6 +251,15 @@ impl Chaos {
                 true
             }
             Fault::KillMaster => {
+                // A new master waits for its store before it listens and prints its address,
+                // which the restart below blocks on: a store outage in progress must still end
+                // on time meanwhile (seed 42 hung here until the outage was lifted by hand).
+                if let Some((lock, until)) = self.store_lock.take() {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                        lock.release();
+                    });
+                }
                 self.m.restart_after_kill();
                 true
             }
