@@ -257,3 +257,29 @@ async fn open_store_opens_each_kind() {
     let err = open_store(StoreKind::Sqlite(newer)).await.err();
     assert!(matches!(err, Some(StoreError::Data(_))), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_file_created_unsynced_keeps_its_wal_while_held_and_its_writes_after() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = tmp.path().join("data/teraslice.sqlite");
+    let wal = tmp.path().join("data/teraslice.sqlite-wal");
+    let fresh = SqliteStore::create_unsynced(&path).expect("create");
+    assert!(fresh.is_some(), "a new file gives its creating connection");
+    // Held open, the connection keeps the WAL (closed, it would checkpoint and delete it, and
+    // the next writer would create it again with fsyncs).
+    assert!(
+        wal.is_file(),
+        "the WAL of the new file is kept while the connection is held"
+    );
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let job = fixtures::job("job-1", fixtures::at(0));
+    {
+        let store = SqliteStore::open(&path).expect("open beside the held connection");
+        store.create_job(&job).await.expect("create job");
+    }
+    drop(fresh);
+    let again = SqliteStore::create_unsynced(&path).expect("create on an existing file");
+    assert!(again.is_none(), "an existing file is left alone");
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(store.get_job("job-1").await.expect("job"), job);
+}

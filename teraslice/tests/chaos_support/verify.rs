@@ -10,6 +10,8 @@ use teraslice_core::store::SliceState;
 use super::{Chaos, LINES, MAX_LINES_PER_SLICE, WORKERS};
 use crate::common::native::{alive, lines_below, processes_in, slices};
 
+/// The master's stop grace in the chaos config (`shutdown_timeout` 10 s + 3 s), and a margin.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 const TERMINAL: &[&str] = &["completed", "failed", "stopped", "terminated", "rejected"];
 /// Statuses of an execution whose controller runs.
 pub const LIVING: &[&str] = &["recovering", "running", "failing", "paused", "stopping"];
@@ -64,12 +66,8 @@ impl Chaos {
     /// slice completed; every input line of every `once` job was written.
     pub async fn verify(&self) -> Findings {
         let mut f = Findings::default();
-        let listed = self.call(Method::GET, "/ex?size=1000", None).await;
-        let executions = listed
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default();
+        let (executions, procs) = self.after_stops_end().await;
         f.executions = executions.len();
-        let procs = execution_processes(self.m.path());
         let mut statuses = HashMap::new();
         for ex in &executions {
             let ex_id = ex["ex_id"].as_str().unwrap_or_default().to_string();
@@ -109,6 +107,30 @@ impl Chaos {
         }
         self.check_output(&mut f);
         f
+    }
+
+    /// The executions and their processes once no process of an ended execution is left, or
+    /// after [`STOP_GRACE`]: a worker stopped while its connection is blackholed takes up to the
+    /// stop's grace period (SIGTERM, then SIGKILL) to go.
+    async fn after_stops_end(&self) -> (Vec<Value>, Vec<Proc>) {
+        let deadline = std::time::Instant::now() + STOP_GRACE;
+        loop {
+            let listed = self.call(Method::GET, "/ex?size=1000", None).await;
+            let executions = listed
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            let procs = execution_processes(self.m.path());
+            let ended: Vec<&str> = executions
+                .iter()
+                .filter(|ex| TERMINAL.contains(&ex["_status"].as_str().unwrap_or_default()))
+                .filter_map(|ex| ex["ex_id"].as_str())
+                .collect();
+            let stopping = procs.iter().any(|p| ended.contains(&p.ex_id.as_str()));
+            if !stopping || std::time::Instant::now() >= deadline {
+                return (executions, procs);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
     }
 
     async fn check_slices(&self, ex_id: &str, status: &str, f: &mut Findings) {
