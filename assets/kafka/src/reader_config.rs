@@ -5,6 +5,9 @@ use teraslice_core::job::ValidationError;
 use super::connector::{layer, Properties};
 use super::settings::{check, rdkafka_options, required_string, u64_of, Problems};
 
+/// `fetch.queue.backoff.ms` unless `rdkafka_options` set it.
+const FETCH_QUEUE_BACKOFF_MS: u64 = 10;
+
 /// A validated reader config.
 #[derive(Debug, Clone)]
 pub struct ReaderConfig {
@@ -81,6 +84,10 @@ impl ReaderConfig {
                 (2 * size).min(10_000_000).to_string(),
             ),
             ("auto.offset.reset", text("offset_reset")),
+            // librdkafka ≥ 2.4 waits this long (1 s by default) before fetching again once its
+            // queue passed queued.min.messages; a fetcher that drains 2 × size in a few ms then
+            // stalls for most of that second (measured: docs/benchmarks.md, "Kafka asset").
+            ("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS.to_string()),
         ] {
             properties.insert(k.into(), v);
         }
@@ -141,6 +148,7 @@ mod tests {
         assert_eq!(prop("group.id"), Some("g"));
         assert_eq!(prop("enable.auto.commit"), Some("false"));
         assert_eq!(prop("queued.min.messages"), Some("100"));
+        assert_eq!(prop("fetch.queue.backoff.ms"), Some("10"));
         assert_eq!(prop("auto.offset.reset"), Some("latest"));
         assert_eq!(prop("partition.assignment.strategy"), Some("range"));
         assert_eq!(prop("fetch.min.bytes"), Some("10"));
