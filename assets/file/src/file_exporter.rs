@@ -46,19 +46,7 @@ impl ProcessorFactory for FileExporter {
     }
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
         let cfg = resolve_within(ctx, Side::Sender, &self.roots)?;
-        let worker: String = ctx
-            .worker_id
-            .as_deref()
-            .unwrap_or("worker")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let worker = crate::file_format::key_safe_worker_id(ctx, "-_.");
         Ok(Box::new(Exporter {
             cfg,
             worker,

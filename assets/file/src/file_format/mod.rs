@@ -111,6 +111,23 @@ pub fn resolve_for(ctx: &OpContext, side: Side, store: Store) -> Result<FileConf
     parse_config_for(map, side, store).map_err(|errors| config_error(&source, &errors))
 }
 
+/// The worker's id as it appears in file and object names: characters other than ASCII
+/// letters, digits and `also` become `_` (`worker` when there is no worker id).
+pub fn key_safe_worker_id(ctx: &OpContext, also: &str) -> String {
+    ctx.worker_id
+        .as_deref()
+        .unwrap_or("worker")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || also.contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// `ctx` for a reader's fetcher: in the api layout, bad records follow the api entry's
 /// `_dead_letter_action` (default `throw`), not the op's (Teraslice's file 4.x and kafka 6.x).
 pub fn with_api_dead_letter_action(ctx: &OpContext) -> OpContext {

@@ -35,19 +35,7 @@ impl ProcessorFactory for S3Exporter {
 
     fn processor(&self, ctx: &OpContext) -> Result<Box<dyn BatchProcessor>, OpError> {
         let r = resolve(ctx, Side::Sender, &self.connectors)?;
-        let worker: String = ctx
-            .worker_id
-            .as_deref()
-            .unwrap_or("worker")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let worker = crate::file_format::key_safe_worker_id(ctx, "-_");
         let ext = extension(&r);
         Ok(Box::new(Exporter {
             r,
