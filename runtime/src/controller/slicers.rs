@@ -354,26 +354,38 @@ mod tests {
             .collect()
     }
 
-    /// Recovered slices enter the queue only as places free up, in their order.
-    #[tokio::test]
-    async fn recovered_slices_stream_through_the_queue_places() {
+    /// A stream context over an in-memory store with `places` queue places, its event
+    /// receiver and its (open) gate.
+    fn stream_context(
+        once: bool,
+        places: usize,
+        workers: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> (StreamContext, mpsc::Receiver<Event>, watch::Sender<Gate>) {
         let store = Arc::new(MemoryStore::new());
         let retry = Arc::new(StoreRetry::new(Duration::from_secs(5)));
         let (failures, _) = mpsc::unbounded_channel();
         let (writer, _) = StateWriter::spawn(store, retry, 1000, failures);
-        let (events, mut rx) = mpsc::channel(16);
-        let (_gate_tx, gate) = watch::channel(Gate::Run);
-        let places = 4;
+        let (events, rx) = mpsc::channel(16);
+        let (gate_tx, gate) = watch::channel(Gate::Run);
         let ctx = StreamContext {
             ex_id: "ex".into(),
-            once: true,
+            once,
             writer,
             events,
             gate,
             permits: Arc::new(Semaphore::new(places)),
-            room: QueueRoom::new(places, Arc::new(std::sync::atomic::AtomicUsize::new(1))),
+            room: QueueRoom::new(places, workers),
             first_orders: Default::default(),
         };
+        (ctx, rx, gate_tx)
+    }
+
+    /// Recovered slices enter the queue only as places free up, in their order.
+    #[tokio::test]
+    async fn recovered_slices_stream_through_the_queue_places() {
+        let places = 4;
+        let workers = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+        let (ctx, mut rx, _gate_tx) = stream_context(true, places, workers);
         let slices = recovered(10);
         let expected: Vec<String> = slices.iter().map(|q| q.slice.slice_id.clone()).collect();
         let mut tasks = JoinSet::new();
@@ -430,23 +442,8 @@ mod tests {
     /// workers, 6 slices wait and no more; places freed below the limit are topped up in a batch.
     #[tokio::test]
     async fn the_slicers_queue_limit_bounds_the_slices_made_ahead() {
-        let store = Arc::new(MemoryStore::new());
-        let retry = Arc::new(StoreRetry::new(Duration::from_secs(5)));
-        let (failures, _) = mpsc::unbounded_channel();
-        let (writer, _) = StateWriter::spawn(store, retry, 1000, failures);
-        let (events, mut rx) = mpsc::channel(16);
-        let (_gate_tx, gate) = watch::channel(Gate::Run);
         let workers = Arc::new(std::sync::atomic::AtomicUsize::new(2));
-        let ctx = StreamContext {
-            ex_id: "ex".into(),
-            once: false,
-            writer,
-            events,
-            gate,
-            permits: Arc::new(Semaphore::new(MAX_QUEUE)),
-            room: QueueRoom::new(MAX_QUEUE, workers.clone()),
-            first_orders: Default::default(),
-        };
+        let (ctx, mut rx, _gate_tx) = stream_context(false, MAX_QUEUE, workers.clone());
         let mut tasks = JoinSet::new();
         spawn_streams(&mut tasks, vec![Box::new(ThreePerWorker)], Vec::new(), ctx);
         let mut queued = Vec::new();
